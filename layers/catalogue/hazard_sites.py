@@ -1,0 +1,30 @@
+"""Hazardous-chemical sites (危险化学品场所) with their substance inventories.
+
+``inventory`` is a JSON list of ``{"name", "cas", "quantity_t"}`` items (design maximum
+quantity in tonnes, GB 18218-2018 §3), kept as text so every format can carry it. It is
+confidential: it never leaves the server without a credential.
+"""
+
+from layers.schema import POINT_OR_POLYGON, Field, LayerSchema
+
+SCHEMA = LayerSchema(
+    name="hazard_sites",
+    zh="危险化学品场所",
+    en="Hazardous-chemical sites",
+    id_field="site_id",
+    geometry_types=POINT_OR_POLYGON,
+    public_layer=False,
+    fields=(
+        Field("site_id", "str", "场所编号", "site id", required=True),
+        Field("plot_id", "str", "所在地块", "plot id"),
+        Field("name", "str", "名称", "name"),
+        Field("inventory", "json", "危险化学品及数量", "substances and quantities (t)", required=True),
+        Field("major_hazard_grade", "int", "重大危险源等级(0无)", "major hazard source grade (0 none)",
+              minimum=0, maximum=4, default=0),
+        Field("processes", "str", "危险化工工艺", "hazardous processes (comma separated)"),
+        Field("declared_distance_m", "float", "已评估外部安全防护距离(m)",
+              "assessed external safety distance (m)", minimum=0),
+        Field("people_500m", "int", "厂界外500m内人数", "people within 500 m of the fence", minimum=0),
+        Field("generated", "bool", "演示生成数据", "generated demo data", default=False),
+    ),
+)
