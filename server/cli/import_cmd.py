@@ -1,0 +1,61 @@
+"""``riskmap import LAYER FILE --store STORE.gpkg``: read, reproject, validate and store a layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from layers.io import import_layer
+from server.cli.options import (
+    CatalogueLayerArg, CrsOption, EncodingOption, LatOption, LonOption, SourceFileArg,
+    SourceLayerOption, StoreOption, open_store, print_notes, stderr, stdout,
+)
+
+__all__ = ["register", "import_command"]
+
+_PHASES = {"read": "reading", "reproject": "reprojecting to EPSG:4490", "validate": "validating",
+           "write": "writing to the store"}
+
+
+def import_command(
+    layer: CatalogueLayerArg,
+    file: SourceFileArg,
+    store: StoreOption,
+    crs: CrsOption = None,
+    encoding: EncodingOption = None,
+    source_layer: SourceLayerOption = None,
+    lon: LonOption = "lon",
+    lat: LatOption = "lat",
+    create: Annotated[bool, typer.Option("--create", help="Create the store if it does not exist.")] = False,
+    actor: Annotated[str, typer.Option("--actor", help="Who imports, for the audit log.")] = "cli",
+) -> None:
+    """Import FILE into the store as LAYER, replacing it; the store is unchanged on any error."""
+    created = create and not Path(store).exists()
+    target = open_store(store, create=create)
+    console = stderr()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"importing {file.name}", total=None)
+
+        def on_phase(phase: str) -> None:
+            progress.update(task, description=f"{_PHASES.get(phase, phase)} {file.name}")
+
+        try:
+            report = import_layer(target, layer, file, crs=crs, encoding=encoding, layer=source_layer,
+                                  lon=lon, lat=lat, actor=actor, on_phase=on_phase)
+        except BaseException:
+            if created:  # leave no empty store behind when --create made it for this import
+                Path(store).unlink(missing_ok=True)
+                target.lock_path.unlink(missing_ok=True)
+            raise
+    print_notes(report.notes)
+    stdout().print(Text(str(report), style="green"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``import`` to the riskmap app."""
+    app.command("import")(import_command)

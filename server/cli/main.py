@@ -1,0 +1,96 @@
+"""The ``riskmap`` command line: one typer app, one module per subcommand.
+
+Subcommand modules are listed in :data:`COMMAND_MODULES`; each exposes ``register(app)``. A listed
+module that does not exist yet is skipped (so the list can name commands still being written);
+any other import error is raised.
+
+Errors: any :class:`~geo.errors.RiskmapError` becomes one red message on standard error (a
+validation error lists its problems below it) and exit code 1, never a traceback; usage errors
+(unknown option, bad value, missing argument) exit with code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable, Sequence
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from geo.errors import RiskmapError
+from server.cli.options import print_error
+
+__all__ = ["app", "main", "COMMAND_MODULES", "register_commands"]
+
+#: Modules providing subcommands; append yours.
+COMMAND_MODULES = (
+    "server.cli.import_cmd",
+    "server.cli.validate_cmd",
+    "server.cli.export_cmd",
+    "server.cli.info_cmd",
+    "server.cli.demo_cmd",
+    "server.cli.zone_cmd",
+)
+
+
+class RiskmapGroup(TyperGroup):
+    """The top-level group: turns riskmap errors into a message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RiskmapError as exc:
+            print_error(str(exc))
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    name="riskmap",
+    cls=RiskmapGroup,
+    help="Risk zoning and four-colour risk maps for Chinese cities: import, validate, export layers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Risk zoning and four-colour risk maps for Chinese cities."""
+
+
+def register_commands(target: typer.Typer, modules: Iterable[str] = COMMAND_MODULES) -> list[str]:
+    """Import each module and call its ``register(target)``; return the names registered.
+
+    A module that is itself missing (ModuleNotFoundError naming exactly it) is skipped; an
+    error inside a module that exists, including a missing import of its own, is raised.
+    """
+    registered = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(target)
+        registered.append(name)
+    return registered
+
+
+register_commands(app)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``riskmap`` script."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="riskmap")
+    except RiskmapError as exc:  # raised outside a subcommand (e.g. while registering)
+        print_error(str(exc))
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,45 @@
+"""riskmap info --store S: the layers with rows, versions and last writes."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from server.cli.main import app
+
+runner = CliRunner()
+
+
+def test_layers_table(seeded_store):
+    seeded_store.write("industrial_plots", seeded_store.read("industrial_plots"))
+    result = runner.invoke(app, ["info", "--store", str(seeded_store.path)])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in result.stdout.splitlines() if line.startswith("│")}
+    assert rows["industrial_plots"][:2] == ["5", "2"]
+    assert rows["rescue_stations"][:2] == ["4", "1"]
+
+
+def test_audit_entries(seeded_store):
+    result = runner.invoke(app, ["info", "-s", str(seeded_store.path), "--audit", "1"])
+    assert result.exit_code == 0
+    assert "audit log" in result.stdout and "rescue_stations" in result.stdout
+
+
+def test_derived_columns_appear_when_needed(seeded_store):
+    seeded_store.write("risk_zones", seeded_store.read("industrial_plots")[["plot_id", "geometry"]],
+                       derived=True, ruleset_version="js-2024")
+    result = runner.invoke(app, ["info", "-s", str(seeded_store.path)])
+    assert "rule set" in result.stdout and "js-2024" in result.stdout
+
+
+def test_empty_store(store):
+    result = runner.invoke(app, ["info", "-s", str(store.path)])
+    assert result.exit_code == 0 and "no layers yet" in result.stdout
+
+
+def test_not_a_store(tmp_path):
+    path = tmp_path / "notes.gpkg"
+    path.write_text("hello")
+    result = runner.invoke(app, ["info", "-s", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}: not a GeoPackage")
