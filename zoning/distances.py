@@ -291,6 +291,10 @@ def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorH
     return out
 
 
+#: Smallest buffer width (m): a site needing no distance is drawn as its footprint widened by 1 cm.
+FOOTPRINT_M = 0.01
+
+
 def safety_buffers(sites_gdf: gpd.GeoDataFrame, distances_df: pd.DataFrame, crs=None,
                    quad_segs: int = 32) -> gpd.GeoDataFrame:
     """The ``safety_buffers`` layer: each site's geometry buffered by each of its distances.
@@ -338,7 +342,10 @@ def safety_buffers(sites_gdf: gpd.GeoDataFrame, distances_df: pd.DataFrame, crs=
         raise InputError(f"safety buffers: site(s) {', '.join(unknown[:5])} are in the distances "
                          "but not in hazard_sites")
     geoms = np.asarray(sites.geometry.array, dtype=object)[by_id.reindex(ids).to_numpy(dtype=int)]
-    buffered = shapely.buffer(geoms, distances_df["distance_m"].to_numpy(dtype=float), quad_segs=quad_segs)
+    # A zero distance still draws the site's own footprint: widened by FOOTPRINT_M so that a point
+    # site keeps a polygon and every buffer contains its site.
+    widths = np.maximum(distances_df["distance_m"].to_numpy(dtype=float), FOOTPRINT_M)
+    buffered = shapely.buffer(geoms, widths, quad_segs=quad_segs)
     out = gpd.GeoDataFrame({
         "site_id": ids.to_numpy(), "target_class": distances_df["target_class"].to_numpy(),
         "method": distances_df["method"].to_numpy(),

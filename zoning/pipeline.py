@@ -33,7 +33,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.crs import STORE_CRS, metric_crs_for
-from layers.errors import LayerNotFound
+from layers.catalogue import CATALOGUE
+from layers.errors import LayerNotFound, Problem, ValidationError
 from layers.store import Store
 from zoning.classify import classify_plots, summarise_wall
 from zoning.distances import parse_distance_rules, safety_buffers, safety_distances
@@ -43,7 +44,7 @@ from zoning.separation import find_violations, parse_separation_rules
 from zoning.surface import grid_zones, risk_surface, write_risk_surface, zone_areas
 
 __all__ = ["INPUT_LAYERS", "DERIVED_LAYERS", "ZoningResult", "compute_zoning", "run_zoning",
-           "input_fingerprint", "stale_layers"]
+           "input_fingerprint", "stale_layers", "check_geometries"]
 
 #: Source layers the engine reads; the first one is required, the others are used when present.
 INPUT_LAYERS = ("industrial_plots", "admin_areas", "hazard_sites", "protected_targets", "shelters",
@@ -85,6 +86,25 @@ def _empty(frame: gpd.GeoDataFrame | None) -> bool:
     return frame is None or len(frame) == 0
 
 
+def check_geometries(name: str, frame: gpd.GeoDataFrame) -> None:
+    """Refuse a layer holding features without coordinates, naming each by its id.
+
+    The importer already refuses them; this guard covers stores written by other means, so the
+    engine never silently drops a hazard site it cannot place.
+    """
+    missing = frame.geometry.isna().to_numpy() | frame.geometry.is_empty.to_numpy()
+    if not missing.any():
+        return
+    schema = CATALOGUE.get(name)
+    id_field = schema.id_field if schema is not None else None
+    if id_field in frame.columns:
+        labels = frame.loc[missing, id_field].astype(str)
+    else:
+        labels = pd.Series([f"row {i + 1}" for i in missing.nonzero()[0]])
+    raise ValidationError(name, [Problem(label, "geometry", "no coordinates (missing or empty geometry)")
+                                 for label in labels], source="the store")
+
+
 def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, palette: str | None = None,
                    grid_cell_m: float = 500.0, surface_cell_m: float = 100.0) -> ZoningResult:
     """Compute every derived layer from input frames (any CRS; all reprojected to one metric CRS).
@@ -102,13 +122,16 @@ def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, pal
     plots = inputs.get("industrial_plots")
     if _empty(plots):
         raise LayerNotFound("the engine needs a non-empty industrial_plots layer; import it first")
+    for name, frame in inputs.items():
+        if frame is not None:
+            check_geometries(name, frame)
     crs = metric_crs_for(inputs.get("admin_areas") if not _empty(inputs.get("admin_areas")) else plots)
     metric = {k: v.to_crs(crs) for k, v in inputs.items() if v is not None}
     warnings: list[str] = []
 
     wall = classify_plots(metric["industrial_plots"], ruleset, palette=palette)
     admin = metric.get("admin_areas")
-    summary = summarise_wall(wall, admin if not _empty(admin) else None, palette=palette)
+    summary = summarise_wall(wall, admin if not _empty(admin) else None)
 
     sites = metric.get("hazard_sites")
     buffers = violations = grades = None
