@@ -14,4 +14,6 @@ from layers.demo.build import build_demo, summarise
 from layers.demo.synth import generate_layers
 from layers.demo.towns import changzhou_towns
 
-__all__ = ["changzhou_districts", "changzhou_city", "changzhou_towns", "generate_layers", "build_demo", "summarise"]
+__all__ = [
+    "changzhou_districts", "changzhou_city", "changzhou_towns", "generate_layers", "build_demo", "summarise",
+]

@@ -33,7 +33,7 @@ __all__ = ["STEPS", "STORE_NAME", "ACTOR", "demo_store_path", "build_demo", "sum
 STORE_NAME = "changzhou.gpkg"
 #: Every step :func:`build_demo` reports to ``progress``, in order.
 STEPS = ("boundaries", "towns", *GENERATED_STEPS, "write")
-#: Actor and action recorded in the store's audit log.
+#: Actor recorded in the store's audit log (the action is "demo" too).
 ACTOR = "demo"
 
 

@@ -7,7 +7,8 @@ quantity Q, read from the rule set (``data/rules/default.toml``, table ``[substa
 about one site in four reaches Σ q/Q ≥ 1 and is a major hazard source, of every grade. The declared grade
 (``major_hazard_grade``) is the one GB 18218-2018 §4.2 gives with the rule set's own figures
 (R = α·Σ β·q/Q, α by the people within 500 m), so the engine's check of declared against computed
-grades finds them consistent. Processes (comma separated; null for none) are drawn from the key-supervised hazardous processes.
+grades finds them consistent. Processes (comma separated; null for none) are drawn from the
+key-supervised hazardous processes.
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def hazard_sites(
     np.put_along_axis(held, order, np.arange(names.size)[None, :] < k[:, None], axis=1)
     # most holdings are small fractions of Q; one in seven is a large store of a few Q
     large = rng.random((n, names.size)) < 0.15
-    share = np.where(large, rng.lognormal(np.log(3.0), 1.2, large.shape), rng.lognormal(np.log(0.15), 1.0, large.shape))
+    share = np.where(
+        large, rng.lognormal(np.log(3.0), 1.2, large.shape), rng.lognormal(np.log(0.15), 1.0, large.shape)
+    )
     qty = np.where(held, _round_sig(share * critical[None, :]), 0.0)
     ratio = (qty / critical).sum(axis=1)
     weighted = (beta * qty / critical).sum(axis=1)
@@ -119,7 +122,8 @@ def hazard_sites(
 
     inventory = [
         json.dumps(
-            [{"name": names[j], "cas": cas[j], "quantity_t": float(qty[i, j])} for j in np.flatnonzero(held[i])],
+            [{"name": names[j], "cas": cas[j], "quantity_t": float(qty[i, j])}
+             for j in np.flatnonzero(held[i])],
             ensure_ascii=False,
         )
         for i in range(n)

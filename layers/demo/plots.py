@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.errors import InputError
 from layers.demo.sampling import Area, demo_ids, demo_names, rectangles
 
 __all__ = ["BASE_PLOTS", "PLOTS_PER_PARK", "INDUSTRY_WEIGHT", "industrial_plots", "supervision_grades"]
@@ -31,6 +32,7 @@ INDUSTRY_WEIGHT = {
 }
 _GAP_M = 12.0
 _CLASH_ROUNDS = 4
+_MAX_ROUNDS = 100
 _LAND_USES = np.array(["M1", "M2", "M3", "W", "other"], dtype=object)
 _LAND_USE_P = [0.25, 0.55, 0.08, 0.10, 0.02]
 _FIRST_INSPECTION = np.datetime64("2025-01-01")
@@ -58,7 +60,7 @@ def _park_centres(area: Area, rng: np.random.Generator, n_parks: int, spread_m: 
 
 
 def _layout(rng: np.random.Generator, park: np.ndarray, px, py, angle):
-    """Rows of rectangles per park; returns geometry, centres and sizes in ``park`` order (sorted)."""
+    """Rows of rectangles per park (``park`` sorted); returns the rectangles and their centres."""
     n = park.size
     w = np.clip(rng.lognormal(np.log(110.0), 0.45, n), 40.0, 300.0)
     h = np.clip(w * rng.lognormal(0.0, 0.3, n), 40.0, 300.0)
@@ -86,7 +88,7 @@ def _layout(rng: np.random.Generator, park: np.ndarray, px, py, angle):
     a = angle[park]
     cx = px[park] + lx * np.cos(a) - ly * np.sin(a)
     cy = py[park] + lx * np.sin(a) + ly * np.cos(a)
-    return rectangles(cx, cy, w, h, a), cx, cy, w, h
+    return rectangles(cx, cy, w, h, a), cx, cy
 
 
 def _place(area: Area, rng: np.random.Generator, n: int):
@@ -104,6 +106,8 @@ def _place(area: Area, rng: np.random.Generator, n: int):
     spread_m = 2500.0 * max(1.0, n / BASE_PLOTS) ** 0.25
     rounds = 0
     while need > 0:
+        if rounds == _MAX_ROUNDS:
+            raise InputError(f"cannot place {n} plots inside the districts ({n - need} placed)")
         first, rounds = rounds == 0, rounds + 1
         n_parks = max(2 * len(area.districts), int(np.ceil(need / PLOTS_PER_PARK)))
         px, py, pdist = _park_centres(area, rng, n_parks, spread_m, 0.0 if first else 0.5)
@@ -111,7 +115,7 @@ def _place(area: Area, rng: np.random.Generator, n: int):
         size = rng.lognormal(0.0, 0.6, n_parks)
         m = int(need * 1.25) + 16 if first else 2 * need + 64
         park = np.sort(rng.choice(n_parks, size=m, p=size / size.sum()))
-        poly, cx, cy, _, _ = _layout(rng, park, px, py, angle)
+        poly, cx, cy = _layout(rng, park, px, py, angle)
         corners = _corners(poly)
         ok = area.inside(np.repeat(pdist[park], 4), corners[:, 0], corners[:, 1]).reshape(-1, 4).all(axis=1)
         if rounds <= _CLASH_ROUNDS:  # drop plots meeting a plot of another park placed before

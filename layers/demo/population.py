@@ -34,8 +34,6 @@ NODATA = -9999.0
 _SHARES = {"background": 0.15, "towns": 0.50, "residential": 0.35}
 _TOWN_SIGMA_M = 1500.0
 _CORE_SIGMA_M = 4000.0
-_CORE = ("320402", "320404")
-_URBAN = {"320402": 3.0, "320404": 3.0, "320411": 1.5, "320412": 1.5}
 
 
 class Grid:
@@ -53,6 +51,17 @@ class Grid:
 def _scaled_to(part: np.ndarray, total: float) -> np.ndarray:
     s = part.sum()
     return part * (total / s) if s > 0 else part
+
+
+def _impulses(shape, transform: Affine, x, y, weight) -> np.ndarray:
+    """A grid of zeros with ``weight`` added in the cell of each point (x, y)."""
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    col, row = ~transform @ (x, y)
+    out = np.zeros(shape)
+    row = np.clip(np.floor(row).astype(int), 0, shape[0] - 1)
+    col = np.clip(np.floor(col).astype(int), 0, shape[1] - 1)
+    np.add.at(out, (row, col), weight)
+    return out
 
 
 def population_grid(area: Area, rng: np.random.Generator, residential: pd.DataFrame) -> Grid:
@@ -74,21 +83,13 @@ def population_grid(area: Area, rng: np.random.Generator, residential: pd.DataFr
 
     background = inside * rng.lognormal(0.0, 0.4, shape)
 
-    bumps = np.zeros(shape)
     towns = area.towns
-    col = np.clip(((towns["cx"].to_numpy() - x0) / CELL_M).astype(int), 0, shape[1] - 1)
-    row = np.clip(((y1 - towns["cy"].to_numpy()) / CELL_M).astype(int), 0, shape[0] - 1)
-    weight = towns["parent"].map(_URBAN).fillna(1.0).to_numpy() * rng.lognormal(0.0, 0.4, len(towns))
-    np.add.at(bumps, (row, col), weight)
+    weight = area.town_weights() * rng.lognormal(0.0, 0.4, len(towns))
+    bumps = _impulses(shape, transform, towns["cx"].to_numpy(), towns["cy"].to_numpy(), weight)
     bumps = gaussian_filter(bumps, _TOWN_SIGMA_M / CELL_M, mode="constant")
-    core = towns[towns["parent"].isin(_CORE)]
-    if len(core):
-        core_map = np.zeros(shape)
-        cr = int((y1 - core["cy"].mean()) / CELL_M)
-        cc = int((core["cx"].mean() - x0) / CELL_M)
-        core_map[np.clip(cr, 0, shape[0] - 1), np.clip(cc, 0, shape[1] - 1)] = 1.0
-        core_map = gaussian_filter(core_map, _CORE_SIGMA_M / CELL_M, mode="constant")
-        bumps = _scaled_to(bumps, 1.0) + _scaled_to(core_map, 1.0)
+    core = _impulses(shape, transform, *area.core_centre(), 1.0)
+    core = gaussian_filter(core, _CORE_SIGMA_M / CELL_M, mode="constant")
+    bumps = _scaled_to(bumps, 1.0) + _scaled_to(core, 1.0)
     bumps *= inside
 
     homes = np.zeros(shape)

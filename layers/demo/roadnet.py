@@ -6,7 +6,8 @@ far apart lines of each class stand (trunk every 8 km, primary 4 km, secondary 2
 residential streets between). Each edge runs between two consecutive intersections, so the layer is
 routable as it is; edges crossing a district's boundary are cut at it. Away from the towns half the
 residential streets are left out (rural areas are sparser), and in each district only the largest
-connected piece of network is kept, so every edge can be reached from every other.
+connected piece of network is kept, so every edge can be reached from every other (one-way
+streets aside: they are only made where both ends have other ways in and out).
 
 The spacing is :data:`BASE_SPACING_M` at scale 1 and shrinks as 1/√scale (down to
 :data:`MIN_SPACING_M`), so the number of edges grows about linearly with the scale.
@@ -19,6 +20,7 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from layers.demo.sampling import Area, demo_ids
 
@@ -52,9 +54,11 @@ def _line_class(index: np.ndarray, spacing: float) -> np.ndarray:
 
 def _largest_component(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mask of the edges in the largest connected component, and each edge-end's node degree."""
-    ends = np.round(np.concatenate([start, end]), 2)
-    _, node = np.unique(ends, axis=0, return_inverse=True)
-    node = node.ravel()
+    # one int64 key per point from its coordinates in whole centimetres, counted from the
+    # south-west corner (30 bits each way: good for areas up to 10 000 km across)
+    cm = np.round(np.concatenate([start, end]) * 100.0).astype(np.int64)
+    cm -= cm.min(axis=0) if len(cm) else 0
+    _, node = np.unique((cm[:, 0] << 30) | cm[:, 1], return_inverse=True)
     n = start.shape[0]
     a, b = node[:n], node[n:]
     m = int(node.max()) + 1 if node.size else 0
@@ -92,21 +96,21 @@ def _district_edges(area, d, X, Y, x0, y0, spacing, rng, centres):
                       line.ravel(), np.full(sx.size, horizontal)))
     sx, sy, ex, ey, sin, ein, line, horiz = (np.concatenate(p) for p in zip(*parts))
     klass = _line_class(line, spacing)
+    keep = sin | ein
     # thin the rural residential streets
-    mx, my = (sx + ex) / 2.0, (sy + ey) / 2.0
-    _, far = centres.query_nearest(shapely.points(mx, my), return_distance=True, all_matches=False)
-    drop = (klass == len(CLASS_SPACING_M)) & (far > _RURAL_M) & (rng.random(far.size) > _RURAL_KEEP)
-    both, one = sin & ein & ~drop, (sin ^ ein) & ~drop
-    seg = shapely.linestrings(np.stack([np.stack([sx, sy], 1), np.stack([ex, ey], 1)], axis=1))
-    whole = np.flatnonzero(both)
-    whole = whole[shapely.contains(geom, seg[whole])]  # skip edges that leave a concave boundary
-    cut = np.flatnonzero(one)
-    pieces, owner = shapely.get_parts(shapely.intersection(seg[cut], geom), return_index=True)
-    keep = (shapely.get_type_id(pieces) == 1) & (shapely.length(pieces) > 0.5)  # LineStrings
-    pieces, owner = pieces[keep], cut[owner[keep]]
-    geoms = np.concatenate([seg[whole], pieces])
+    street = np.flatnonzero(keep & (klass == len(CLASS_SPACING_M)))
+    far, _ = centres.query(np.stack([(sx[street] + ex[street]) / 2.0, (sy[street] + ey[street]) / 2.0], 1))
+    keep[street[(far > _RURAL_M) & (rng.random(street.size) > _RURAL_KEEP)]] = False
+    ends = np.stack([np.stack([sx, sy], 1), np.stack([ex, ey], 1)], axis=1)
+    whole = np.flatnonzero(keep & sin & ein)
+    whole = whole[shapely.contains(geom, shapely.linestrings(ends[whole]))]  # not across a notch
+    cut = np.flatnonzero(keep & (sin ^ ein))
+    clipped = shapely.intersection(shapely.linestrings(ends[cut]), geom)
+    pieces, owner = shapely.get_parts(clipped, return_index=True)
+    ok = (shapely.get_type_id(pieces) == 1) & (shapely.length(pieces) > 0.5)  # LineStrings
+    pieces, owner = pieces[ok], cut[owner[ok]]
+    coords = np.concatenate([ends[whole], shapely.get_coordinates(pieces).reshape(-1, 2, 2)])
     src = np.concatenate([whole, owner])
-    coords = shapely.get_coordinates(geoms).reshape(-1, 2, 2) if geoms.size else np.empty((0, 2, 2))
     return coords, klass[src], horiz[src], line[src]
 
 
@@ -126,7 +130,7 @@ def roads(area: Area, rng: np.random.Generator, scale: float) -> pd.DataFrame:
     gx, gy = np.meshgrid(x0 + spacing * np.arange(nx), y0 + spacing * np.arange(ny))
     X = gx + rng.uniform(-_JITTER, _JITTER, gx.shape) * spacing
     Y = gy + rng.uniform(-_JITTER, _JITTER, gy.shape) * spacing
-    centres = shapely.STRtree(shapely.points(area.towns["cx"].to_numpy(), area.towns["cy"].to_numpy()))
+    centres = cKDTree(area.towns[["cx", "cy"]].to_numpy())
     chunks = []
     for d in range(len(area.districts)):
         coords, klass, horiz, line = _district_edges(area, d, X, Y, x0, y0, spacing, rng, centres)

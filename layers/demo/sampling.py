@@ -21,9 +21,17 @@ from pyproj import CRS
 from geo.crs import STORE_CRS, metric_crs_for
 from geo.errors import InputError
 
-__all__ = ["Area", "DEFAULT_RULESET", "read_ruleset", "rng_for", "demo_ids", "demo_names", "rectangles", "scaled", "polygonal"]
+__all__ = [
+    "Area", "DEFAULT_RULESET", "read_ruleset", "rng_for", "demo_ids", "demo_names", "rectangles", "scaled",
+    "polygonal", "URBAN_WEIGHT", "CITY_CORE",
+]
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
+#: How much more weight the towns of each district get when people, services and targets are
+#: placed (the urban districts first; any other district 1).
+URBAN_WEIGHT = {"320402": 3.0, "320404": 3.0, "320411": 1.5, "320412": 1.5}
+#: The districts of the city core (天宁, 钟楼).
+CITY_CORE = ("320402", "320404")
 
 
 #: The rule set the engine uses by default; the demo reads a few figures from it (critical
@@ -154,6 +162,16 @@ class Area:
         shapely.prepare(d.geometry.values)
         shapely.prepare(t.geometry.values)
         return cls(crs=crs, districts=d, towns=t)
+
+    def town_weights(self) -> np.ndarray:
+        """Weight of each town by its district's :data:`URBAN_WEIGHT` (1 elsewhere)."""
+        return self.towns["parent"].map(URBAN_WEIGHT).fillna(1.0).to_numpy(dtype=float)
+
+    def core_centre(self) -> tuple[float, float]:
+        """Mean centre of the towns of the city core (of all towns if there are none)."""
+        core = self.towns[self.towns["parent"].isin(CITY_CORE)]
+        cx, cy = (core if len(core) else self.towns)[["cx", "cy"]].mean().to_numpy()
+        return float(cx), float(cy)
 
     def district_index(self, codes) -> np.ndarray:
         """Row positions in :attr:`districts` of district ``codes``."""

@@ -3,8 +3,9 @@
 Stations: 43 fire stations at scale 1, the number of stations of all kinds Changzhou reported
 reaching in its 14th five-year emergency-management plan (seed 001: "各类消防站总数达到43个"),
 mostly class 1 and class 2 standard stations with a few special-service and small ones, near the
-town centres and at least 300 m from any hazardous-chemical site (建标152-2017); plus one micro fire
-station per town and one professional rescue team per district beside its chemical plants.
+town centres and at least 300 m from any hazardous-chemical site (建标152-2017; as far as there is
+room at large scales); plus one micro fire station per town and one professional rescue team per
+district beside its chemical plants.
 
 Shelters: emergency shelters in school grounds and small parks, short-, medium- and long-term fixed
 shelters in larger parks and one central shelter of more than 50 hm² in the city centre.
@@ -46,32 +47,42 @@ SHELTER_MIX = {
 _CENTRAL_SIDE_M = 750.0  # 56 hm², above the 50 hm² of a central shelter (GB 50413-2007)
 _SCHOOL_SHARE = 0.4  # share of the emergency shelters set in school grounds
 _SHELTER_LABEL = {
-    "emergency": "紧急避难场所", "fixed_short": "短期固定避难场所", "fixed_medium": "中期固定避难场所",
-    "fixed_long": "长期固定避难场所", "central": "中心避难场所",
+    "emergency": "紧急避难场所", "fixed_short": "短期固定避难场所",
+    "fixed_medium": "中期固定避难场所", "fixed_long": "长期固定避难场所", "central": "中心避难场所",
 }
-_URBAN = {"320402": 3.0, "320404": 3.0, "320411": 2.0, "320412": 2.0}
-_CORE = ("320402", "320404")
 
 
 def _towns_weighted(area: Area, rng: np.random.Generator, n: int) -> np.ndarray:
-    w = area.towns["parent"].map(_URBAN).fillna(1.0).to_numpy()
+    w = area.town_weights()
     return rng.choice(len(area.towns), size=n, p=w / w.sum())
 
 
 def _clear_of_sites(area, rng, town, site_tree, rounds: int = 10):
-    """Points near the towns' centres, redrawn while within the clearance of a site."""
+    """Points near the towns' centres, redrawn while within the clearance of a site.
+
+    Redrawn around the town first, then anywhere in the district; a point still too close after
+    ``3 * rounds`` draws is kept. That happens only at large scales, where the clearance circles of
+    the sites cover much of the city (at scale 100, 18 000 sites); never at scale 1.
+    """
     t = area.towns
     district = area.district_index(t["parent"].to_numpy()[town])
     cx, cy = t["cx"].to_numpy()[town], t["cy"].to_numpy()[town]
     x, y = area.near(rng, cx, cy, 1200.0, district)
-    for _ in range(rounds):
-        close = np.unique(
-            site_tree.query(shapely.points(x, y), predicate="dwithin", distance=STATION_SITE_CLEARANCE_M)[0]
-        )
+    for attempt in range(3 * rounds):
+        near = site_tree.query(shapely.points(x, y), predicate="dwithin", distance=STATION_SITE_CLEARANCE_M)
+        close = np.unique(near[0])
         if not close.size:
             break
-        x[close], y[close] = area.near(rng, cx[close], cy[close], 2000.0, district[close])
+        if attempt < rounds:
+            x[close], y[close] = area.near(rng, cx[close], cy[close], 2000.0, district[close])
+        else:
+            x[close], y[close] = area.uniform(rng, district[close])
     return x, y
+
+
+def _crews(rng: np.random.Generator, count: int, label: str, vmin: int, vmax: int, smin: int, smax: int):
+    """Labels, vehicles and staff of ``count`` stations of one kind."""
+    return [label] * count, rng.integers(vmin, vmax + 1, count), rng.integers(smin, smax + 1, count)
 
 
 def rescue_stations(
@@ -84,23 +95,23 @@ def rescue_stations(
     pandas.DataFrame
         The ``rescue_stations`` fields and a point ``geometry``.
     """
-    site_tree = shapely.STRtree(shapely.points(site_x, site_y))
-    kinds, labels, vehicles, staff = [], [], [], []
-    for kind, (count, label, vmin, vmax, smin, smax) in STATION_MIX.items():
-        m = scaled(count, scale)
-        kinds += [kind] * m
-        labels += [label] * m
-        vehicles.append(rng.integers(vmin, vmax + 1, m))
-        staff.append(rng.integers(smin, smax + 1, m))
-    n_fire = len(kinds)
-    x, y = _clear_of_sites(area, rng, _towns_weighted(area, rng, n_fire), site_tree)
-
-    n_micro = scaled(len(area.towns), scale)
-    town = np.arange(n_micro) % len(area.towns)
     t = area.towns
+    blocks = []  # (kind, labels, vehicles, staff, x, y)
+    fire = [(kind, scaled(count, scale), spec) for kind, (count, *spec) in STATION_MIX.items()]
+    n_fire = sum(count for _, count, _ in fire)
+    site_tree = shapely.STRtree(shapely.points(site_x, site_y))
+    x, y = _clear_of_sites(area, rng, _towns_weighted(area, rng, n_fire), site_tree)
+    at = np.cumsum([0] + [count for _, count, _ in fire])
+    for (kind, count, spec), lo, hi in zip(fire, at[:-1], at[1:]):
+        blocks.append((kind, *_crews(rng, count, *spec), x[lo:hi], y[lo:hi]))
+
+    n_micro = scaled(len(t), scale)
+    town = np.arange(n_micro) % len(t)
     mx, my = area.near(
-        rng, t["cx"].to_numpy()[town], t["cy"].to_numpy()[town], 600.0, area.district_index(t["parent"].to_numpy()[town])
+        rng, t["cx"].to_numpy()[town], t["cy"].to_numpy()[town], 600.0,
+        area.district_index(t["parent"].to_numpy()[town]),
     )
+    blocks.append(("micro", *_crews(rng, n_micro, *_MICRO), mx, my))
 
     # one professional team per district, 300-600 m from one of its hazardous-chemical sites
     site_district = area.district_of(site_x, site_y) if site_x.size else np.empty(0, dtype=int)
@@ -114,23 +125,19 @@ def rescue_stations(
             ty.append(site_y[s] + dist * np.sin(turn))
             tdist.append(d)
     tx, ty = area.near(rng, np.array(tx), np.array(ty), 100.0, np.array(tdist, dtype=int))
+    blocks.append(("professional_team", *_crews(rng, tx.size, *_TEAM), tx, ty))
 
-    def block(count, spec):
-        label, vmin, vmax, smin, smax = spec
-        return [label] * count, rng.integers(vmin, vmax + 1, count), rng.integers(smin, smax + 1, count)
-
-    micro_l, micro_v, micro_s = block(n_micro, _MICRO)
-    team_l, team_v, team_s = block(tx.size, _TEAM)
-    n = n_fire + n_micro + tx.size
-    all_x = np.concatenate([x, mx, tx])
-    all_y = np.concatenate([y, my, ty])
+    kinds = np.concatenate([np.full(len(b[1]), b[0], dtype=object) for b in blocks])
+    labels = np.concatenate([np.array(b[1], dtype=object) for b in blocks])
+    all_x, all_y = np.concatenate([b[4] for b in blocks]), np.concatenate([b[5] for b in blocks])
+    n = kinds.size
     return pd.DataFrame(
         {
             "station_id": demo_ids("FS", n),
-            "name": demo_names(np.array(labels + micro_l + team_l, dtype=object), n),
-            "kind": kinds + ["micro"] * n_micro + ["professional_team"] * tx.size,
-            "vehicles": np.concatenate(vehicles + [micro_v, team_v]),
-            "staff": np.concatenate(staff + [micro_s, team_s]),
+            "name": demo_names(labels, n),
+            "kind": kinds,
+            "vehicles": np.concatenate([b[2] for b in blocks]),
+            "staff": np.concatenate([b[3] for b in blocks]),
             "town": area.town_of(all_x, all_y),
             "generated": True,
             "geometry": shapely.points(all_x, all_y),
@@ -191,15 +198,15 @@ def shelters(
     side = rng.uniform(lo, hi)
     parks = rectangles(px, py, side, side * rng.uniform(0.7, 1.0, m), rng.uniform(-0.3, 0.3, m))
 
-    core = t[t["parent"].isin(_CORE)]
-    ccx, ccy = (core if len(core) else t)[["cx", "cy"]].mean().to_numpy()
+    ccx, ccy = area.core_centre()
     (cx,), (cy,) = area.near(rng, [ccx], [ccy], 500.0, area.district_of([ccx], [ccy]))
     central = rectangles([cx], [cy], [_CENTRAL_SIDE_M], [_CENTRAL_SIDE_M])
 
     geom = area.clip(np.concatenate([grounds, parks, central]))
     klass = np.append(klass, "central")
     site_area = shapely.area(geom)
-    effective = np.round(site_area * np.where(np.arange(n + 1) < grounds.size, 0.85, rng.uniform(0.55, 0.8, n + 1)))
+    usable = np.where(np.arange(n + 1) < grounds.size, 0.85, rng.uniform(0.55, 0.8, n + 1))
+    effective = np.round(site_area * usable)
     capacity = np.floor(effective / np.array([per_person[k] for k in klass])).astype(int)
     centre = shapely.centroid(geom)
     town_code = area.town_of(shapely.get_x(centre), shapely.get_y(centre))

@@ -10,7 +10,7 @@ same data.
 
 ``scale`` multiplies the counts of plots (1 200 at scale 1), hazard sites (15 % of the plots),
 protected targets (1 500), fire stations (43), micro stations, shelters (120 + 1 central) and the
-density of the road grid (about 28 000 edges at scale 1, 10× as many at scale 10).
+density of the road grid (about 27 000 edges at scale 1, 228 000 at scale 10).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from layers.validate import cast_to_schema
 __all__ = ["DEFAULT_SEED", "GENERATED_STEPS", "DemoData", "generate_layers", "check_options", "to_layer",
            "report_step"]
 
-#: The default seed (the year of Changzhou's fire-station plan, 2020, and a 1).
+#: The default seed.
 DEFAULT_SEED = 20201
 #: The steps :func:`generate_layers` reports to ``progress``, in order.
 GENERATED_STEPS = (
@@ -131,31 +131,36 @@ def generate_layers(
     scale, seed = check_options(scale, seed)
     rules = read_ruleset(DEFAULT_RULESET) if rules is None else rules
     area = Area.from_layers(districts, towns)
-    out: dict[str, pd.DataFrame] = {}
+    layers: dict[str, gpd.GeoDataFrame] = {}
+
+    def keep(name: str, frame: pd.DataFrame) -> None:
+        layers[name] = to_layer(frame, name, area.crs)
+
     with report_step(progress, "industrial plots"):
-        plot_frame = plots.industrial_plots(area, rng_for(seed, "industrial_plots"), scaled(plots.BASE_PLOTS, scale))
+        n_plots = scaled(plots.BASE_PLOTS, scale)
+        plot_frame = plots.industrial_plots(area, rng_for(seed, "industrial_plots"), n_plots)
     with report_step(progress, "hazard sites"):
         sites, updates = hazards.hazard_sites(rng_for(seed, "hazard_sites"), plot_frame, rules)
         for field, values in updates.items():
             plot_frame[field] = values if field == "major_hazard_grade" else plot_frame[field] | values
         plot_frame["supervision_grade"] = plots.supervision_grades(plot_frame, rng_for(seed, "supervision"))
-        out["industrial_plots"], out["hazard_sites"] = plot_frame, sites
+        keep("industrial_plots", plot_frame)
+        keep("hazard_sites", sites)
     site_x, site_y = shapely.get_x(sites["geometry"].to_numpy()), shapely.get_y(sites["geometry"].to_numpy())
     with report_step(progress, "protected targets"):
         target_frame = targets.protected_targets(
             area, rng_for(seed, "protected_targets"), scaled(targets.BASE_TARGETS, scale), site_x, site_y
         )
-        target_frame["geometry"] = area.clip(target_frame["geometry"].to_numpy())
-        out["protected_targets"] = target_frame
+        keep("protected_targets", target_frame)
     with report_step(progress, "rescue stations"):
-        out["rescue_stations"] = services.rescue_stations(area, rng_for(seed, "rescue_stations"), scale, site_x, site_y)
+        stations = services.rescue_stations(area, rng_for(seed, "rescue_stations"), scale, site_x, site_y)
+        keep("rescue_stations", stations)
     with report_step(progress, "shelters"):
         schools = target_frame.loc[target_frame["kind"] == "school", "geometry"].to_numpy()
-        out["shelters"] = services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules)
+        keep("shelters", services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules))
     with report_step(progress, "roads"):
-        out["roads"] = roadnet.roads(area, rng_for(seed, "roads"), scale)
+        keep("roads", roadnet.roads(area, rng_for(seed, "roads"), scale))
     with report_step(progress, "population"):
         homes = target_frame[target_frame["kind"] == "residential"]
         grid = population.population_grid(area, rng_for(seed, "population"), homes)
-    layers = {name: to_layer(frame, name, area.crs) for name, frame in out.items()}
     return DemoData(layers=layers, population=grid)

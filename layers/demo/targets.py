@@ -38,8 +38,6 @@ KINDS = {
 }
 _HIGH = ("school", "kindergarten", "hospital", "care_home", "prison")
 _IMPORTANT = ("cultural_relic", "military")
-#: How much denser targets are around the towns of each district (urban centre first).
-_URBAN = {"320402": 3.0, "320404": 3.0, "320411": 1.5, "320412": 1.5}
 
 
 def gb36894_class(kind, population) -> np.ndarray:
@@ -63,7 +61,7 @@ def protected_targets(
     Returns
     -------
     pandas.DataFrame
-        The ``protected_targets`` fields and a polygon ``geometry``.
+        The ``protected_targets`` fields and a polygon ``geometry`` (cut to the city's outline).
     """
     kinds = np.array(list(KINDS), dtype=object)
     spec = list(KINDS.values())
@@ -72,7 +70,7 @@ def protected_targets(
     kind = kinds[kind_i]
 
     towns = area.towns
-    town_w = towns["parent"].map(_URBAN).fillna(1.0).to_numpy()
+    town_w = area.town_weights()
     town = rng.choice(len(towns), size=n, p=town_w / town_w.sum())
     district = area.district_index(towns["parent"].to_numpy()[town])
     cx, cy, sigma = towns["cx"].to_numpy()[town], towns["cy"].to_numpy()[town], np.full(n, 1500.0)
@@ -105,6 +103,6 @@ def protected_targets(
             "population": population,
             "town": area.town_of(x, y),
             "generated": True,
-            "geometry": rectangles(x, y, width, height, rng.uniform(-0.3, 0.3, n)),
+            "geometry": area.clip(rectangles(x, y, width, height, rng.uniform(-0.3, 0.3, n))),
         }
     )

@@ -44,8 +44,10 @@ def demo_command(
     out: Annotated[Path, typer.Option(
         "--out", "-o", file_okay=False, help="Folder to write changzhou.gpkg into (created if missing).")],
     scale: Annotated[float, typer.Option(
-        "--scale", min=0.001, help="Multiply the generated counts (1 = 1 200 plots; 100 ≥ 100 000).")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed: same seed, same data.")] = DEFAULT_SEED,
+        "--scale", min=0.001,
+        help="Multiply the generated counts (1 = 1 200 plots; 100 ≥ 100 000).")] = 1.0,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Random seed: same seed, same data.")] = DEFAULT_SEED,
 ) -> None:
     """Build the Changzhou demo store: real boundaries and towns, generated everything else."""
     check_options(scale, seed)  # refuse bad input before drawing any progress bar
