@@ -164,17 +164,48 @@ def _plot_conditions(geoms, area, tree, plots, zr, palette, n):
     return conditions, n_plots
 
 
+def largest_per_site(buffers) -> np.ndarray:
+    """One buffer per site, its widest: a site's buffers are concentric, so it holds the others."""
+    if not {"site_id", "distance_m"} <= set(buffers.columns):
+        return np.arange(len(buffers))
+    order = pd.DataFrame({"site": buffers["site_id"].astype(str).to_numpy(),
+                          "d": buffers["distance_m"].to_numpy(dtype=float), "i": np.arange(len(buffers))})
+    return order.sort_values("d", ascending=False, kind="stable").drop_duplicates("site")["i"].to_numpy()
+
+
+def _covered_area(geoms: np.ndarray, area: np.ndarray, b_geom: np.ndarray, bi: np.ndarray,
+                  ai: np.ndarray) -> np.ndarray:
+    """Area of each of ``geoms`` covered by the union of ``b_geom`` (pairs ``bi``–``ai`` intersect).
+
+    Never intersects an area with the union of all buffers (one huge polygon: minutes on a city
+    grid). Areas wholly inside one buffer count whole; the others get the pieces of the buffers
+    that touch them, unioned per area (a loop only over areas cut by two buffers or more).
+    """
+    n = len(geoms)
+    whole = np.zeros(n, dtype=bool)
+    whole[ai[shapely.covers(b_geom[bi], geoms[ai])]] = True
+    cut = ~whole[ai]
+    bi, ai = bi[cut], ai[cut]
+    pieces = shapely.intersection(b_geom[bi], geoms[ai])
+    covered = np.where(whole, area, 0.0)
+    single = np.bincount(ai, minlength=n) == 1
+    once = single[ai]
+    covered += np.bincount(ai[once], weights=shapely.area(pieces[once]), minlength=n)
+    many = ~once
+    if many.any():
+        order = np.argsort(ai[many], kind="stable")
+        idx, groups = np.unique(ai[many][order], return_index=True)
+        for cell, chunk in zip(idx, np.split(pieces[many][order], groups[1:])):
+            covered[cell] = shapely.area(shapely.union_all(chunk))
+    return covered
+
+
 def _buffer_condition(geoms, area, tree, buffers, zr, n):
-    b_geom = np.asarray(buffers.geometry.to_numpy(), dtype=object)
-    covered = np.zeros(n)
-    union = shapely.union_all(shapely.make_valid(b_geom))
-    hit = tree.query(union, predicate="intersects")
-    covered[hit] = shapely.area(shapely.intersection(geoms[hit], union))
-    share = np.minimum(np.divide(covered, area, out=np.zeros(n), where=area > 0), 1.0)
+    b_geom = shapely.make_valid(np.asarray(buffers.geometry.to_numpy(), dtype=object)[largest_per_site(buffers)])
     bi, ai = tree.query(b_geom, predicate="intersects")
-    ids = buffers["site_id"].astype(str).to_numpy() if "site_id" in buffers.columns else np.arange(len(b_geom))
-    pairs = pd.DataFrame({"area": ai, "site": ids[bi]}).drop_duplicates()
-    n_sites = np.bincount(pairs["area"].to_numpy(dtype=np.int64), minlength=n)
+    covered = _covered_area(geoms, area, b_geom, bi, ai)
+    share = np.minimum(np.divide(covered, area, out=np.zeros(n), where=area > 0), 1.0)
+    n_sites = np.bincount(ai, minlength=n)
     pct = _percent(share)
     reason = text(pct, " % of the area within the external safety distances of ", n_sites,
                   plural(n_sites, " site", " sites"), " (外部安全防护距离内 ", pct, " %)")

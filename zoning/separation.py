@@ -98,17 +98,23 @@ def _geoms(frame) -> np.ndarray:
 
 
 def _near(subjects: np.ndarray, sites: np.ndarray, within) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(subject index, site index, exact distance) of the pairs within ``within`` metres."""
-    within = np.asarray(within, dtype=float).ravel()
-    within = float(within[np.isfinite(within)].max(initial=0.0))
-    if len(subjects) == 0 or len(sites) == 0 or not within > 0:
+    """(subject index, site index, exact distance) of the pairs within ``within`` metres.
+
+    ``within`` is one distance or one per site (NaN or ≤ 0: the site is skipped). The tree is built
+    on the subjects and queried with each site and its own distance, so a site with a short
+    distance never drags in the candidates of the longest one.
+    """
+    within = np.broadcast_to(np.asarray(within, dtype=float), (len(sites),))
+    keep = np.nonzero(np.isfinite(within) & (within > 0))[0]
+    if len(subjects) == 0 or len(keep) == 0:
         return np.empty(0, int), np.empty(0, int), np.empty(0)
-    subject, site = shapely.STRtree(sites).query(subjects, predicate="dwithin", distance=within)
+    site, subject = shapely.STRtree(subjects).query(sites[keep], predicate="dwithin", distance=within[keep])
+    site = keep[site]
     return subject, site, shapely.distance(subjects[subject], sites[site])
 
 
 def _f(values) -> pd.Series:
-    return pd.Series(np.asarray(values, dtype=float)).map(lambda x: f"{x:.1f}").astype(str)
+    return pd.Series(np.char.mod("%.1f", np.asarray(values, dtype=float)), dtype=object)
 
 
 def _rows(rule: str, layer: str, subject_ids, site_ids, target_class, required, actual, geoms,
@@ -127,7 +133,8 @@ def _rows(rule: str, layer: str, subject_ids, site_ids, target_class, required, 
     head = pd.Series(np.asarray(reason_head, dtype=object)[keep])
     df["reason"] = (head + ": " + _f(df["actual_m"]) + " m < " + _f(df["required_m"])
                     + " m required, short by " + _f(df["shortfall_m"]) + " m")
-    return gpd.GeoDataFrame(df, geometry=list(np.asarray(geoms, dtype=object)[keep]))
+    df["geometry"] = np.asarray(geoms, dtype=object)[keep]
+    return df
 
 
 def find_violations(targets, buffers, sites, plots=None, shelters=None, stations=None, *,
@@ -195,10 +202,17 @@ def find_violations(targets, buffers, sites, plots=None, shelters=None, stations
     t_geoms = _geoms(targets)
     t_ids = targets["target_id"].astype(str).to_numpy()
     t_kind, t_class = targets["kind"].astype(str).to_numpy(), targets["gb36894_class"].to_numpy()
-    ti, si, actual = _near(t_geoms, site_geoms, req["required"].to_numpy())
-    pairs = pd.DataFrame({"t": ti, "site_id": site_ids[si].astype(object),
-                          "target_class": t_class[ti].astype(object), "actual": actual})
-    pairs = pairs.merge(req, on=["site_id", "target_class"])
+    per_class = []
+    for cls, rows in req.groupby("target_class", sort=False):
+        chosen = np.nonzero(t_class == cls)[0]
+        distance = rows.groupby("site_id")["required"].max().reindex(site_ids).to_numpy()
+        ti, si, actual = _near(t_geoms[chosen], site_geoms, distance)
+        per_class.append(pd.DataFrame({"t": chosen[ti], "site_id": site_ids[si].astype(object),
+                                       "target_class": cls, "actual": actual}))
+    pairs = pd.concat(per_class, ignore_index=True) if per_class else pd.DataFrame(
+        {"t": np.empty(0, int), "site_id": np.empty(0, object), "target_class": np.empty(0, object),
+         "actual": np.empty(0)})
+    pairs = pairs.merge(req.drop_duplicates(["site_id", "target_class"]), on=["site_id", "target_class"])
     t = pairs["t"].to_numpy()
     found.append(_rows(
         "class_buffer", "protected_targets", t_ids[t], pairs["site_id"], pairs["target_class"],
@@ -267,7 +281,8 @@ def find_violations(targets, buffers, sites, plots=None, shelters=None, stations
 
     found = [f for f in found if len(f)]
     out = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=_COLUMNS)
-    out = gpd.GeoDataFrame(out[_COLUMNS], geometry=list(out["geometry"]) if found else [], crs=crs)
+    geometry = gpd.GeoSeries(out["geometry"].to_numpy(dtype=object) if found else [], crs=crs)
+    out = gpd.GeoDataFrame(out[_COLUMNS], geometry=geometry.to_numpy(), crs=crs)
     out.attrs["layer"] = "separation_violations"
     return out
 

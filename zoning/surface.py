@@ -36,7 +36,7 @@ from rasterio.features import rasterize
 from geo.crs import require_metric
 from geo.errors import InputError
 from zoning._shared import metric_crs, require_columns, resolve_palette, same_crs
-from zoning.area_rules import AreaRule, ZoningRules, parse_zoning_rules, zone_geometries
+from zoning.area_rules import AreaRule, ZoningRules, largest_per_site, parse_zoning_rules, zone_geometries
 from zoning.plot_rules import text
 from zoning.rules import LEVELS, Palette, RuleSet, load_ruleset
 
@@ -224,8 +224,9 @@ def risk_surface(classified_plots: gpd.GeoDataFrame, buffers: gpd.GeoDataFrame |
             if zr.buffer_level is None:
                 raise InputError("buffers have no level column and the rule set has no [zoning.buffers] level")
             buffer_levels = np.full(len(buf), zr.buffer_level, dtype=np.int64)
-        geoms.append(np.asarray(buf.geometry.to_numpy(), dtype=object))
-        levels.append(buffer_levels)
+        widest = largest_per_site(buf)  # a site's buffers are concentric and share one level
+        geoms.append(np.asarray(buf.geometry.to_numpy(), dtype=object)[widest])
+        levels.append(buffer_levels[widest])
     geoms, levels = np.concatenate(geoms), np.concatenate(levels)
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     geoms, levels = geoms[usable], levels[usable]
@@ -237,9 +238,30 @@ def risk_surface(classified_plots: gpd.GeoDataFrame, buffers: gpd.GeoDataFrame |
     order = np.argsort(-levels, kind="stable")  # green first, red last: the worst level wins
     if not len(order):
         return np.zeros((ny, nx), dtype=np.uint8), transform, target
-    array = rasterize(zip(geoms[order], levels[order].tolist()), out_shape=(ny, nx), transform=transform,
+    array = rasterize(zip(polygon_mappings(geoms[order]), levels[order].tolist()), out_shape=(ny, nx),
+                      transform=transform,
                       fill=0, all_touched=all_touched, dtype="uint8")
     return array, transform, target
+
+
+def polygon_mappings(geoms: np.ndarray) -> list[dict]:
+    """GeoJSON-like mappings of polygons, built from the coordinate arrays in bulk.
+
+    rasterio reads ``__geo_interface__`` otherwise, a Python loop over every vertex (most of the
+    time of a city's surface); here the coordinates leave GEOS once, as one array.
+    """
+    if not len(geoms):
+        return []
+    try:
+        kind, coords, offsets = shapely.to_ragged_array(geoms)
+    except ValueError:  # not all polygonal (e.g. a collection): let rasterio read them one by one
+        return list(geoms)
+    points = coords.tolist()
+    rings = [points[a:b] for a, b in zip(offsets[0][:-1], offsets[0][1:])]
+    polygons = [rings[a:b] for a, b in zip(offsets[1][:-1], offsets[1][1:])]
+    if kind == shapely.GeometryType.POLYGON:
+        return [{"type": "Polygon", "coordinates": p} for p in polygons]
+    return [{"type": "MultiPolygon", "coordinates": polygons[a:b]} for a, b in zip(offsets[2][:-1], offsets[2][1:])]
 
 
 def _rgba(hex_colour: str) -> tuple[int, int, int, int]:
