@@ -22,6 +22,8 @@ PARSER_MODULES: tuple[tuple[str, str, str], ...] = (
     ("zoning.major_hazard", "major_hazard", "parse_major_hazard_rules"),
     ("zoning.distances", "distances", "parse_distance_rules"),
     ("zoning.separation", "separation", "parse_separation_rules"),
+    ("zoning.coverage_run", "coverage_run", "parse_coverage_run_rules"),
+    ("zoning.siting_rules", "siting", "parse_siting_rules"),
 )
 
 

@@ -32,6 +32,8 @@ COMMAND_MODULES = (
     "server.cli.info_cmd",
     "server.cli.demo_cmd",
     "server.cli.zone_cmd",
+    "server.cli.serve_cmd",
+    "server.cli.coverage_cmd", "server.cli.site_cmd",
 )
 
 
