@@ -78,6 +78,69 @@ def timed(fn, repeat: int):
     return best, out
 
 
+def compare(roads, stations, rules, repeat: int) -> dict:
+    """Time riskmap and networkx on the same roads and stations; check both agree; return figures."""
+    budget = rules.driving_s
+
+    def build():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # disconnected bits are reported by the engine elsewhere
+            return RoadGraph.from_roads(roads, rules)
+
+    t_build, graph = timed(build, repeat)
+
+    def snap():
+        for cached in ("nodes", "_tree"):  # build the node points and the STRtree every time
+            graph.__dict__.pop(cached, None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return graph.snap(stations)
+
+    t_snap, (nodes, _) = timed(snap, repeat)
+    t_search, times = timed(lambda: graph.travel_times(nodes, limit_s=budget), repeat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_areas, areas = timed(lambda: reach_isochrones(graph, stations, rules), 1)
+    t_nx_layer, from_layer = timed(lambda: networkx_from_roads(roads, rules), 1)
+
+    def nx_from_arrays():
+        digraph = nx.DiGraph()
+        fwd = graph.edge_u != graph.edge_v
+        back = fwd & ~graph.edge_oneway
+        digraph.add_weighted_edges_from(zip(graph.edge_u[fwd], graph.edge_v[fwd], graph.edge_time[fwd]))
+        digraph.add_weighted_edges_from(zip(graph.edge_v[back], graph.edge_u[back], graph.edge_time[back]))
+        return digraph
+
+    t_nx_arrays, digraph = timed(nx_from_arrays, repeat)
+    t_nx_search, reached = timed(lambda: [nx.single_source_dijkstra_path_length(
+        digraph, int(s), cutoff=budget) for s in nodes], repeat)
+    assert from_layer.number_of_edges() >= digraph.number_of_edges() * 0.99, "networkx graphs differ"
+    for row, ref in zip(times, reached):  # same answer
+        assert set(np.flatnonzero(np.isfinite(row))) == set(ref), "reached node sets differ"
+        assert max(abs(row[i] - t) for i, t in ref.items()) < 1e-6, "times differ"
+    return dict(build=t_build, snap=t_snap, search=t_search, areas=t_areas, n_areas=len(areas),
+                mean_km2=float(areas.area.mean() / 1e6), nx_layer=t_nx_layer, nx_arrays=t_nx_arrays,
+                nx_search=t_nx_search, stations=len(stations), reached=int(np.isfinite(times).sum()))
+
+
+def report(f: dict) -> None:
+    """Print the figures of :func:`compare` and the ratios."""
+    ours = f["build"] + f["snap"] + f["search"]
+    print(f"riskmap  graph build            {f['build']:8.3f} s  (RoadGraph.from_roads, from the layer)")
+    print(f"riskmap  snap                   {f['snap']:8.3f} s  (node points + STRtree + nearest)")
+    print(f"riskmap  multi-source Dijkstra  {f['search']:8.3f} s  (one csgraph.dijkstra call, limit)")
+    print(f"riskmap  total                  {ours:8.3f} s")
+    print(f"networkx build from the layer   {f['nx_layer']:8.3f} s  (row by row, as a networkx user would)")
+    print(f"networkx build from arrays      {f['nx_arrays']:8.3f} s  (riskmap's edge arrays: lower bound)")
+    print(f"networkx per-station Dijkstra   {f['nx_search']:8.3f} s  ({f['stations']} × single-source, cutoff)")
+    print(f"ratio vs layer-built networkx   {(f['nx_layer'] + f['nx_search']) / ours:8.1f} ×")
+    print(f"ratio vs array-built networkx   {(f['nx_arrays'] + f['nx_search']) / ours:8.1f} ×")
+    print(f"ratio, search only              {f['nx_search'] / f['search']:8.1f} ×")
+    print(f"coverage_areas polygons         {f['areas']:8.3f} s  ({f['n_areas']} stations, "
+          f"mean {f['mean_km2']:.2f} km²; not part of the comparison)")
+    print(f"nodes reached: {f['reached']:,} (station × node pairs), agree with networkx")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--side", type=int, default=317)
@@ -91,58 +154,9 @@ def main(argv=None) -> None:
     xy = rng.uniform(0, (args.side - 1) * STEP, (args.stations, 2)) + [X0, Y0]
     stations = geopandas.GeoDataFrame({"station_id": [f"S{k:02d}" for k in range(args.stations)]},
                                       geometry=shapely.points(xy), crs=roads.crs)
-    budget, n = rules.driving_s, args.repeat
     print(f"grid {args.side}×{args.side}: {len(roads):,} edges, {args.stations} stations, "
-          f"driving budget {budget:.0f} s, best of {n}")
-
-    def build():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return RoadGraph.from_roads(roads, rules)
-
-    t_build, graph = timed(build, n)
-
-    def snap():
-        for cached in ("nodes", "_tree"):  # build the node points and the STRtree every time
-            graph.__dict__.pop(cached, None)
-        return graph.snap(stations)
-
-    t_snap, (nodes, _) = timed(snap, n)
-    t_search, times = timed(lambda: graph.travel_times(nodes, limit_s=budget), n)
-    t_areas, areas = timed(lambda: reach_isochrones(graph, stations, rules), 1)
-
-    t_nx_layer, from_layer = timed(lambda: networkx_from_roads(roads, rules), 1)
-    assert from_layer.number_of_nodes() == graph.n_nodes
-
-    def nx_from_arrays():
-        digraph = nx.DiGraph()
-        fwd = graph.edge_u != graph.edge_v
-        back = fwd & ~graph.edge_oneway
-        digraph.add_weighted_edges_from(zip(graph.edge_u[fwd], graph.edge_v[fwd], graph.edge_time[fwd]))
-        digraph.add_weighted_edges_from(zip(graph.edge_v[back], graph.edge_u[back], graph.edge_time[back]))
-        return digraph
-
-    t_nx_arrays, digraph = timed(nx_from_arrays, n)
-    t_nx_search, reached = timed(lambda: [nx.single_source_dijkstra_path_length(
-        digraph, int(s), cutoff=budget) for s in nodes], n)
-
-    for row, ref in zip(times, reached):  # same answer
-        assert set(np.flatnonzero(np.isfinite(row))) == set(ref), "reached node sets differ"
-        assert max(abs(row[i] - t) for i, t in ref.items()) < 1e-6, "times differ"
-
-    ours = t_build + t_snap + t_search
-    print(f"riskmap  graph build            {t_build:8.3f} s  (RoadGraph.from_roads, from the layer)")
-    print(f"riskmap  snap                   {t_snap:8.3f} s  (node points + STRtree + nearest)")
-    print(f"riskmap  multi-source Dijkstra  {t_search:8.3f} s  (one csgraph.dijkstra call, limit)")
-    print(f"riskmap  total                  {ours:8.3f} s")
-    print(f"networkx build from the layer   {t_nx_layer:8.3f} s  (row by row, as a networkx user would)")
-    print(f"networkx build from arrays      {t_nx_arrays:8.3f} s  (riskmap's edge arrays: lower bound)")
-    print(f"networkx per-station Dijkstra   {t_nx_search:8.3f} s  ({args.stations} × single-source, cutoff)")
-    print(f"speed-up vs layer-built nx      {(t_nx_layer + t_nx_search) / ours:8.1f} ×")
-    print(f"speed-up vs array-built nx      {(t_nx_arrays + t_nx_search) / ours:8.1f} ×")
-    print(f"speed-up, search only           {t_nx_search / t_search:8.1f} ×")
-    print(f"coverage_areas polygons         {t_areas:8.3f} s  ({len(areas)} stations, "
-          f"mean {areas.area.mean() / 1e6:.2f} km²; not part of the comparison)")
+          f"driving budget {rules.driving_s:.0f} s, best of {args.repeat}")
+    report(compare(roads, stations, rules, args.repeat))
 
 
 if __name__ == "__main__":

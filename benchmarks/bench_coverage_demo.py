@@ -25,18 +25,15 @@ import argparse
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 
-from bench_coverage import networkx_from_roads, timed
+from bench_coverage import compare, report
 from geo.crs import metric_crs_for
 from layers.gpkg import GeoPackageStore
-from zoning.coverage import reach_isochrones
 from zoning.coverage_run import fire_stations, parse_coverage_run_rules
-from zoning.network import RoadGraph, coverage_rules
+from zoning.network import coverage_rules
 from zoning.rules import load_ruleset
 
 MIN_EDGES = 200_000
@@ -88,59 +85,7 @@ def main(argv=None) -> int:
     if len(roads) < MIN_EDGES:
         print(f"note: fewer than {MIN_EDGES:,} road edges; use --scale 10 for the reference figure")
 
-    def build():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the demo network's disconnected bits are reported elsewhere
-            return RoadGraph.from_roads(roads, rules)
-
-    t_build, graph = timed(build, n)
-
-    def snap():
-        for cached in ("nodes", "_tree"):  # rebuild the node points and the STRtree every time
-            graph.__dict__.pop(cached, None)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return graph.snap(stations)
-
-    t_snap, (nodes, _) = timed(snap, n)
-    t_search, times = timed(lambda: graph.travel_times(nodes, limit_s=budget), n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t_areas, areas = timed(lambda: reach_isochrones(graph, stations, rules), 1)
-
-    t_nx_layer, from_layer = timed(lambda: networkx_from_roads(roads, rules), 1)
-
-    def nx_from_arrays():
-        digraph = nx.DiGraph()
-        fwd = graph.edge_u != graph.edge_v
-        back = fwd & ~graph.edge_oneway
-        digraph.add_weighted_edges_from(zip(graph.edge_u[fwd], graph.edge_v[fwd], graph.edge_time[fwd]))
-        digraph.add_weighted_edges_from(zip(graph.edge_v[back], graph.edge_u[back], graph.edge_time[back]))
-        return digraph
-
-    t_nx_arrays, digraph = timed(nx_from_arrays, n)
-    t_nx_search, reached = timed(lambda: [nx.single_source_dijkstra_path_length(
-        digraph, int(s), cutoff=budget) for s in nodes], n)
-
-    assert from_layer.number_of_edges() >= digraph.number_of_edges() * 0.99, "networkx graphs differ"
-    for row, ref in zip(times, reached):
-        assert set(np.flatnonzero(np.isfinite(row))) == set(ref), "reached node sets differ"
-        assert max(abs(row[i] - t) for i, t in ref.items()) < 1e-6, "times differ"
-
-    ours = t_build + t_snap + t_search
-    print(f"riskmap  graph build            {t_build:8.3f} s  (RoadGraph.from_roads, from the layer)")
-    print(f"riskmap  snap                   {t_snap:8.3f} s  (node points + STRtree + nearest)")
-    print(f"riskmap  multi-source Dijkstra  {t_search:8.3f} s  (one csgraph.dijkstra call, limit)")
-    print(f"riskmap  total                  {ours:8.3f} s")
-    print(f"networkx build from the layer   {t_nx_layer:8.3f} s  (row by row)")
-    print(f"networkx build from arrays      {t_nx_arrays:8.3f} s  (riskmap's edge arrays: lower bound)")
-    print(f"networkx per-station Dijkstra   {t_nx_search:8.3f} s  ({len(stations)} × single-source, cutoff)")
-    print(f"ratio vs layer-built networkx   {(t_nx_layer + t_nx_search) / ours:8.1f} ×")
-    print(f"ratio vs array-built networkx   {(t_nx_arrays + t_nx_search) / ours:8.1f} ×")
-    print(f"ratio, search only              {t_nx_search / t_search:8.1f} ×")
-    print(f"coverage_areas polygons         {t_areas:8.3f} s  ({len(areas)} stations, mean "
-          f"{areas.area.mean() / 1e6:.2f} km²; not in the ratios)")
-    print(f"nodes reached: {int(np.isfinite(times).sum()):,} (station × node pairs), agree with networkx")
+    report(compare(stations=stations, roads=roads, rules=rules, repeat=n))
     return 0
 
 
