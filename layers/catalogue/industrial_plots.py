@@ -37,8 +37,10 @@ SCHEMA = LayerSchema(
     en="Industrial plots",
     id_field="plot_id",
     geometry_types=POLYGONAL,
-    public_layer=True,
-    description="Public view: location, town and the published colour only (公示较大以上安全风险).",
+    public_layer=False,
+    description=("Not public as a layer: the public sees plots only through the derived risk wall, "
+                 "and there only those graded 较大 and above, by colour and a plain notice "
+                 "(公示较大以上安全风险)."),
     fields=(
         Field("plot_id", "str", "地块编号", "plot id", required=True, public=True),
         Field("town", "str", "所属镇街代码", "town code", required=True, public=True),

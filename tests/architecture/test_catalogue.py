@@ -37,7 +37,7 @@ def test_confidential_fields_are_never_public():
         assert secret not in plots.public_fields
     assert get_schema("hazard_sites").public_fields == ()
     assert "inventory" not in get_schema("hazard_sites").public_fields
-    assert "plot_id" in plots.public_fields
+    assert plots.public_fields == ()  # plots reach the public only through the risk wall (level ≤ 2)
 
 
 def test_unknown_layer_lists_known_ones():

@@ -1,0 +1,151 @@
+"""The FastAPI app factory: :func:`create_app` over a store.
+
+The app is assembled from router factories, one per concern, each given its dependencies
+explicitly (so a test builds an app with exactly the pieces it needs):
+
+* :func:`server.features.create_features_router` - OGC API - Features (``/``, ``/conformance``,
+  ``/collections/...``);
+* :func:`server.tiles.create_tiles_router` - vector and raster tiles, TileJSON (``/tiles/...``);
+* ``/docs`` - an offline HTML list of the operations (no CDN-hosted Swagger UI).
+
+Shared pieces live in one :class:`Services` object built once per app: the store, the
+:class:`~server.settings.Settings`, the :class:`~server.source.LayerSource` (every read of layer
+data), the :class:`~server.redaction.Redactor` (the public/private split), the
+:class:`~server.auth.TokenAuth` and its ``principal`` dependency, and the tile cache.
+
+Adding a router (the map pages, the siting API, editing)
+---------------------------------------------------------
+1. Write the module, e.g. ``server/siting.py`` or the package ``server/pages/``, with a factory
+   that takes what it needs and returns an ``APIRouter``::
+
+       def create_siting_router(store, ruleset, settings, principal) -> APIRouter: ...
+
+   Use ``Depends(principal)`` for the caller and read layer data only through
+   ``services.source`` with a view from ``services.redactor.view(layer, principal)``, so every
+   response goes through the public/private split. Raise riskmap errors (``InputError``,
+   ``LayerNotFound``…); :mod:`server.errors` maps them to HTTP statuses - no ``HTTPException``.
+   Keep domain rules in ``zoning/``.
+2. Add an adapter ``def _siting(s: Services) -> APIRouter`` below and append it to
+   :data:`ROUTERS` (or pass ``routers=(*ROUTERS, _siting)`` to :func:`create_app` in a test).
+   Paths in use: ``/``, ``/conformance``, ``/collections``, ``/tiles``, ``/docs``,
+   ``/openapi.json``; the pages are planned under ``/map``, ``/towns/{code}/wall``,
+   ``/public/...`` and ``/static``, the siting API under ``/api/siting``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from layers.errors import StoreError
+from layers.gpkg import GeoPackageStore
+from layers.store import Store
+from server import html_views as html
+from server.auth import TokenAuth
+from server.cache import LRUCache
+from server.errors import install_error_handlers
+from server.features import create_features_router
+from server.redaction import Redactor
+from server.settings import Settings
+from server.source import LayerSource
+from server.tiles import create_tiles_router
+
+__all__ = ["Services", "RouterFactory", "ROUTERS", "create_app", "create_app_from_env"]
+
+
+@dataclass
+class Services:
+    """What the routers share, built once per app."""
+
+    store: Store
+    settings: Settings
+    source: LayerSource
+    redactor: Redactor
+    auth: TokenAuth
+    principal: Callable  # FastAPI dependency → server.auth.Principal
+    tile_cache: LRUCache
+
+
+RouterFactory = Callable[[Services], APIRouter]
+
+
+def _features(s: Services) -> APIRouter:
+    return create_features_router(s.source, s.redactor, s.settings, s.principal)
+
+
+def _tiles(s: Services) -> APIRouter:
+    return create_tiles_router(s.source, s.redactor, s.settings, s.principal, s.tile_cache)
+
+
+def _docs(s: Services) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/docs")
+    def docs(request: Request):
+        spec = request.app.openapi()
+        rows = [{"method": method.upper(), "path": path, "summary": op.get("summary", "")}
+                for path, ops in spec.get("paths", {}).items() for method, op in ops.items()]
+        return HTMLResponse(html.page(f"{s.settings.title} API", [
+            '<p>The OpenAPI definition: <a href="openapi.json">openapi.json</a>.</p>', html.table(rows)]))
+
+    return router
+
+
+#: Router factories included by :func:`create_app`, in order. Append new concerns here.
+ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _docs)
+
+
+def build_services(store: Store, settings: Settings) -> Services:
+    """The shared pieces of an app over ``store``."""
+    auth = TokenAuth(settings.tokens)
+    return Services(
+        store=store, settings=settings,
+        source=LayerSource(store, frame_cache_size=settings.frame_cache_size,
+                           frame_cache_rows=settings.frame_cache_rows,
+                           index_max_rows=settings.index_max_rows),
+        redactor=Redactor(), auth=auth, principal=auth.dependency(),
+        tile_cache=LRUCache(settings.tile_cache_size),
+    )
+
+
+def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,
+               routers: Sequence[RouterFactory] = ROUTERS) -> FastAPI:
+    """A FastAPI app serving ``store`` (a :class:`~layers.store.Store` or a GeoPackage path).
+
+    Parameters
+    ----------
+    store : Store or path
+    settings : Settings, optional
+        Read from the environment (``RISKMAP_*``) when omitted.
+    routers : sequence of callables
+        Router factories ``(Services) -> APIRouter``; :data:`ROUTERS` by default.
+
+    The :class:`Services` are at ``app.state.services``.
+    """
+    if isinstance(store, (str, PathLike)):
+        store = GeoPackageStore(Path(store))
+    settings = settings if settings is not None else Settings()
+    services = build_services(store, settings)
+    app = FastAPI(
+        title=settings.title, version="1.0.0", docs_url=None, redoc_url=None,
+        description="OGC API - Features, vector tiles (MVT), raster tiles (PNG) and TileJSON over a "
+                    "riskmap store. Without a bearer token only public layers and fields are served.",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for factory in routers:
+        app.include_router(factory(services))
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """An app over the store named by ``RISKMAP_STORE`` (for ``uvicorn --factory`` and workers)."""
+    settings = Settings()
+    if settings.store is None:
+        raise StoreError("no store to serve: set RISKMAP_STORE to a riskmap GeoPackage")
+    return create_app(settings.store, settings)

@@ -1,0 +1,131 @@
+"""HTTP errors: the one table mapping riskmap errors to status codes, installed by one function.
+
+Every error a request can cause is a :class:`~geo.errors.RiskmapError` raised by the layer that
+found it (a bad tile address by ``geo.tiles``, an absent layer by the store, a refused parameter
+by a router). :data:`STATUS` maps each class to an HTTP status, looked up along the class's MRO so
+a subclass inherits its parent's status; :func:`install_error_handlers` installs the handlers that
+turn any of them, FastAPI's own request-validation errors and Starlette's HTTP errors into one JSON
+body shaped like the OGC API exception schema::
+
+    {"code": "LayerNotFound", "description": "unknown collection 'x'; collections: …"}
+
+with ``"problems": [...]`` added when there is a list to give (a refused layer, bad parameters).
+An unexpected exception becomes a 500 with a generic description; the traceback goes to the
+server log, never to the client.
+
+>>> status_for(LayerNotFound("x")), status_for(AccessDenied("x")), status_for(KeyError())
+(404, 401, 500)
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import CRSError, GeometryError, InputError, RiskmapError
+from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
+from zoning.errors import RuleSetError
+
+__all__ = ["AccessDenied", "STATUS", "status_for", "error_body", "install_error_handlers"]
+
+log = logging.getLogger("riskmap.server")
+
+
+class AccessDenied(RiskmapError):
+    """The resource exists but needs a credential (a bearer token) that the request lacks."""
+
+
+#: The one table: riskmap error class → HTTP status. Looked up along the MRO (most specific first).
+STATUS: dict[type[BaseException], int] = {
+    LayerNotFound: 404,
+    ValidationError: 422,
+    InputError: 400,
+    GeometryError: 400,
+    CRSError: 400,
+    AccessDenied: 401,
+    Conflict: 409,
+    StoreError: 503,
+    RuleSetError: 500,  # the server's own configuration is wrong, not the request
+    RiskmapError: 400,
+}
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of an exception by :data:`STATUS` (500 for anything not in it)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(code: str, description: str, problems: list | None = None) -> dict:
+    """The JSON body of an error response."""
+    body = {"code": code, "description": description}
+    if problems:
+        body["problems"] = problems
+    return body
+
+
+def _code(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.title().replace(" ", "").replace("-", "")
+    except ValueError:
+        return "Error"
+
+
+def _riskmap_error(request: Request, exc: RiskmapError) -> JSONResponse:
+    status = status_for(exc)
+    problems = None
+    description = str(exc)
+    if isinstance(exc, ValidationError):
+        problems = [{"feature": p.feature, "field": p.field, "message": p.message} for p in exc.problems]
+        description = description.splitlines()[0]
+    if status >= 500:
+        log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'} if status == 401 else None
+    return JSONResponse(error_body(type(exc).__name__, description, problems), status_code=status,
+                        headers=headers)
+
+
+def _request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        problems.append({"parameter": where, "message": error.get("msg", "invalid value"),
+                         "value": _plain(error.get("input"))})
+    described = "; ".join(f"{p['parameter']}: {p['message']}" for p in problems)
+    return JSONResponse(
+        error_body("InvalidParameterValue", f"invalid request parameter(s): {described}", problems),
+        status_code=400)
+
+
+def _plain(value):
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    description = exc.detail if isinstance(exc.detail, str) else _code(exc.status_code)
+    if exc.status_code == 404 and description == "Not Found":
+        description = f"no such resource: {request.url.path} (see / for the links this service offers)"
+    return JSONResponse(error_body(_code(exc.status_code), description), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s", request.url.path)
+    return JSONResponse(
+        error_body("InternalServerError", "internal server error; the details are in the server log"),
+        status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Install the handlers that turn every error into a JSON ``{"code", "description"}`` body."""
+    app.add_exception_handler(RiskmapError, _riskmap_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

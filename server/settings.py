@@ -1,0 +1,100 @@
+"""Server settings: one pydantic-settings class, read once at start-up and passed down.
+
+Every field can be set from the environment with the prefix ``RISKMAP_`` (``RISKMAP_STORE``,
+``RISKMAP_PUBLIC_URL``, ``RISKMAP_TOKENS``…); no ``.env`` file is read, so what the process
+environment says is what the server does. Complex values (``RISKMAP_TOKENS``) are JSON.
+
+Tokens
+------
+``tokens`` maps a bearer token to a role, optionally scoped to a town code after a colon::
+
+    RISKMAP_TOKENS='{"s3cret-planner": "planner", "xy-office": "town_editor:320412015"}'
+
+Roles are ``public`` < ``town_editor`` < ``planner`` < ``admin`` (see :mod:`server.auth`). A
+request without a valid token is public.
+
+>>> Settings(tokens={"s3cret-planner": "planner"}).tokens
+{'s3cret-planner': 'planner'}
+>>> try:
+...     Settings(tokens={"s3cret-mayor": "mayor"})
+... except ValueError as exc:
+...     print("refused:", "unknown role 'mayor'" in str(exc))
+refused: True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ROLES", "Settings"]
+
+#: Roles from least to most privileged.
+ROLES = ("public", "town_editor", "planner", "admin")
+
+
+class Settings(BaseSettings):
+    """Everything the server can be configured with (environment prefix ``RISKMAP_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKMAP_", env_file=None, extra="ignore",
+                                      frozen=True)
+
+    # --- store and identity
+    store: Path | None = Field(None, description="The GeoPackage store served (for `riskmap serve`).")
+    title: str = Field("riskmap 风险地图", description="Service title on the landing page.")
+    public_url: str | None = Field(
+        None, description="Base URL clients reach the server at (behind a proxy); links are built "
+                          "from the request when unset.")
+    basemap_url: str | None = Field(
+        None, description="XYZ template of an online basemap; None (default) keeps every page offline.")
+
+    # --- features (OGC API - Features)
+    default_limit: int = Field(100, ge=1, description="Features per page when no limit is given.")
+    max_limit: int = Field(10_000, ge=1, description="Largest page; a larger limit is clamped to it.")
+    frame_cache_size: int = Field(
+        32, ge=0, description="Whole layers (one per layer, version and view) kept in memory.")
+    frame_cache_rows: int = Field(
+        2_000_000, ge=0, description="Rows the in-memory layers may hold in total.")
+    index_max_rows: int = Field(
+        500_000, ge=0, description="Layers up to this many rows are answered from memory with a "
+                                   "spatial index; larger ones are read from the store per request.")
+
+    # --- tiles
+    min_zoom: int = Field(0, ge=0, le=30)
+    max_zoom: int = Field(22, ge=0, le=30, description="Deepest zoom served; deeper tiles are 400.")
+    tile_extent: int = Field(4096, ge=256, description="MVT tile extent (coordinate units per tile).")
+    tile_buffer: int = Field(64, ge=0, description="Clip buffer around a tile, in tile units.")
+    tile_cache_size: int = Field(4096, ge=0, description="Tiles kept in the in-memory LRU cache.")
+    tile_max_age: int = Field(60, ge=0, description="Cache-Control max-age of tiles, seconds.")
+
+    # --- auth
+    tokens: dict[str, str] = Field(
+        default_factory=dict, description="Bearer token → role (or 'town_editor:<town code>').")
+
+    @field_validator("tokens")
+    @classmethod
+    def _roles_known(cls, tokens: dict[str, str]) -> dict[str, str]:
+        for token, grant in tokens.items():
+            role = grant.split(":", 1)[0]
+            if role not in ROLES or role == "public":
+                raise ValueError(f"token grants unknown role {role!r}; roles: {', '.join(ROLES[1:])}")
+            if len(token) < 8:
+                raise ValueError("tokens must be at least 8 characters long")
+        return tokens
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str | None) -> str | None:
+        return url.rstrip("/") if url else url
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.default_limit > self.max_limit:
+            raise ValueError(f"default_limit ({self.default_limit}) exceeds max_limit ({self.max_limit})")
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"min_zoom ({self.min_zoom}) exceeds max_zoom ({self.max_zoom})")
+        if self.tile_buffer * 2 >= self.tile_extent:
+            raise ValueError("tile_buffer must be smaller than half the tile_extent")
+        return self

@@ -1,0 +1,215 @@
+"""Tiles: Mapbox Vector Tiles per layer and combined, PNG tiles of rasters, TileJSON 3.0.0.
+
+``/tiles/{layer}/{z}/{x}/{y}.mvt``
+    one MVT layer named after the store layer, as the caller's view shows it;
+``/tiles/all/{z}/{x}/{y}.mvt``
+    one MVT layer per vector layer the caller may see (for the public: the public layers);
+``/tiles/{raster}/{z}/{x}/{y}.png``
+    a paletted raster (the risk surface) warped into the 256×256 Web Mercator tile;
+``/tiles/{layer}/tilejson.json``, ``/tiles/all/tilejson.json``
+    TileJSON 3.0.0.
+
+Every tile answer carries an ``ETag`` made of the versions of the layers in it, the tile address
+and the caller's role, so ``If-None-Match`` gets a 304 until a layer changes; ``Cache-Control`` is
+``public`` for the public view and ``private`` otherwise (with ``Vary: Authorization``). Tiles are
+kept in an in-memory LRU cache under the same key: a write to a layer bumps its version, so the
+next request misses and recomputes. A tile with nothing in it is a ``204 No Content``. A tile
+address that does not exist (zoom outside ``min_zoom..max_zoom``, x or y outside ``0..2^z-1``) is
+a 400 naming the valid range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from geo.errors import InputError
+from geo.tiles import validate_tile
+from layers.errors import LayerNotFound
+from layers.store import LayerInfo
+from server.auth import Principal
+from server.cache import LRUCache
+from server.raster_tiles import raster_lonlat_bounds, render_png_tile
+from server.redaction import LayerView, Redactor
+from server.settings import Settings
+from server.source import LayerSource
+from server.vector_tiles import buffered_lonlat_bounds, encode_tile, tile_features
+
+__all__ = ["MVT", "PNG", "LAYER_MIN_ZOOM", "ZOOM_CLASSES", "COMBINED", "create_tiles_router"]
+
+MVT = "application/vnd.mapbox-vector-tile"
+PNG = "image/png"
+COMBINED = "all"
+#: Below these zooms a layer is left out of tiles (its features would be under a pixel and the
+#: tile would read tens of thousands of them); layers not listed start at ``settings.min_zoom``.
+LAYER_MIN_ZOOM = {
+    "industrial_plots": 10, "risk_wall": 10, "hazard_sites": 10, "major_hazards": 10,
+    "protected_targets": 10, "separation_violations": 10, "safety_buffers": 8, "roads": 12,
+}
+#: Within a layer, rows shown only from a zoom on, by the value of one column:
+#: ``layer: (column, {value: first zoom}, first zoom of other values)``. Roads: the main network
+#: first, the residential and service streets from zoom 14 (a z12 tile of the scale-100 demo
+#: holds 28 000 road segments, 22 000 of them residential).
+ZOOM_CLASSES = {
+    "roads": ("class", {"motorway": 0, "trunk": 0, "primary": 0, "secondary": 12, "tertiary": 13}, 14),
+}
+#: Bumped when the tile encoding changes, so old ETags stop matching.
+_ENCODING = "mvt2"
+_JSON_TYPES = {"bool": "Boolean", "boolean": "Boolean", "int": "Number", "Int": "Number",
+               "float": "Number", "uint": "Number", "UInt": "Number"}
+
+
+def _field_type(dtype: str) -> str:
+    for prefix, kind in _JSON_TYPES.items():
+        if dtype.startswith(prefix):
+            return kind
+    return "String"
+
+
+class _Tiles:
+    def __init__(self, source: LayerSource, redactor: Redactor, settings: Settings, cache: LRUCache):
+        self.source, self.redactor, self.settings, self.cache = source, redactor, settings, cache
+
+    def check_tile(self, z: int, x: int, y: int) -> None:
+        if z < self.settings.min_zoom:
+            raise InputError(f"tile {z}/{x}/{y}: zoom must be in {self.settings.min_zoom}.."
+                             f"{self.settings.max_zoom}")
+        validate_tile(z, x, y, max_zoom=self.settings.max_zoom)
+
+    def layers(self, layer: str, who: Principal, kind: str) -> list[tuple[LayerView, LayerInfo]]:
+        """Views and infos of the layers a tile request covers (AccessDenied / LayerNotFound)."""
+        infos = self.source.infos()
+        if layer == COMBINED and kind == "vector":
+            names = self.redactor.visible([n for n, i in infos.items() if i.kind == "vector"], who)
+            return [(self.redactor.view(n, who), infos[n]) for n in names]
+        info = infos.get(layer)
+        if info is None:
+            names = self.redactor.visible([n for n, i in infos.items() if i.kind == kind], who)
+            raise LayerNotFound(f"unknown {kind} layer {layer!r}; {kind} layers: {', '.join(names) or 'none'}")
+        view = self.redactor.view(layer, who)
+        if info.kind != kind:
+            suffix = ".png" if info.kind == "raster" else ".mvt"
+            raise InputError(f"layer {layer!r} is a {info.kind} layer; ask for its tiles as {suffix}")
+        return [(view, info)]
+
+    def etag(self, layers, z: int, x: int, y: int, who: Principal, fmt: str) -> str:
+        versions = ",".join(f"{info.name}:{info.version}" for _, info in layers)
+        digest = hashlib.sha1(f"{_ENCODING}|{fmt}|{versions}|{z}/{x}/{y}|{who.role}".encode()).hexdigest()
+        return f'"{digest[:24]}"'
+
+    def headers(self, etag: str, who: Principal) -> dict[str, str]:
+        scope = "public" if who.is_public else "private"
+        return {"ETag": etag, "Cache-Control": f"{scope}, max-age={self.settings.tile_max_age}",
+                "Vary": "Authorization"}
+
+    def vector_tile(self, layers, z: int, x: int, y: int) -> bytes:
+        s = self.settings
+        fraction = s.tile_buffer / s.tile_extent
+        bbox = buffered_lonlat_bounds(z, x, y, fraction)
+        features = {}
+        for view, info in layers:
+            if z < LAYER_MIN_ZOOM.get(info.name, s.min_zoom):
+                continue
+            frame = self.source.read(view, info, bbox=bbox)
+            if info.name in ZOOM_CLASSES and ZOOM_CLASSES[info.name][0] in frame.columns:
+                column, first_zoom, other = ZOOM_CLASSES[info.name]
+                frame = frame[frame[column].map(first_zoom).fillna(other).to_numpy() <= z]
+            features[info.name] = tile_features(frame, z, x, y, extent=s.tile_extent, buffer=s.tile_buffer)
+        return encode_tile(features, extent=s.tile_extent)
+
+    def answer(self, request: Request, layers, z, x, y, who, fmt: str, render) -> Response:
+        etag = self.etag(layers, z, x, y, who, fmt)
+        headers = self.headers(etag, who)
+        wanted = request.headers.get("if-none-match", "")
+        if etag in (t.strip() for t in wanted.split(",")) or wanted.strip() == "*":
+            return Response(status_code=304, headers=headers)
+        body = self.cache.get(etag)
+        headers["X-Cache"] = "HIT" if body is not None else "MISS"
+        if body is None:
+            body = render() or b""
+            self.cache.put(etag, body)
+        if not body:
+            return Response(status_code=204, headers=headers)
+        return Response(body, media_type=MVT if fmt == "mvt" else PNG, headers=headers)
+
+    def tilejson(self, request: Request, layer: str, who: Principal) -> dict:
+        s = self.settings
+        base = s.public_url or str(request.base_url).rstrip("/")
+        infos = self.source.infos()
+        raster = layer != COMBINED and layer in infos and infos[layer].kind == "raster"
+        layers = self.layers(layer, who, "raster" if raster else "vector")
+        suffix = "png" if raster else "mvt"
+        doc = {"tilejson": "3.0.0", "name": layer, "scheme": "xyz", "version": "1.0.0",
+               "tiles": [f"{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.{suffix}"],
+               "minzoom": s.min_zoom, "maxzoom": s.max_zoom,
+               "attribution": "riskmap; demo data partly generated (演示数据)"}
+        if raster:
+            view, info = layers[0]
+            doc["description"] = view.description
+            bounds = raster_lonlat_bounds(self.source.store.raster_path(info.name))
+        else:
+            doc["description"] = ("every layer you may see" if layer == COMBINED else layers[0][0].description)
+            doc["vector_layers"] = [self.vector_layer(view, info) for view, info in layers]
+            found = [b for b in (self.source.bounds(v, i) for v, i in layers) if b is not None]
+            bounds = (min(b[0] for b in found), min(b[1] for b in found),
+                      max(b[2] for b in found), max(b[3] for b in found)) if found else None
+            if layers:
+                doc["minzoom"] = min(LAYER_MIN_ZOOM.get(i.name, s.min_zoom) for _, i in layers)
+        if bounds is not None:
+            doc["bounds"] = [round(v, 7) for v in bounds]
+            doc["center"] = [round((bounds[0] + bounds[2]) / 2, 7), round((bounds[1] + bounds[3]) / 2, 7),
+                             max(doc["minzoom"], min(12, s.max_zoom))]
+        return doc
+
+    def vector_layer(self, view: LayerView, info: LayerInfo) -> dict:
+        columns = self.source.columns(info)
+        names = view.fields if view.fields is not None else list(columns)
+        fields = {n: _field_type(columns.get(n, "str")) for n in names if n in columns or n == "notice"}
+        return {"id": info.name, "description": f"{view.title_zh} {view.title}", "fields": fields,
+                "minzoom": LAYER_MIN_ZOOM.get(info.name, self.settings.min_zoom),
+                "maxzoom": self.settings.max_zoom}
+
+
+def create_tiles_router(source: LayerSource, redactor: Redactor, settings: Settings, principal,
+                        cache: LRUCache) -> APIRouter:
+    """The tiles router.
+
+    Parameters
+    ----------
+    source, redactor, settings
+        As for :func:`server.features.create_features_router`.
+    principal : callable
+        FastAPI dependency giving the caller's :class:`~server.auth.Principal`.
+    cache : LRUCache
+        Where tiles are kept, keyed by their ETag (layer versions, address, role).
+    """
+    router = APIRouter(prefix="/tiles", tags=["Tiles"])
+    h = _Tiles(source, redactor, settings, cache)
+    Who = Depends(principal)
+
+    @router.get("/{layer}/tilejson.json", summary="TileJSON 3.0.0 of a layer (or 'all')")
+    def tilejson(request: Request, layer: str, who: Principal = Who):
+        return JSONResponse(h.tilejson(request, layer, who))
+
+    @router.get("/{layer}/{z}/{x}/{y}.mvt", summary="Mapbox Vector Tile of a layer (or 'all')",
+                response_class=Response,
+                responses={200: {"content": {MVT: {}}}, 204: {"description": "nothing in this tile"},
+                           304: {"description": "not modified"}})
+    def vector_tile(request: Request, layer: str, z: int, x: int, y: int, who: Principal = Who):
+        h.check_tile(z, x, y)
+        layers = h.layers(layer, who, "vector")
+        return h.answer(request, layers, z, x, y, who, "mvt", lambda: h.vector_tile(layers, z, x, y))
+
+    @router.get("/{layer}/{z}/{x}/{y}.png", summary="PNG tile of a raster layer (the risk surface)",
+                response_class=Response,
+                responses={200: {"content": {PNG: {}}}, 204: {"description": "nothing in this tile"},
+                           304: {"description": "not modified"}})
+    def raster_tile(request: Request, layer: str, z: int, x: int, y: int, who: Principal = Who):
+        h.check_tile(z, x, y)
+        layers = h.layers(layer, who, "raster")
+        path = source.store.raster_path(layer)
+        return h.answer(request, layers, z, x, y, who, "png", lambda: render_png_tile(path, z, x, y))
+
+    return router

@@ -1,0 +1,56 @@
+"""Fixtures of the server tests: one zoned store per session, an app and a client over it."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import pytest
+
+from layers.gpkg import GeoPackageStore
+from server.app import create_app
+from server.settings import Settings
+from server_common import TOKENS, build_store
+
+with warnings.catch_warnings():  # starlette's TestClient warns about httpx itself
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory):
+    """The fixture store (read-only: tests that write use ``writable_store``)."""
+    return build_store(tmp_path_factory.mktemp("server") / "city.gpkg").path
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(tokens=TOKENS, max_limit=50, default_limit=10)
+
+
+@pytest.fixture(scope="session")
+def app(store_path, settings):
+    return create_app(GeoPackageStore(store_path), settings)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def writable_store(store_path, tmp_path) -> GeoPackageStore:
+    """A copy of the fixture store (with its rasters) that a test may change."""
+    target = tmp_path / "city.gpkg"
+    shutil.copyfile(store_path, target)
+    shutil.copytree(store_path.with_name(store_path.name + ".rasters"),
+                    target.with_name(target.name + ".rasters"))
+    return GeoPackageStore(target)
+
+
+@pytest.fixture
+def fresh_client(writable_store, settings):
+    """A client over ``writable_store`` with its own caches."""
+    with TestClient(create_app(writable_store, settings)) as c:
+        yield c
