@@ -281,11 +281,12 @@ class RoadGraph:
         src = np.concatenate([self.edge_u[fwd], self.edge_v[back]])
         dst = np.concatenate([self.edge_v[fwd], self.edge_u[back]])
         w = np.concatenate([weight[fwd], weight[back]])
-        order = np.lexsort((w, dst, src))
-        src, dst, w = src[order], dst[order], w[order]
-        first = np.ones(len(src), bool)
-        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
-        return sparse.csr_array((w[first], (src[first], dst[first])), shape=(n, n))
+        key = src.astype(np.int64) * n + dst  # one int64 per (from, to): a single fast sort
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
+        smallest = np.minimum.reduceat(w[order], starts) if len(starts) else w[:0]
+        return sparse.csr_array((smallest, (key[starts] // n, key[starts] % n)), shape=(n, n))
 
     n_nodes = property(lambda self: len(self.node_xy), doc="Number of nodes.")
     n_edges = property(lambda self: len(self.edge_u), doc="Number of edges (road line parts).")
