@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.overlay import covered_area
 from zoning._shared import zh_colour
 from zoning.errors import RuleSetError
 from zoning.plot_rules import join_reasons, level_item, plural, text
@@ -173,37 +174,10 @@ def largest_per_site(buffers) -> np.ndarray:
     return order.sort_values("d", ascending=False, kind="stable").drop_duplicates("site")["i"].to_numpy()
 
 
-def _covered_area(geoms: np.ndarray, area: np.ndarray, b_geom: np.ndarray, bi: np.ndarray,
-                  ai: np.ndarray) -> np.ndarray:
-    """Area of each of ``geoms`` covered by the union of ``b_geom`` (pairs ``bi``–``ai`` intersect).
-
-    Never intersects an area with the union of all buffers (one huge polygon: minutes on a city
-    grid). Areas wholly inside one buffer count whole; the others get the pieces of the buffers
-    that touch them, unioned per area (a loop only over areas cut by two buffers or more).
-    """
-    n = len(geoms)
-    whole = np.zeros(n, dtype=bool)
-    whole[ai[shapely.covers(b_geom[bi], geoms[ai])]] = True
-    cut = ~whole[ai]
-    bi, ai = bi[cut], ai[cut]
-    pieces = shapely.intersection(b_geom[bi], geoms[ai])
-    covered = np.where(whole, area, 0.0)
-    single = np.bincount(ai, minlength=n) == 1
-    once = single[ai]
-    covered += np.bincount(ai[once], weights=shapely.area(pieces[once]), minlength=n)
-    many = ~once
-    if many.any():
-        order = np.argsort(ai[many], kind="stable")
-        idx, groups = np.unique(ai[many][order], return_index=True)
-        for cell, chunk in zip(idx, np.split(pieces[many][order], groups[1:])):
-            covered[cell] = shapely.area(shapely.union_all(chunk))
-    return covered
-
-
 def _buffer_condition(geoms, area, tree, buffers, zr, n):
     b_geom = shapely.make_valid(np.asarray(buffers.geometry.to_numpy(), dtype=object)[largest_per_site(buffers)])
-    bi, ai = tree.query(b_geom, predicate="intersects")
-    covered = _covered_area(geoms, area, b_geom, bi, ai)
+    covered = covered_area(geoms, b_geom)
+    _, ai = tree.query(b_geom, predicate="intersects")
     share = np.minimum(np.divide(covered, area, out=np.zeros(n), where=area > 0), 1.0)
     n_sites = np.bincount(ai, minlength=n)
     pct = _percent(share)

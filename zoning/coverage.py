@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import require_metric, require_same_crs
+from geo.overlay import covered_area
 from geo.errors import InputError
 from zoning.network import CoverageRules, NetworkWarning, RoadGraph, coverage_rules
 from zoning.network import representative_points as _as_points
@@ -274,7 +275,7 @@ def coverage_figures(coverage_areas, areas, built_up=None, population=None, targ
     nt = len(towns)
     out = pd.DataFrame({"code": code, "name": name})
     area = shapely.area(towns)
-    covered = shapely.area(shapely.intersection(towns, cover))
+    covered = covered_area(towns, np.asarray(coverage_areas.geometry.to_numpy(), dtype=object))
     out["area_km2"], out["covered_km2"] = area / 1e6, covered / 1e6
     bu_tot = bu_cov = np.full(nt, np.nan)
     if built_up is not None:
@@ -289,8 +290,8 @@ def coverage_figures(coverage_areas, areas, built_up=None, population=None, targ
         people = pd.to_numeric(population[population_field], errors="coerce").fillna(0).to_numpy(float)
         cells = shapely.area(geoms) > 0
         frac = shapely.intersects(cover, geoms).astype(float)
-        frac[cells] = _share(shapely.area(shapely.intersection(geoms[cells], cover)),
-                             shapely.area(geoms[cells]))
+        frac[cells] = _share(covered_area(geoms[cells], np.asarray(coverage_areas.geometry.to_numpy(),
+                                                                    dtype=object)), shapely.area(geoms[cells]))
         town = _town_of(_as_points(geoms), towns)
         inside = town >= 0
         pop_tot = np.bincount(town[inside], people[inside], minlength=nt)

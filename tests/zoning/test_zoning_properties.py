@@ -91,21 +91,6 @@ def test_class_violations_match_brute_force(data):
     assert got == expected
 
 
-@settings(max_examples=60, deadline=None)
-@given(centres=st.lists(st.tuples(coord, coord, st.floats(min_value=10, max_value=1500)), min_size=1, max_size=6))
-def test_area_covered_by_buffers_equals_the_union_overlay(centres):
-    """zoning.area_rules._covered_area (per-cell pieces) equals intersecting each cell with the union."""
-    from zoning.area_rules import _covered_area
-
-    cells = np.array([shapely.box(x, y, x + 500, y + 500)
-                      for x in range(-2000, 2000, 500) for y in range(-2000, 2000, 500)])
-    bufs = shapely.buffer(shapely.points([(x, y) for x, y, _ in centres]), [r for *_, r in centres])
-    bi, ai = shapely.STRtree(cells).query(bufs, predicate="intersects")
-    got = _covered_area(cells, shapely.area(cells), bufs, bi, ai)
-    expected = shapely.area(shapely.intersection(cells, shapely.union_all(bufs)))
-    assert np.allclose(got, expected, atol=1e-6 * 250_000)
-
-
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(coord, coord, size, st.booleans()), min_size=1, max_size=6))
 def test_bulk_polygon_mappings_equal_the_geometries(shapes):
