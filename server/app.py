@@ -50,8 +50,10 @@ from server.auth import TokenAuth
 from server.cache import LRUCache
 from server.errors import install_error_handlers
 from server.features import create_features_router
+from server.pages import pages_router
 from server.redaction import Redactor
 from server.settings import Settings
+from server.siting_api import siting_router
 from server.source import LayerSource
 from server.tiles import create_tiles_router
 
@@ -97,7 +99,7 @@ def _docs(s: Services) -> APIRouter:
 
 
 #: Router factories included by :func:`create_app`, in order. Append new concerns here.
-ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _docs)
+ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _docs, pages_router, siting_router)
 
 
 def build_services(store: Store, settings: Settings) -> Services:

@@ -1,0 +1,162 @@
+"""Signing in from a browser: the bearer token kept in a session cookie.
+
+A browser sends no ``Authorization`` header when it opens a page, loads a map tile or posts from
+a page's script, so the pages take the same tokens (``Settings.tokens``) from a cookie as well:
+
+* :func:`browser_principal` - the caller of a page: the ``Authorization: Bearer`` header when it
+  names a role (API clients, tests), else the ``riskmap_token`` cookie, else public. Roles and
+  town scopes are :mod:`server.auth`'s; what each may see is :mod:`server.redaction`'s.
+* ``GET /login`` - a form (中文 / English); ``POST /login`` with a form field or JSON ``token``
+  (and ``next``, a path on this server): an unknown token is a 401, a known one sets the cookie
+  and answers ``303 See Other`` to ``next`` (JSON: ``{"role", "town", "next"}``). A link
+  ``/login#token=…&next=/towns/…/wall`` signs a wall screen in: the page's script posts the
+  token from the URL *fragment*, which never reaches the server or its logs, and removes it
+  from the address bar.
+* ``POST /logout`` - clears the cookie.
+
+The cookie is ``HttpOnly`` (no script reads it), ``SameSite=Strict`` (no other site's page makes
+the browser send it: this is also the CSRF defence of ``POST /api/siting``), ``Secure`` when the
+server is reached over https, and lasts :data:`MAX_AGE_S`.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from geo.errors import InputError
+from server.auth import Principal, TokenAuth
+from server.errors import AccessDenied
+from server.pages.assets import asset_url
+from server.pages.common import esc
+
+__all__ = ["COOKIE", "MAX_AGE_S", "SITING_ROLE", "browser_principal", "safe_next", "login_link",
+           "create_session_router", "role_label"]
+
+COOKIE = "riskmap_token"
+#: The least role that may review a site (the planner map's siting panel, ``POST /api/siting``).
+SITING_ROLE = "planner"
+MAX_AGE_S = 12 * 3600
+_MAX_BODY = 4096
+_ROLE_ZH = {"public": "公众", "town_editor": "镇街用户", "planner": "规划用户", "admin": "管理员"}
+
+
+def browser_principal(auth: TokenAuth, principal):
+    """A FastAPI dependency: the caller by header (``principal``), else by the session cookie.
+
+    Parameters
+    ----------
+    auth : TokenAuth
+        Resolves the cookie's token.
+    principal : callable
+        The app's header dependency (``Services.principal``).
+    """
+
+    def current(request: Request, who: Principal = Depends(principal)) -> Principal:
+        if not who.is_public:
+            return who
+        token = request.cookies.get(COOKIE)
+        return auth.principal(f"Bearer {token}") if token else who
+
+    return current
+
+
+def safe_next(value: str | None, default: str = "/map") -> str:
+    """``value`` if it is a path on this server, else ``default`` (no open redirect).
+
+    >>> safe_next("/towns/320412015/wall"), safe_next("//evil.example/x"), safe_next("https://x")
+    ('/towns/320412015/wall', '/map', '/map')
+    """
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+def login_link(next_path: str) -> str:
+    """The sign-in page's URL coming back to ``next_path``.
+
+    >>> login_link("/map")
+    '/login?next=%2Fmap'
+    """
+    return "/login?" + urlencode({"next": next_path})
+
+
+def role_label(who: Principal) -> str:
+    """The caller's role in words, e.g. ``镇街用户 town_editor (320412015)``."""
+    town = f" ({who.town})" if who.town else ""
+    return f"{_ROLE_ZH.get(who.role, who.role)} {who.role}{town}"
+
+
+def _login_page(next_path: str, base: str, message: str = "") -> str:
+    css = asset_url(base, "riskmap", "riskmap.css")
+    script = asset_url(base, "riskmap", "riskmap-login.js")
+    note = f'<p class="rm-error">{esc(message)}</p>' if message else ""
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>登录 Sign in · riskmap</title><link rel="stylesheet" href="{esc(css)}"></head>
+<body class="rm-doc"><main class="rm-login">
+<h1>登录 <span class="en">Sign in</span></h1>
+<p>请输入管理部门发放的访问令牌。<span class="en">Enter the access token your office was given.</span></p>
+{note}<form method="post" action="{esc(base)}/login" id="rm-login-form">
+<label>令牌 <span class="en">token</span> <input type="password" name="token" autocomplete="off" required></label>
+<input type="hidden" name="next" value="{esc(next_path)}">
+<button type="submit">登录 Sign in</button></form>
+<p><a href="{esc(base)}/public/shelters">不登录：公众避难场所地图
+<span class="en">Without signing in: the public shelter map</span></a></p>
+</main><script src="{esc(script)}"></script></body></html>"""
+
+
+async def _read_login(request: Request) -> tuple[str, str]:
+    body = await request.body()
+    if len(body) > _MAX_BODY:
+        raise InputError(f"login: body too large ({len(body)} bytes; at most {_MAX_BODY})")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            data = json.loads(body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"login: body is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise InputError('login: expected a JSON object {"token": …, "next": …}')
+        token, next_path = data.get("token"), data.get("next")
+    else:
+        fields = parse_qs(body.decode("utf-8", "replace"))
+        token, next_path = (fields.get("token") or [None])[0], (fields.get("next") or [None])[0]
+    if not isinstance(token, str) or not token.strip():
+        raise InputError("login: give the token (form field or JSON member 'token')")
+    return token.strip(), safe_next(next_path if isinstance(next_path, str) else None)
+
+
+def create_session_router(auth: TokenAuth, base: str = "") -> APIRouter:
+    """``/login`` and ``/logout`` (see the module docstring)."""
+    router = APIRouter(tags=["Pages"])
+
+    @router.get("/login", include_in_schema=False)
+    def login_form(next: str | None = None):  # noqa: A002 - the query parameter's name
+        return HTMLResponse(_login_page(safe_next(next), base), headers={"Cache-Control": "no-store"})
+
+    @router.post("/login", summary="Sign in a browser: set the session cookie from a token")
+    async def login(request: Request):
+        token, next_path = await _read_login(request)
+        who = auth.principal(f"Bearer {token}")
+        if who.is_public:
+            raise AccessDenied("unknown token 令牌无效; ask your administrator for a valid one")
+        wants_json = request.headers.get("content-type", "").startswith("application/json")
+        response = (JSONResponse({"role": who.role, "town": who.town, "next": next_path}) if wants_json
+                    else RedirectResponse(f"{base}{next_path}", status_code=303))
+        secure = request.url.scheme == "https" or base.startswith("https://")
+        response.set_cookie(COOKIE, token, max_age=MAX_AGE_S, httponly=True, samesite="strict",
+                            secure=secure, path="/")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @router.post("/logout", summary="Sign a browser out: clear the session cookie")
+    def logout(next: str | None = None):  # noqa: A002
+        response = RedirectResponse(f"{base}{safe_next(next, '/public/shelters')}", status_code=303)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    return router
