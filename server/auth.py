@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server.errors import AccessDenied
+from server.errors import AccessDenied, Forbidden
 from server.settings import ROLES
 
 __all__ = ["Principal", "PUBLIC", "TokenAuth"]
@@ -98,8 +98,10 @@ class TokenAuth:
         current = self.dependency()
 
         def required(principal: Principal = Depends(current)) -> Principal:
-            if not principal.at_least(role):
+            if principal.is_public:
                 raise AccessDenied(f"this needs the {role} role or higher; send Authorization: Bearer <token>")
+            if not principal.at_least(role):
+                raise Forbidden(f"this needs the {role} role or higher; your token is a {principal.role}'s")
             return principal
 
         return required

@@ -31,13 +31,17 @@ from geo.errors import CRSError, GeometryError, InputError, RiskmapError
 from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
 from zoning.errors import RuleSetError
 
-__all__ = ["AccessDenied", "STATUS", "status_for", "error_body", "install_error_handlers"]
+__all__ = ["AccessDenied", "Forbidden", "STATUS", "status_for", "error_body", "install_error_handlers"]
 
 log = logging.getLogger("riskmap.server")
 
 
 class AccessDenied(RiskmapError):
     """The resource exists but needs a credential (a bearer token) that the request lacks."""
+
+
+class Forbidden(AccessDenied):
+    """The caller is known, but its role or town does not give it this resource (HTTP 403)."""
 
 
 #: The one table: riskmap error class → HTTP status. Looked up along the MRO (most specific first).
@@ -48,6 +52,7 @@ STATUS: dict[type[BaseException], int] = {
     GeometryError: 400,
     CRSError: 400,
     AccessDenied: 401,
+    Forbidden: 403,
     Conflict: 409,
     StoreError: 503,
     RuleSetError: 500,  # the server's own configuration is wrong, not the request

@@ -41,7 +41,7 @@ from geo.errors import InputError
 from layers.store import Store
 from server.auth import Principal
 from server.cache import LRUCache
-from server.errors import AccessDenied
+from server.errors import AccessDenied, Forbidden
 from server.pages.common import PageNotFound
 from server.pages.session import SITING_ROLE, browser_principal
 from server.settings import Settings
@@ -106,7 +106,8 @@ class SitingService:
 
 def _require(who: Principal) -> None:
     if not who.at_least(SITING_ROLE):
-        raise AccessDenied(f"siting review needs the {SITING_ROLE} role or higher (选址审查需规划或管理权限); "
+        refuse = AccessDenied if who.is_public else Forbidden
+        raise refuse(f"siting review needs the {SITING_ROLE} role or higher (选址审查需规划或管理权限); "
                            "send Authorization: Bearer <token> or sign in at /login")
 
 

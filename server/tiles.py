@@ -102,7 +102,7 @@ class _Tiles:
     def headers(self, etag: str, who: Principal) -> dict[str, str]:
         scope = "public" if who.is_public else "private"
         return {"ETag": etag, "Cache-Control": f"{scope}, max-age={self.settings.tile_max_age}",
-                "Vary": "Authorization"}
+                "Vary": "Authorization, Cookie"}
 
     def vector_tile(self, layers, z: int, x: int, y: int) -> bytes:
         s = self.settings

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse
 
 from layers.errors import LayerNotFound
 from server.auth import PUBLIC, Principal
-from server.errors import AccessDenied
+from server.errors import AccessDenied, Forbidden
 from server.pages.assets import offline_map, render_map_page
 from server.pages.common import PageNotFound, esc, plain
 from server.pages.layers import BASEMAP_LAYERS, overlay_configs, town_table
@@ -126,7 +126,7 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
             if who.is_public:
                 raise AccessDenied(f"镇街风险墙需要登录 the risk wall of town {code} needs the town's editor token, "
                                    f"a planner's or an admin's: sign in at {base}{login_link(f'/towns/{code}/wall')}")
-            raise AccessDenied(f"this token is for town {who.town}, not {code} "
+            raise Forbidden(f"this token is for town {who.town}, not {code} "
                                f"(此令牌属于镇街 {who.town}，不能查看 {code})")
         town = match.iloc[0]
         infos = source.infos()

@@ -56,7 +56,7 @@ def test_tokens_map_to_roles_and_anything_else_is_public():
     assert Principal("admin").at_least("planner") and not Principal("town_editor").at_least("planner")
 
 
-def test_require_refuses_lower_roles_with_401(store_path):
+def test_require_refuses_the_public_with_401_and_lower_roles_with_403(store_path):
     def _edit(s: Services) -> APIRouter:
         router = APIRouter()
 
@@ -69,7 +69,9 @@ def test_require_refuses_lower_roles_with_401(store_path):
     tokens = {"abcdefgh-planner": "planner", "abcdefgh-town": "town_editor"}
     with TestClient(create_app(store_path, Settings(tokens=tokens), routers=(_edit,))) as c:
         assert c.post("/api/edit").status_code == 401
-        assert c.post("/api/edit", headers={"Authorization": "Bearer abcdefgh-town"}).status_code == 401
+        lower = c.post("/api/edit", headers={"Authorization": "Bearer abcdefgh-town"})
+        assert lower.status_code == 403 and lower.json()["code"] == "Forbidden"
+        assert "www-authenticate" not in lower.headers and "town_editor" in lower.json()["description"]
         ok = c.post("/api/edit", headers={"Authorization": "Bearer abcdefgh-planner"})
         assert ok.status_code == 200 and ok.json() == {"role": "planner"}
         assert c.get("/collections").status_code == 404  # only the routers asked for

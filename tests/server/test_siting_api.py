@@ -84,12 +84,15 @@ def test_a_geometry_a_feature_or_a_collection_is_a_site(client, geometry):
     assert r.status_code == 200 and r.json()["verdict"] in VERDICTS
 
 
-@pytest.mark.parametrize("headers", [{}, TOWN, {"Authorization": "Bearer nope-nope-nope"}])
-def test_only_planners_and_admins_may_review(client, headers):
+@pytest.mark.parametrize("headers, status, code", [
+    ({}, 401, "AccessDenied"), ({"Authorization": "Bearer nope-nope-nope"}, 401, "AccessDenied"),
+    (TOWN, 403, "Forbidden"),
+])
+def test_only_planners_and_admins_may_review(client, headers, status, code):
     r = review(client, {"geometry": point(QUIET_CORNER), "kind": "school"}, headers=headers)
-    assert r.status_code == 401 and r.json()["code"] == "AccessDenied"
+    assert r.status_code == status and r.json()["code"] == code
     assert "planner" in r.json()["description"] and "buffers" not in r.text
-    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert r.headers.get("www-authenticate", "").startswith("Bearer") == (status == 401)
 
 
 @pytest.mark.parametrize("body, message", [
