@@ -1,7 +1,8 @@
 """Separation checks: who stands inside whose distance (the ``separation_violations`` layer).
 
-Five rules, each a vectorised spatial query (shapely 2 ``STRtree.query(..., predicate="dwithin")``)
-followed by an exact distance between the two geometries; a pair violates a rule when that distance
+Five rules, each a vectorised spatial query (a shapely 2 ``STRtree`` of the subjects queried with
+each site's envelope widened by its distance) followed by an exact distance between the two
+geometries; a pair violates a rule when that distance
 is *strictly* below the required one, so a target exactly on the edge of a distance is compliant.
 
 =========================  ===================================================================
@@ -39,7 +40,7 @@ from zoning.errors import RuleSetError
 from zoning.major_hazard import MajorHazardRules, inventory_items
 from zoning.rules import RuleSet, get
 
-__all__ = ["RULES", "SeparationRules", "parse_separation_rules", "find_violations"]
+__all__ = ["class_pairs", "RULES", "SeparationRules", "parse_separation_rules", "find_violations"]
 
 #: Values of the ``rule`` column, in the order rows are reported.
 RULES = ("class_buffer", "crowded_in_any_buffer", "shelter_near_hazard", "station_near_hazard", "domino")
@@ -108,9 +109,49 @@ def _near(subjects: np.ndarray, sites: np.ndarray, within) -> tuple[np.ndarray, 
     keep = np.nonzero(np.isfinite(within) & (within > 0))[0]
     if len(subjects) == 0 or len(keep) == 0:
         return np.empty(0, int), np.empty(0, int), np.empty(0)
-    site, subject = shapely.STRtree(subjects).query(sites[keep], predicate="dwithin", distance=within[keep])
-    site = keep[site]
-    return subject, site, shapely.distance(subjects[subject], sites[site])
+    x0, y0, x1, y1 = shapely.bounds(sites[keep]).T
+    reach = within[keep]
+    # Candidates by envelope only, then one exact distance per candidate (a "dwithin" predicate
+    # would compute the distance once to test and again to report it).
+    site, subject = shapely.STRtree(subjects).query(shapely.box(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
+    actual = shapely.distance(subjects[subject], sites[keep][site])
+    close = actual <= reach[site]
+    return subject[close], keep[site[close]], actual[close]
+
+
+def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: np.ndarray,
+                site_ids: np.ndarray, required: pd.DataFrame) -> pd.DataFrame:
+    """The (target, site) pairs closer than the site's distance for the target's GB 36894 class.
+
+    The search core of the ``class_buffer`` rule, kept apart so it can be measured against a
+    buffer-and-join baseline: one STRtree per class over that class's targets, queried with every
+    site's envelope widened by its own distance, then the exact distance of each candidate.
+
+    Parameters
+    ----------
+    target_geoms, target_class : numpy.ndarray
+        Protected targets' geometries and GB 36894 classes.
+    site_geoms, site_ids : numpy.ndarray
+        Hazard sites' geometries and ids.
+    required : pandas.DataFrame
+        ``site_id``, ``target_class``, ``required`` (metres).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``t`` (target index), ``site_id``, ``target_class``, ``actual`` (metres, ≤ required).
+    """
+    per_class = []
+    for cls, rows in required.groupby("target_class", sort=False):
+        chosen = np.nonzero(target_class == cls)[0]
+        distance = rows.groupby("site_id")["required"].max().reindex(site_ids).to_numpy()
+        ti, si, actual = _near(target_geoms[chosen], site_geoms, distance)
+        per_class.append(pd.DataFrame({"t": chosen[ti], "site_id": site_ids[si].astype(object),
+                                       "target_class": cls, "actual": actual}))
+    if not per_class:
+        return pd.DataFrame({"t": np.empty(0, int), "site_id": np.empty(0, object),
+                             "target_class": np.empty(0, object), "actual": np.empty(0)})
+    return pd.concat(per_class, ignore_index=True)
 
 
 def _f(values) -> pd.Series:
@@ -202,16 +243,7 @@ def find_violations(targets, buffers, sites, plots=None, shelters=None, stations
     t_geoms = _geoms(targets)
     t_ids = targets["target_id"].astype(str).to_numpy()
     t_kind, t_class = targets["kind"].astype(str).to_numpy(), targets["gb36894_class"].to_numpy()
-    per_class = []
-    for cls, rows in req.groupby("target_class", sort=False):
-        chosen = np.nonzero(t_class == cls)[0]
-        distance = rows.groupby("site_id")["required"].max().reindex(site_ids).to_numpy()
-        ti, si, actual = _near(t_geoms[chosen], site_geoms, distance)
-        per_class.append(pd.DataFrame({"t": chosen[ti], "site_id": site_ids[si].astype(object),
-                                       "target_class": cls, "actual": actual}))
-    pairs = pd.concat(per_class, ignore_index=True) if per_class else pd.DataFrame(
-        {"t": np.empty(0, int), "site_id": np.empty(0, object), "target_class": np.empty(0, object),
-         "actual": np.empty(0)})
+    pairs = class_pairs(t_geoms, t_class, site_geoms, site_ids, req)
     pairs = pairs.merge(req.drop_duplicates(["site_id", "target_class"]), on=["site_id", "target_class"])
     t = pairs["t"].to_numpy()
     found.append(_rows(
