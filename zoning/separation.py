@@ -124,8 +124,9 @@ def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: 
     """The (target, site) pairs closer than the site's distance for the target's GB 36894 class.
 
     The search core of the ``class_buffer`` rule, kept apart so it can be measured against a
-    buffer-and-join baseline: one STRtree per class over that class's targets, queried with every
-    site's envelope widened by its own distance, then the exact distance of each candidate.
+    buffer-and-join baseline: one STRtree over the targets, queried with every site's envelope
+    widened by its largest distance; each candidate is then held to the distance for its own
+    class, first by the gap between envelopes (arrays), then by the exact distance.
 
     Parameters
     ----------
@@ -141,17 +142,32 @@ def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: 
     pandas.DataFrame
         ``t`` (target index), ``site_id``, ``target_class``, ``actual`` (metres, ≤ required).
     """
-    per_class = []
-    for cls, rows in required.groupby("target_class", sort=False):
-        chosen = np.nonzero(target_class == cls)[0]
-        distance = rows.groupby("site_id")["required"].max().reindex(site_ids).to_numpy()
-        ti, si, actual = _near(target_geoms[chosen], site_geoms, distance)
-        per_class.append(pd.DataFrame({"t": chosen[ti], "site_id": site_ids[si].astype(object),
-                                       "target_class": cls, "actual": actual}))
-    if not per_class:
+    table = required.pivot_table(index="site_id", columns="target_class", values="required", aggfunc="max")
+    table = table.reindex(index=site_ids)
+    # Column -1 (all NaN) is the distance for a class the site has no figure for: never closer.
+    need_of = np.column_stack([table.to_numpy(dtype=float), np.full(len(site_ids), np.nan)])
+    column = pd.Index(table.columns).get_indexer(pd.Series(target_class, dtype=object))
+    reach = np.nanmax(need_of, axis=1, initial=-np.inf) if len(site_ids) else np.empty(0)
+    keep = np.flatnonzero(np.isfinite(reach) & (reach > 0))
+    if len(target_geoms) == 0 or len(keep) == 0:
         return pd.DataFrame({"t": np.empty(0, int), "site_id": np.empty(0, object),
                              "target_class": np.empty(0, object), "actual": np.empty(0)})
-    return pd.concat(per_class, ignore_index=True)
+    x0, y0, x1, y1 = shapely.bounds(site_geoms[keep]).T
+    r = reach[keep]
+    site, t = shapely.STRtree(target_geoms).query(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
+    need = need_of[keep[site], column[t]]
+    # The gap between the two envelopes is a lower bound of the distance: array arithmetic drops
+    # the candidates of other classes and the envelope's corners before any exact distance.
+    tb = shapely.bounds(target_geoms)[t]
+    gap = np.hypot(np.maximum(np.maximum(tb[:, 0] - x1[site], x0[site] - tb[:, 2]), 0.0),
+                   np.maximum(np.maximum(tb[:, 1] - y1[site], y0[site] - tb[:, 3]), 0.0))
+    near = gap <= need
+    site, t, need = site[near], t[near], need[near]
+    actual = shapely.distance(target_geoms[t], site_geoms[keep[site]])
+    close = actual <= need
+    t, site, actual = t[close], keep[site[close]], actual[close]
+    return pd.DataFrame({"t": t, "site_id": site_ids[site].astype(object),
+                         "target_class": np.asarray(target_class, dtype=object)[t], "actual": actual})
 
 
 def _f(values) -> pd.Series:
