@@ -10,6 +10,13 @@ name starts with a marker from :data:`SECRET_MARKERS`, so a test can look for th
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+
+import uvicorn
+
 import json
 from pathlib import Path
 
@@ -123,3 +130,24 @@ def build_store(path: Path) -> GeoPackageStore:
                      actor="test", detail="server test fixture")
     run_zoning(store, load_ruleset(), grid_cell_m=1000.0, surface_cell_m=100.0)
     return store
+
+
+@contextlib.contextmanager
+def serving(asgi_app):
+    """Serve ``asgi_app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning",
+                                        lifespan="off"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)

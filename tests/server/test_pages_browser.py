@@ -15,20 +15,16 @@ for all four). Signing in uses the link a wall screen would use, ``/login#token=
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import threading
-import time
 
 import numpy as np
 import pytest
-import uvicorn
 
 from layers.gpkg import GeoPackageStore
 from layers.validate import validate_layer
 from server.app import create_app
 from server.settings import Settings
-from server_common import SOURCES, TOKENS, TOWN_WEST, industrial_plots
+from server_common import SOURCES, TOKENS, TOWN_WEST, industrial_plots, serving
 from zoning.pipeline import run_zoning
 from zoning.rules import load_ruleset
 
@@ -62,11 +58,6 @@ def store(tmp_path_factory):
     return target
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(store):
@@ -85,18 +76,8 @@ def server(store):
 
         await app(scope, receive, spy)
 
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(recording, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", seen
-    srv.should_exit = True
-    thread.join(10)
+    with serving(recording) as base:
+        yield base, seen
 
 
 def screenshot(url: str, out) -> np.ndarray:

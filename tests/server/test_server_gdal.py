@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 
 import pytest
-import uvicorn
 from pyproj import Transformer
 
 from geo.tiles import tile_containing
-from server_common import PLANNER, plot_geometry
+from server_common import PLANNER, plot_geometry, serving
 
 OGRINFO = shutil.which("ogrinfo")
 pytestmark = pytest.mark.skipif(OGRINFO is None, reason="ogrinfo not installed (Debian package gdal-bin)")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +33,8 @@ def server(app):
             seen.append(scope["path"] + (f"?{query}" if query else ""))
         await app(scope, receive, send)
 
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(recording, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", seen
-    srv.should_exit = True
-    thread.join(10)
+    with serving(recording) as base:
+        yield base, seen
 
 
 def ogrinfo(*args: str, headers: dict | None = None) -> str:
