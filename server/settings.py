@@ -56,9 +56,10 @@ class Settings(BaseSettings):
     frame_cache_size: int = Field(
         32, ge=0, description="Whole layers (one per layer, version and view) kept in memory.")
     frame_cache_rows: int = Field(
-        2_000_000, ge=0, description="Rows the in-memory layers may hold in total.")
+        5_000_000, ge=0, description="Rows the in-memory layers may hold in total (about 1-2 GB at "
+                                     "5 million: a city's roads and plots).")
     index_max_rows: int = Field(
-        500_000, ge=0, description="Layers up to this many rows are answered from memory with a "
+        2_000_000, ge=0, description="Layers up to this many rows are answered from memory with a "
                                    "spatial index; larger ones are read from the store per request.")
 
     # --- tiles

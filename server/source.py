@@ -8,8 +8,9 @@ is seen by the next request without any explicit invalidation.
 Bounding-box reads of layers up to ``index_max_rows`` rows are answered from memory: the first
 one loads the whole layer as the view shows it, with a spatial index (an STRtree), and keeps it
 in an LRU bounded by entries and by total rows; later reads query the index. This takes the
-per-request cost of opening the store (10-20 ms with GDAL) off every tile and page. Larger
-layers (the scale-100 demo's 1.5 million road segments) are read from the store per request,
+per-request cost of opening the store (10-20 ms with GDAL) off every tile and page. The default
+(2 million rows) holds the scale-100 demo's 1.5 million road segments, which read from the store
+per request made the combined tile 2-3× slower; larger layers still go to the store per request,
 through its own spatial index.
 """
 
@@ -42,8 +43,8 @@ class LayerSource:
         Layers up to this many rows answer bbox reads from memory (see the module docstring).
     """
 
-    def __init__(self, store: Store, frame_cache_size: int = 32, frame_cache_rows: int = 2_000_000,
-                 index_max_rows: int = 500_000):
+    def __init__(self, store: Store, frame_cache_size: int = 32, frame_cache_rows: int = 5_000_000,
+                 index_max_rows: int = 2_000_000):
         self.store = store
         self.index_max_rows = index_max_rows
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
