@@ -599,6 +599,7 @@ class GeoPackageStore:
             os.close(fd)
             try:
                 shutil.copyfile(source, staging)
+                shutil.copymode(self.path, staging)  # readable like the store (mkstemp makes 0600)
                 _fsync(Path(staging))
                 os.replace(staging, target)
                 with self._transaction(lock=False) as tmp:

@@ -339,3 +339,24 @@ def test_raster_refusals(seeded_store, tmp_path):
     with pytest.raises(StoreError, match="is a raster layer"):
         seeded_store.write("population", seeded_store.read("rescue_stations"))
     assert sha256(seeded_store.path) == before
+
+
+def test_a_raster_is_as_readable_as_the_store(tmp_path):
+    """mkstemp creates 0600 files; a server running as another user must still read the raster."""
+    import os
+    import stat
+
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from layers.gpkg import GeoPackageStore
+
+    store = GeoPackageStore.create(tmp_path / "s.gpkg")
+    os.chmod(store.path, 0o644)
+    tif = tmp_path / "r.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=2, height=2, count=1, dtype="uint8", crs="EPSG:4549",
+                       transform=from_origin(500000, 3500000, 100, 100)) as dst:
+        dst.write(np.ones((1, 2, 2), dtype="uint8"))
+    store.write_raster("population", tif)
+    assert stat.S_IMODE(os.stat(store.raster_path("population")).st_mode) == 0o644
