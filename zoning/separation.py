@@ -35,6 +35,7 @@ import shapely
 
 from geo.crs import require_metric, require_same_crs
 from geo.errors import InputError
+from geo.threads import threaded
 from layers.catalogue.protected_targets import KINDS
 from zoning.errors import RuleSetError
 from zoning.major_hazard import MajorHazardRules, inventory_items
@@ -114,7 +115,7 @@ def _near(subjects: np.ndarray, sites: np.ndarray, within) -> tuple[np.ndarray, 
     # Candidates by envelope only, then one exact distance per candidate (a "dwithin" predicate
     # would compute the distance once to test and again to report it).
     site, subject = shapely.STRtree(subjects).query(shapely.box(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
-    actual = shapely.distance(subjects[subject], sites[keep][site])
+    actual = threaded(shapely.distance, subjects[subject], sites[keep][site])
     close = actual <= reach[site]
     return subject[close], keep[site[close]], actual[close]
 
@@ -140,18 +141,21 @@ def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: 
     Returns
     -------
     pandas.DataFrame
-        ``t`` (target index), ``site_id``, ``target_class``, ``actual`` (metres, ≤ required).
+        ``t`` (target index), ``s`` (site index), ``required`` (the site's distance for the
+        target's class) and ``actual`` (metres, ≤ required), all numeric: no string is built for
+        the pairs here.
     """
     table = required.pivot_table(index="site_id", columns="target_class", values="required", aggfunc="max")
     table = table.reindex(index=site_ids)
     # Column -1 (all NaN) is the distance for a class the site has no figure for: never closer.
     need_of = np.column_stack([table.to_numpy(dtype=float), np.full(len(site_ids), np.nan)])
-    column = pd.Index(table.columns).get_indexer(pd.Series(target_class, dtype=object))
+    codes, classes = pd.factorize(np.asarray(target_class, dtype=object))  # hash 200 000 strings once
+    column = np.append(pd.Index(table.columns).get_indexer(classes), -1)[codes]  # code -1 (missing) → -1
     reach = np.nanmax(need_of, axis=1, initial=-np.inf) if len(site_ids) else np.empty(0)
     keep = np.flatnonzero(np.isfinite(reach) & (reach > 0))
     if len(target_geoms) == 0 or len(keep) == 0:
-        return pd.DataFrame({"t": np.empty(0, int), "site_id": np.empty(0, object),
-                             "target_class": np.empty(0, object), "actual": np.empty(0)})
+        return pd.DataFrame({"t": np.empty(0, np.int64), "s": np.empty(0, np.int64), "required": np.empty(0),
+                             "actual": np.empty(0)})
     x0, y0, x1, y1 = shapely.bounds(site_geoms[keep]).T
     r = reach[keep]
     site, t = shapely.STRtree(target_geoms).query(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
@@ -163,11 +167,9 @@ def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: 
                    np.maximum(np.maximum(tb[:, 1] - y1[site], y0[site] - tb[:, 3]), 0.0))
     near = gap <= need
     site, t, need = site[near], t[near], need[near]
-    actual = shapely.distance(target_geoms[t], site_geoms[keep[site]])
+    actual = threaded(shapely.distance, target_geoms[t], site_geoms[keep[site]])
     close = actual <= need
-    t, site, actual = t[close], keep[site[close]], actual[close]
-    return pd.DataFrame({"t": t, "site_id": site_ids[site].astype(object),
-                         "target_class": np.asarray(target_class, dtype=object)[t], "actual": actual})
+    return pd.DataFrame({"t": t[close], "s": keep[site[close]], "required": need[close], "actual": actual[close]})
 
 
 def _f(values) -> pd.Series:
@@ -260,14 +262,17 @@ def find_violations(targets, buffers, sites, plots=None, shelters=None, stations
     t_ids = targets["target_id"].astype(str).to_numpy()
     t_kind, t_class = targets["kind"].astype(str).to_numpy(), targets["gb36894_class"].to_numpy()
     pairs = class_pairs(t_geoms, t_class, site_geoms, site_ids, req)
-    pairs = pairs.merge(req.drop_duplicates(["site_id", "target_class"]), on=["site_id", "target_class"])
     t = pairs["t"].to_numpy()
+    pair_site = pd.Series(site_ids[pairs["s"].to_numpy()], dtype=object)
+    pair_class = pd.Series(np.asarray(t_class, dtype=object)[t], dtype=object)
+    methods = req.drop_duplicates(["site_id", "target_class"]).set_index(["site_id", "target_class"])["method"]
+    method = methods.reindex(pd.MultiIndex.from_arrays([pair_site, pair_class])).astype(str).to_numpy()
     found.append(_rows(
-        "class_buffer", "protected_targets", t_ids[t], pairs["site_id"], pairs["target_class"],
-        pairs["required"], pairs["actual"], t_geoms[t],
-        "防护目标 " + pd.Series(t_kind[t]) + " '" + pd.Series(t_ids[t]) + "' (" + pairs["target_class"]
-        + ") is inside the external safety distance of hazard site '" + pairs["site_id"] + "' for its class ("
-        + pairs["method"].astype(str) + "; GB/T 37243-2019 §4, GB 36894-2018)"))
+        "class_buffer", "protected_targets", t_ids[t], pair_site, pair_class, pairs["required"], pairs["actual"],
+        t_geoms[t],
+        "防护目标 " + pd.Series(t_kind[t]) + " '" + pd.Series(t_ids[t]) + "' (" + pair_class
+        + ") is inside the external safety distance of hazard site '" + pair_site + "' for its class ("
+        + method + "; GB/T 37243-2019 §4, GB 36894-2018)"))
 
     # crowded_in_any_buffer: crowded places and labour-intensive works inside the largest distance.
     largest = req.sort_values("required", ascending=False, kind="stable").drop_duplicates("site_id")
