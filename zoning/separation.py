@@ -35,7 +35,7 @@ import shapely
 
 from geo.crs import require_metric, require_same_crs
 from geo.errors import InputError
-from geo.threads import threaded
+from geo.threads import threaded, threaded_query
 from layers.catalogue.protected_targets import KINDS
 from zoning.errors import RuleSetError
 from zoning.major_hazard import MajorHazardRules, inventory_items
@@ -125,9 +125,10 @@ def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: 
     """The (target, site) pairs closer than the site's distance for the target's GB 36894 class.
 
     The search core of the ``class_buffer`` rule, kept apart so it can be measured against a
-    buffer-and-join baseline: one STRtree over the targets, queried with every site's envelope
-    widened by its largest distance; each candidate is then held to the distance for its own
-    class, first by the gap between envelopes (arrays), then by the exact distance.
+    buffer-and-join baseline: one STRtree over the sites' envelopes widened by their largest
+    distance (a few thousand boxes: cheap to build), queried with every target on all cores; each
+    candidate is then held to the distance for its own class, first by the gap between envelopes
+    (arrays), then by the exact distance (on all cores).
 
     Parameters
     ----------
@@ -158,7 +159,8 @@ def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: 
                              "actual": np.empty(0)})
     x0, y0, x1, y1 = shapely.bounds(site_geoms[keep]).T
     r = reach[keep]
-    site, t = shapely.STRtree(target_geoms).query(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
+    # The tree holds the few site boxes (cheap to build); the many targets query it on all cores.
+    t, site = threaded_query(shapely.STRtree(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r)), target_geoms)
     need = need_of[keep[site], column[t]]
     # The gap between the two envelopes is a lower bound of the distance: array arithmetic drops
     # the candidates of other classes and the envelope's corners before any exact distance.
