@@ -37,6 +37,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from os import PathLike
@@ -153,7 +154,11 @@ def _pick_layer(path: Path, layer: str | None, vsi: str | Path | None = None) ->
 def _read_ogr(path: Path, source, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
     kwargs = {"encoding": encoding} if encoding else {}
     try:
-        return pyogrio.read_dataframe(source, layer=layer, use_arrow=_ARROW, **kwargs)
+        with warnings.catch_warnings():
+            # A value that is not JSON in a mixed-type GeoJSON column stays text: validation then
+            # names the feature and field; the reader's own warning would only confuse the user.
+            warnings.filterwarnings("ignore", message="Could not parse column", category=UserWarning)
+            return pyogrio.read_dataframe(source, layer=layer, use_arrow=_ARROW, **kwargs)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
             pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:
         raise InputError(f"{path}: cannot read: {_gdal_message(exc, path)}") from None

@@ -282,3 +282,22 @@ def test_export_replaces_the_file_atomically(tmp_path, monkeypatch):
         write_export(stations(3), out)
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["st.gpkg"]
+
+
+def test_a_mixed_type_geojson_column_reads_without_a_reader_warning(tmp_path):
+    """A bad value is reported by validation (feature and field), not by a pyogrio UserWarning."""
+    import json
+    import warnings
+
+    from layers.io import read_source
+
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"plot_id": f"P{i}", "risk_major": v},
+         "geometry": {"type": "Point", "coordinates": [119.95, 31.7]}} for i, v in enumerate([1, "lots"])]}
+    path = tmp_path / "mixed.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gdf, _ = read_source(path)
+    assert [str(w.message) for w in caught if "Could not parse" in str(w.message)] == []
+    assert list(gdf["risk_major"].astype(str)) == ["1", "lots"]
