@@ -265,8 +265,8 @@ def inventory_items(inventories, rules: MajorHazardRules, site_ids=None) -> pd.D
     lookup = _lookup(rules)
     for col in ("name", "cas"):
         df[col] = df[col].astype(object).where(df[col].notna(), None)
-    by_name = df["name"].map(lambda v: lookup.get(str(v).strip().lower()) if v is not None else None)
-    by_cas = df["cas"].map(lambda v: lookup.get(str(v).strip().lower()) if v is not None else None)
+    by_name = df["name"].astype("string").str.strip().str.lower().map(lookup)
+    by_cas = df["cas"].astype("string").str.strip().str.lower().map(lookup)
     df["substance"] = by_name.where(by_name.notna(), by_cas).astype(object)
     df["substance"] = df["substance"].where(df["substance"].notna(), None)
     table = rules.table().drop(columns=["zh", "cas"])

@@ -187,7 +187,8 @@ def _for_store(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Reproject to the store CRS and flatten list columns to "; "-joined text."""
     out = frame.to_crs(STORE_CRS)
     for column in out.columns.drop(out.geometry.name):
-        if out[column].dtype == object and out[column].map(lambda v: isinstance(v, (list, tuple))).any():
+        # infer_dtype scans in C; only a column it does not find homogeneous can hold lists
+        if out[column].dtype == object and pd.api.types.infer_dtype(out[column], skipna=True) == "mixed":
             out[column] = out[column].map(_joined)
     return out
 
