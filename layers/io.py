@@ -52,7 +52,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from geo.checks import JIANGSU_BOUNDS
-from geo.crs import WGS84, parse_crs, to_store_crs
+from geo.crs import STORE_CRS, WGS84, metric_crs_for, parse_crs, to_store_crs
 from geo.errors import CRSError, InputError, RiskmapError
 from layers.catalogue import get_schema
 from layers.errors import Problem, ValidationError
@@ -60,7 +60,7 @@ from layers.validate import CRS_HINT, validate_layer
 
 __all__ = [
     "READ_FORMATS", "EXPORT_FORMATS", "ImportReport", "read_source", "write_export",
-    "read_and_validate", "import_layer",
+    "read_and_validate", "import_layer", "store_extent", "FROM_STORE",
 ]
 
 #: File suffixes :func:`read_source` reads, and the format each means.
@@ -545,6 +545,31 @@ def read_and_validate(
     return clean
 
 
+#: ``admin_area`` of :func:`import_layer` meaning "the store's own administrative extent".
+FROM_STORE = "store"
+
+
+def store_extent(store, tolerance_m: float = 100.0):
+    """The outline of the administrative areas held in ``store`` (EPSG:4490), widened by a margin.
+
+    The coarsest level held is used (the city, else its districts, else everything), unioned and
+    buffered by ``tolerance_m`` metres in a metric CRS, so that a feature drawn a few metres across
+    a boundary is not refused. None when the store holds no administrative areas.
+    """
+    if not store.exists("admin_areas"):
+        return None
+    areas = store.read("admin_areas")
+    if not len(areas):
+        return None
+    for level in ("city", "district"):
+        if (areas["level"] == level).any():
+            areas = areas[areas["level"] == level]
+            break
+    metric = metric_crs_for(areas)
+    outline = shapely.union_all(areas.to_crs(metric).geometry.to_numpy()).buffer(tolerance_m)
+    return gpd.GeoSeries([outline], crs=metric).to_crs(STORE_CRS).iloc[0]
+
+
 def import_layer(
     store,
     name: str,
@@ -556,7 +581,7 @@ def import_layer(
     lon: str = "lon",
     lat: str = "lat",
     expected_bounds=JIANGSU_BOUNDS,
-    admin_area=None,
+    admin_area=FROM_STORE,
     actor: str = "cli",
     on_phase: Callable[[str], None] | None = None,
 ) -> ImportReport:
@@ -576,7 +601,10 @@ def import_layer(
         The source file (see :func:`read_source` for formats, ``crs``, ``layer``, ``lon``, ``lat``
         and ``encoding``).
     expected_bounds, admin_area
-        Passed to :func:`~layers.validate.validate_layer`.
+        Passed to :func:`~layers.validate.validate_layer`. By default (:data:`FROM_STORE`) the
+        administrative area is the store's own (:func:`store_extent`): features lying outside
+        the city the store covers are refused by id. None turns that check off; the
+        ``admin_areas`` layer itself is never checked against the old outline.
     actor : str
         Recorded in the audit log.
     on_phase : callable, optional
@@ -589,6 +617,8 @@ def import_layer(
     """
     timings: dict[str, float] = {}
     path = Path(path)
+    if isinstance(admin_area, str) and admin_area == FROM_STORE:
+        admin_area = store_extent(store) if name != "admin_areas" else None
     clean = read_and_validate(name, path, crs=crs, encoding=encoding, layer=layer, lon=lon, lat=lat,
                               expected_bounds=expected_bounds, admin_area=admin_area,
                               on_phase=on_phase, timings=timings)

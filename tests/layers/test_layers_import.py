@@ -161,3 +161,43 @@ def test_every_failure_is_a_riskmap_error(unchanged, tmp_path):
     stations(2).to_file(path)
     with pytest.raises(RiskmapError):
         import_layer(unchanged, "rescue_stations", path, layer="nope")
+
+
+# ---------------------------------------------------------------------------- the store's own extent
+def _with_admin_area(store, box):
+    from layers.validate import validate_layer
+
+    area = gpd.GeoDataFrame({"code": ["320412"], "name": ["武进区"], "level": ["district"], "parent": ["320400"]},
+                            geometry=[box], crs="EPSG:4490")
+    store.write("admin_areas", validate_layer("admin_areas", area))
+
+
+def test_features_outside_the_stores_admin_areas_are_named_and_nothing_is_written(seeded_store, tmp_path):
+    """A station 10 km east of the store's district (still in Jiangsu) is refused by id."""
+    _with_admin_area(seeded_store, shapely.box(119.9, 31.6, 120.1, 31.8))
+    before = sha256(seeded_store.path)
+    frame = stations(4)
+    frame.loc[2, "geometry"] = shapely.Point(120.2, 31.7)
+    path = tmp_path / "stations.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    with pytest.raises(ValidationError) as err:
+        import_layer(seeded_store, "rescue_stations", path)
+    assert [(p.feature, p.field) for p in err.value.problems] == [(frame.loc[2, "station_id"], "geometry")]
+    assert "outside the administrative area" in str(err.value)
+    assert sha256(seeded_store.path) == before
+    # a feature 50 m across the boundary is within the 100 m margin; None turns the check off
+    frame.loc[2, "geometry"] = shapely.Point(120.1005, 31.7)
+    frame.to_file(path, driver="GeoJSON")
+    assert import_layer(seeded_store, "rescue_stations", path).rows == 4
+    frame.loc[2, "geometry"] = shapely.Point(120.2, 31.7)
+    frame.to_file(path, driver="GeoJSON")
+    assert import_layer(seeded_store, "rescue_stations", path, admin_area=None).rows == 4
+
+
+def test_new_admin_areas_are_not_checked_against_the_old_ones(seeded_store, tmp_path):
+    _with_admin_area(seeded_store, shapely.box(119.9, 31.6, 120.1, 31.8))
+    wider = gpd.GeoDataFrame({"code": ["320400"], "name": ["常州市"], "level": ["city"]},
+                             geometry=[shapely.box(119.3, 31.2, 120.3, 32.1)], crs="EPSG:4490")
+    path = tmp_path / "city.geojson"
+    wider.to_file(path, driver="GeoJSON")
+    assert import_layer(seeded_store, "admin_areas", path).rows == 1
