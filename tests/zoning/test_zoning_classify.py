@@ -17,6 +17,7 @@ from geo.errors import CRSError, InputError
 from zoning.classify import classify_plots, parse_classification_rules, plot_inputs, summarise_wall
 from zoning.errors import RuleSetError
 from zoning.plot_rules import COUNT_COLUMNS, FLAG_COLUMNS, RULES
+from ruleset_edits import DELETE, set_key
 from zoning.rules import load_ruleset
 
 
@@ -199,19 +200,10 @@ def _with(rs, edit) -> object:
 
 
 def _set(path: str, value):
-    def edit(table):
-        *parents, last = (int(p) if p.isdigit() else p for p in path.split("."))
-        node = table
-        for p in parents:
-            node = node[p]
-        if value is _DELETE:
-            del node[last]
-        else:
-            node[last] = value
-    return edit
+    return lambda table: set_key(table, path, value)
 
 
-_DELETE = object()
+_DELETE = DELETE
 
 
 @pytest.mark.parametrize("path, value, message", [

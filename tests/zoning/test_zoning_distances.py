@@ -21,6 +21,7 @@ from layers.errors import ValidationError
 from zoning.distances import parse_distance_rules, safety_buffers, safety_distances
 from zoning.errors import RuleSetError
 from zoning.major_hazard import parse_major_hazard_rules
+from ruleset_edits import set_key
 from zoning.rules import DEFAULT_RULESET, RuleSet, load_ruleset
 
 RAW = tomllib.loads(DEFAULT_RULESET.read_text(encoding="utf-8"))
@@ -213,14 +214,7 @@ def test_distance_of_an_unknown_site_is_refused():
 
 def _mutated(path: str, value) -> RuleSet:
     tables = copy.deepcopy(RAW)
-    *parents, last = path.split("/")
-    node = tables
-    for p in parents:
-        node = node[p]
-    if value is KeyError:
-        del node[last]
-    else:
-        node[last] = value
+    set_key(tables, path, value)
     return ruleset(tables)
 
 

@@ -16,6 +16,7 @@ from layers.errors import ValidationError
 from zoning.errors import RuleSetError
 from zoning.major_hazard import (HAZARD_CLASSES, grade_sites, inventory_items, inventory_ratio,
                                  parse_major_hazard_rules)
+from ruleset_edits import set_key
 from zoning.rules import DEFAULT_RULESET, RuleSet, load_ruleset
 
 RAW = tomllib.loads(DEFAULT_RULESET.read_text(encoding="utf-8"))
@@ -183,16 +184,7 @@ def _mutated(change) -> RuleSet:
 
 
 def _set(path: str, value):
-    def change(tables):
-        *parents, last = path.split("/")
-        node = tables
-        for p in parents:
-            node = node[p]
-        if value is KeyError:
-            del node[last]
-        else:
-            node[last] = value
-    return change
+    return lambda tables: set_key(tables, path, value)
 
 
 @pytest.mark.parametrize("change, key_path", [
