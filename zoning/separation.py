@@ -1,8 +1,8 @@
 """Separation checks: who stands inside whose distance (the ``separation_violations`` layer).
 
-Five rules, each a vectorised spatial query (a shapely 2 ``STRtree`` of the subjects queried with
-each site's envelope widened by its distance) followed by an exact distance between the two
-geometries; a pair violates a rule when that distance
+Five rules, each a vectorised spatial query (a shapely 2 ``STRtree`` of the sites' envelopes
+widened by their distance, queried by the subjects; :func:`_candidates`) followed by an exact
+distance between the two geometries; a pair violates a rule when that distance
 is *strictly* below the required one, so a target exactly on the edge of a distance is compliant.
 
 =========================  ===================================================================
@@ -99,25 +99,39 @@ def _geoms(frame) -> np.ndarray:
     return np.asarray(frame.geometry.array, dtype=object)
 
 
+def _candidates(subjects: np.ndarray, sites: np.ndarray, reach: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(subject index, site index, envelope gap) of the pairs whose envelopes are within reach.
+
+    ``reach`` holds one distance per site (NaN or ≤ 0: the site is skipped). The tree holds the
+    few site envelopes widened by their reach (cheap to build); the subjects query it on all
+    cores. The gap between two envelopes is a lower bound of the true distance, so pairs whose
+    gap exceeds the reach are dropped with array arithmetic before any exact distance.
+    """
+    keep = np.flatnonzero(np.isfinite(reach) & (reach > 0))
+    if len(subjects) == 0 or len(keep) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    x0, y0, x1, y1 = shapely.bounds(sites[keep]).T
+    r = reach[keep]
+    subject, k = threaded_query(shapely.STRtree(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r)), subjects)
+    b = shapely.bounds(subjects)[subject]
+    gap = np.hypot(np.maximum(np.maximum(b[:, 0] - x1[k], x0[k] - b[:, 2]), 0.0),
+                   np.maximum(np.maximum(b[:, 1] - y1[k], y0[k] - b[:, 3]), 0.0))
+    near = gap <= r[k]
+    return subject[near], keep[k[near]], gap[near]
+
+
 def _near(subjects: np.ndarray, sites: np.ndarray, within) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(subject index, site index, exact distance) of the pairs within ``within`` metres.
 
-    ``within`` is one distance or one per site (NaN or ≤ 0: the site is skipped). The tree is built
-    on the subjects and queried with each site and its own distance, so a site with a short
-    distance never drags in the candidates of the longest one.
+    ``within`` is one distance or one per site (NaN or ≤ 0: the site is skipped), so a site with
+    a short distance never drags in the candidates of the longest one.
     """
     within = np.broadcast_to(np.asarray(within, dtype=float), (len(sites),))
-    keep = np.nonzero(np.isfinite(within) & (within > 0))[0]
-    if len(subjects) == 0 or len(keep) == 0:
-        return np.empty(0, int), np.empty(0, int), np.empty(0)
-    x0, y0, x1, y1 = shapely.bounds(sites[keep]).T
-    reach = within[keep]
-    # Candidates by envelope only, then one exact distance per candidate (a "dwithin" predicate
-    # would compute the distance once to test and again to report it).
-    site, subject = shapely.STRtree(subjects).query(shapely.box(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
-    actual = threaded(shapely.distance, subjects[subject], sites[keep][site])
-    close = actual <= reach[site]
-    return subject[close], keep[site[close]], actual[close]
+    subject, site, _ = _candidates(subjects, sites, within)
+    actual = threaded(shapely.distance, subjects[subject], sites[site])
+    close = actual <= within[site]
+    return subject[close], site[close], actual[close]
 
 
 def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: np.ndarray,
@@ -153,25 +167,13 @@ def class_pairs(target_geoms: np.ndarray, target_class: np.ndarray, site_geoms: 
     codes, classes = pd.factorize(np.asarray(target_class, dtype=object))  # hash 200 000 strings once
     column = np.append(pd.Index(table.columns).get_indexer(classes), -1)[codes]  # code -1 (missing) → -1
     reach = np.nanmax(need_of, axis=1, initial=-np.inf) if len(site_ids) else np.empty(0)
-    keep = np.flatnonzero(np.isfinite(reach) & (reach > 0))
-    if len(target_geoms) == 0 or len(keep) == 0:
-        return pd.DataFrame({"t": np.empty(0, np.int64), "s": np.empty(0, np.int64), "required": np.empty(0),
-                             "actual": np.empty(0)})
-    x0, y0, x1, y1 = shapely.bounds(site_geoms[keep]).T
-    r = reach[keep]
-    # The tree holds the few site boxes (cheap to build); the many targets query it on all cores.
-    t, site = threaded_query(shapely.STRtree(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r)), target_geoms)
-    need = need_of[keep[site], column[t]]
-    # The gap between the two envelopes is a lower bound of the distance: array arithmetic drops
-    # the candidates of other classes and the envelope's corners before any exact distance.
-    tb = shapely.bounds(target_geoms)[t]
-    gap = np.hypot(np.maximum(np.maximum(tb[:, 0] - x1[site], x0[site] - tb[:, 2]), 0.0),
-                   np.maximum(np.maximum(tb[:, 1] - y1[site], y0[site] - tb[:, 3]), 0.0))
-    near = gap <= need
-    site, t, need = site[near], t[near], need[near]
-    actual = threaded(shapely.distance, target_geoms[t], site_geoms[keep[site]])
+    t, site, gap = _candidates(target_geoms, site_geoms, reach)
+    need = need_of[site, column[t]]
+    near = gap <= need  # the envelope gap already drops the other classes' candidates
+    t, site, need = t[near], site[near], need[near]
+    actual = threaded(shapely.distance, target_geoms[t], site_geoms[site])
     close = actual <= need
-    return pd.DataFrame({"t": t[close], "s": keep[site[close]], "required": need[close], "actual": actual[close]})
+    return pd.DataFrame({"t": t[close], "s": site[close], "required": need[close], "actual": actual[close]})
 
 
 def _f(values) -> pd.Series:
