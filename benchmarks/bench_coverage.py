@@ -28,8 +28,8 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from zoning.coverage import reach_isochrones
-from zoning.network import RoadGraph, coverage_rules
+from zoning.coverage.reach import reach_isochrones
+from zoning.coverage.network import RoadGraph, coverage_rules
 
 X0, Y0, STEP = 500_000.0, 3_500_000.0, 100.0
 

@@ -32,8 +32,8 @@ import numpy as np
 from bench_coverage import compare, report
 from geo.crs import metric_crs_for
 from layers.gpkg import GeoPackageStore
-from zoning.coverage_run import fire_stations, parse_coverage_run_rules
-from zoning.network import coverage_rules
+from zoning.coverage.run import fire_stations, parse_coverage_run_rules
+from zoning.coverage.network import coverage_rules
 from zoning.rules import load_ruleset
 
 MIN_EDGES = 200_000

@@ -9,7 +9,7 @@ Not a unit test: run it by hand and read the figures::
    sites (seeded sample) and tops the protected targets up to ``--targets`` by jittered copies.
 2. Times the full engine run on the store (:func:`zoning.pipeline.run_zoning`: load, classify,
    grade, distances, buffers, separation, town and grid zones, risk surface, write).
-3. Times the separation check alone (:func:`zoning.separation.find_violations`, all five rules)
+3. Times the separation check alone (:func:`zoning.hazards.separation.find_violations`, all five rules)
    against the **naive baseline** a GIS analyst would write: for each GB 36894 class, buffer every
    site by its distance for that class and ``geopandas.sjoin`` the targets of that class into the
    buffers (class rule only, so the baseline does less work), in the same run, and prints the
@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from layers.demo.build import build_demo  # noqa: E402
 from layers.gpkg import GeoPackageStore  # noqa: E402
-from zoning.distances import parse_distance_rules, safety_buffers, safety_distances  # noqa: E402
-from zoning.major_hazard import parse_major_hazard_rules  # noqa: E402
+from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances  # noqa: E402
+from zoning.hazards.major_hazard import parse_major_hazard_rules  # noqa: E402
 from zoning.pipeline import run_zoning  # noqa: E402
 from zoning.rules import load_ruleset  # noqa: E402
-from zoning.separation import class_pairs, find_violations, parse_separation_rules  # noqa: E402
+from zoning.hazards.separation import class_pairs, find_violations, parse_separation_rules  # noqa: E402
 
 
 def prepare(store: GeoPackageStore, n_sites: int, n_targets: int, seed: int = 7) -> None:

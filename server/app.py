@@ -8,7 +8,7 @@ explicitly (so a test builds an app with exactly the pieces it needs):
 * :func:`server.tiles.create_tiles_router` - vector and raster tiles, TileJSON (``/tiles/...``);
 * ``/docs`` - an offline HTML list of the operations (no CDN-hosted Swagger UI).
 
-Shared pieces live in one :class:`Services` object built once per app: the store, the
+Shared pieces live in one :class:`~server.services.Services` object built once per app: the store, the
 :class:`~server.settings.Settings`, the :class:`~server.source.LayerSource` (every read of layer
 data), the :class:`~server.redaction.Redactor` (the public/private split), the
 :class:`~server.auth.TokenAuth` and its ``principal`` dependency, and the tile cache.
@@ -35,7 +35,6 @@ Adding a router (the map pages, the siting API, editing)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
@@ -46,31 +45,15 @@ from layers.errors import StoreError
 from layers.gpkg import GeoPackageStore
 from layers.store import Store
 from server import html_views as html
-from server.auth import TokenAuth
-from server.cache import LRUCache
 from server.errors import install_error_handlers
 from server.features import create_features_router
 from server.pages import pages_router
-from server.redaction import Redactor
+from server.services import Services, build_services
 from server.settings import Settings
 from server.siting_api import siting_router
-from server.source import LayerSource
 from server.tiles import create_tiles_router
 
-__all__ = ["Services", "RouterFactory", "ROUTERS", "create_app", "create_app_from_env"]
-
-
-@dataclass
-class Services:
-    """What the routers share, built once per app."""
-
-    store: Store
-    settings: Settings
-    source: LayerSource
-    redactor: Redactor
-    auth: TokenAuth
-    principal: Callable  # FastAPI dependency → server.auth.Principal
-    tile_cache: LRUCache
+__all__ = ["RouterFactory", "ROUTERS", "create_app", "create_app_from_env"]
 
 
 RouterFactory = Callable[[Services], APIRouter]
@@ -100,19 +83,6 @@ def _docs(s: Services) -> APIRouter:
 
 #: Router factories included by :func:`create_app`, in order. Append new concerns here.
 ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _docs, pages_router, siting_router)
-
-
-def build_services(store: Store, settings: Settings) -> Services:
-    """The shared pieces of an app over ``store``."""
-    auth = TokenAuth(settings.tokens)
-    return Services(
-        store=store, settings=settings,
-        source=LayerSource(store, frame_cache_size=settings.frame_cache_size,
-                           frame_cache_rows=settings.frame_cache_rows,
-                           index_max_rows=settings.index_max_rows),
-        redactor=Redactor(), auth=auth, principal=auth.dependency(),
-        tile_cache=LRUCache(settings.tile_cache_size),
-    )
 
 
 def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,

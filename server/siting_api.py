@@ -6,9 +6,9 @@
      "kind": "school", "population": 800, "inventory": [{"name": "液氨", "quantity_t": 20}]}
 
 (``population`` optional, ``inventory`` for a ``hazardous_plant`` only) and answers the engine's
-verdict (:meth:`zoning.siting.SitingVerdict.to_dict`: verdict, every reason, figures, map
+verdict (:meth:`zoning.siting.review.SitingVerdict.to_dict`: verdict, every reason, figures, map
 features) plus ``id`` and ``report_url``, the address of ``GET /api/siting/{id}/report.html``, the
-self-contained HTML report (:func:`zoning.siting.render_siting_report`). The last
+self-contained HTML report (:func:`zoning.siting.review.render_siting_report`). The last
 ``max_reports`` verdicts are kept in memory (least recently used out first); an older report is a
 404 that says to review the site again.
 
@@ -22,7 +22,7 @@ without ``geometry`` or ``kind``, or not sent as ``application/json`` (which, wi
 the kinds), an invalid geometry (with the reason), a bad population or inventory → 400 with the
 engine's message; a store not zoned yet → 404 naming ``riskmap zone``.
 
-The :class:`~zoning.siting.SitingContext` (the store's layers in metres and the road graph) is
+The :class:`~zoning.siting.review.SitingContext` (the store's layers in metres and the road graph) is
 built on the first review and rebuilt when a layer it reads changes version.
 """
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -44,13 +43,11 @@ from server.cache import LRUCache
 from server.errors import AccessDenied, Forbidden
 from server.pages.common import PageNotFound
 from server.pages.session import SITING_ROLE, browser_principal
+from server.services import Services
 from server.settings import Settings
 from zoning.rules import RuleSet, load_ruleset
-from zoning.siting import (CONTEXT_LAYERS, SitingContext, SitingVerdict, proposal_geometry, render_siting_report,
-                           review_site)
-
-if TYPE_CHECKING:
-    from server.app import Services
+from zoning.siting.context import CONTEXT_LAYERS, SitingContext
+from zoning.siting.review import SitingVerdict, proposal_geometry, render_siting_report, review_site
 
 __all__ = ["SITING_ROLE", "MAX_BODY_BYTES", "SitingService", "create_siting_router", "siting_router"]
 

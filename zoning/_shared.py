@@ -1,4 +1,4 @@
-"""Small helpers shared by :mod:`zoning.classify` and :mod:`zoning.surface` (private).
+"""Small helpers shared by :mod:`zoning.wall.classify` and :mod:`zoning.wall.surface` (private).
 
 Palette choice, required columns, and the CRS guards of :mod:`geo.crs` (same CRS for layers
 combined; metres for areas).

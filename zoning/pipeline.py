@@ -1,7 +1,7 @@
 """Run the zoning engine on a store, in three phases: load → compute → write.
 
-The science lives in pure functions (:mod:`zoning.classify`, :mod:`zoning.major_hazard`,
-:mod:`zoning.distances`, :mod:`zoning.separation`, :mod:`zoning.surface`); this module only wires
+The science lives in pure functions (:mod:`zoning.wall.classify`, :mod:`zoning.hazards.major_hazard`,
+:mod:`zoning.hazards.distances`, :mod:`zoning.hazards.separation`, :mod:`zoning.wall.surface`); this module only wires
 them to a :class:`~layers.store.Store`. :func:`compute_zoning` takes and returns frames and is
 testable without files; :func:`run_zoning` loads the inputs, calls it, and writes every derived
 layer in one all-or-nothing step, stamped with the rule set (``name@version``) and a
@@ -36,12 +36,12 @@ from geo.crs import STORE_CRS, metric_crs_for
 from layers.catalogue import CATALOGUE
 from layers.errors import LayerNotFound, Problem, ValidationError
 from layers.store import Store
-from zoning.classify import classify_plots, summarise_wall
-from zoning.distances import parse_distance_rules, safety_buffers, safety_distances
-from zoning.major_hazard import grade_sites, parse_major_hazard_rules
+from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
+from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
+from zoning.hazards.separation import find_violations, parse_separation_rules
 from zoning.rules import RuleSet
-from zoning.separation import find_violations, parse_separation_rules
-from zoning.surface import grid_zones, risk_surface, write_risk_surface, zone_areas
+from zoning.wall.classify import classify_plots, summarise_wall
+from zoning.wall.surface import grid_zones, risk_surface, write_risk_surface, zone_areas
 
 __all__ = ["INPUT_LAYERS", "DERIVED_LAYERS", "ZoningResult", "compute_zoning", "run_zoning",
            "input_fingerprint", "stale_layers", "check_geometries"]

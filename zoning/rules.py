@@ -1,6 +1,7 @@
 """Rule sets: every threshold, palette, distance table, criterion and weight, read from TOML.
 
-A rule set is one TOML file under ``data/rules/`` (the default is ``data/rules/default.toml``).
+A rule set is one TOML file; the default ships with riskmap (``data/rules/default.toml`` in the
+repository, installed as ``riskmap_data/rules/default.toml`` and read with :mod:`importlib.resources`).
 The engine holds no figure of its own: a town or a later revision of a standard changes a file,
 not code. Each engine module owns one top-level table of the file (``[classification]``,
 ``[major_hazard]``, ``[distances]``, ``[separation]``, ``[zoning]``…) and parses it into a typed
@@ -19,15 +20,17 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from riskmap_data import rules_file
 from zoning.errors import RuleSetError
 
-__all__ = ["RuleSet", "Palette", "load_ruleset", "RULES_DIR", "DEFAULT_RULESET", "get", "LEVELS"]
+__all__ = ["RuleSet", "Palette", "load_ruleset", "DEFAULT_RULESET", "get", "LEVELS"]
 
-RULES_DIR = Path(__file__).resolve().parents[1] / "data" / "rules"
-DEFAULT_RULESET = RULES_DIR / "default.toml"
+#: The default rule set shipped inside the package (a path-like resource: ``read_bytes()``, ``read_text()``).
+DEFAULT_RULESET = rules_file()
 
 #: The four risk levels, 1 highest: 重大 / 较大 / 一般 / 低.
 LEVELS = (1, 2, 3, 4)
@@ -102,7 +105,7 @@ class RuleSet:
 
     name: str
     version: str
-    path: Path
+    path: Path | Traversable
     digest: str
     tables: dict
 
@@ -133,7 +136,7 @@ class RuleSet:
 
 
 def load_ruleset(path: str | Path | None = None) -> RuleSet:
-    """Load and check a rule set (default: ``data/rules/default.toml``).
+    """Load and check a rule set (default: the shipped ``default.toml``, :data:`DEFAULT_RULESET`).
 
     Every engine table present in the file is parsed once here, so a bad figure is reported at
     load time with its key path rather than half-way through a run.
@@ -142,7 +145,12 @@ def load_ruleset(path: str | Path | None = None) -> RuleSet:
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise RuleSetError(f"rule set not found: {p}") from None
+        raise RuleSetError(f"rule set not found: {p} (give --rules a TOML rule set, or omit it for the "
+                           f"shipped default)") from None
+    except IsADirectoryError:
+        raise RuleSetError(f"rule set {p} is a folder; give the TOML file itself") from None
+    except OSError as exc:
+        raise RuleSetError(f"rule set {p} cannot be read ({exc.strerror})") from None
     try:
         tables = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

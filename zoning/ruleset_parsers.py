@@ -15,15 +15,15 @@ __all__ = ["PARSERS", "PARSER_MODULES"]
 
 #: (module, top-level table, parser function); each parser takes a RuleSet and returns typed rules.
 PARSER_MODULES: tuple[tuple[str, str, str], ...] = (
-    ("zoning.network", "coverage", "coverage_rules"),
-    ("zoning.shelters", "shelters", "shelter_rules"),
-    ("zoning.classify", "classification", "parse_classification_rules"),
-    ("zoning.surface", "zoning", "parse_zoning_rules"),
-    ("zoning.major_hazard", "major_hazard", "parse_major_hazard_rules"),
-    ("zoning.distances", "distances", "parse_distance_rules"),
-    ("zoning.separation", "separation", "parse_separation_rules"),
-    ("zoning.coverage_run", "coverage_run", "parse_coverage_run_rules"),
-    ("zoning.siting_rules", "siting", "parse_siting_rules"),
+    ("zoning.coverage.network", "coverage", "coverage_rules"),
+    ("zoning.coverage.shelters", "shelters", "shelter_rules"),
+    ("zoning.wall.classify", "classification", "parse_classification_rules"),
+    ("zoning.wall.surface", "zoning", "parse_zoning_rules"),
+    ("zoning.hazards.major_hazard", "major_hazard", "parse_major_hazard_rules"),
+    ("zoning.hazards.distances", "distances", "parse_distance_rules"),
+    ("zoning.hazards.separation", "separation", "parse_separation_rules"),
+    ("zoning.coverage.run", "coverage_run", "parse_coverage_run_rules"),
+    ("zoning.siting.rules", "siting", "parse_siting_rules"),
 )
 
 

@@ -11,6 +11,7 @@ import tomllib
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +21,7 @@ from pyproj import CRS
 
 from geo.crs import STORE_CRS, metric_crs_for
 from geo.errors import InputError
+from riskmap_data import rules_file
 
 __all__ = [
     "Area", "DEFAULT_RULESET", "read_ruleset", "rng_for", "demo_ids", "demo_names", "rectangles", "scaled",
@@ -36,15 +38,15 @@ CITY_CORE = ("320402", "320404")
 
 #: The rule set the engine uses by default; the demo reads a few figures from it (critical
 #: quantities, shelter space per person) so that no figure is held twice.
-DEFAULT_RULESET = Path(__file__).resolve().parents[2] / "data" / "rules" / "default.toml"
+DEFAULT_RULESET = rules_file()
 
 
-def read_ruleset(path: str | Path = DEFAULT_RULESET) -> dict:
+def read_ruleset(path: str | Path | Traversable = DEFAULT_RULESET) -> dict:
     """The TOML rule set at ``path`` as a dict; :class:`InputError` if it cannot be read."""
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        source = path if isinstance(path, Traversable) else Path(path)
+        return tomllib.loads(source.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"the demo cannot read the rule set {path}: {exc}") from None
 
 

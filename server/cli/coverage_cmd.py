@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from server.cli.options import StoreOption, open_store, print_notes, stdout
-from zoning.coverage_run import run_coverage
+from zoning.coverage.run import run_coverage
 from zoning.rules import load_ruleset
 
 __all__ = ["register", "coverage_command"]

@@ -21,8 +21,9 @@ from rich.text import Text
 from geo.errors import InputError
 from server.cli.options import open_store, print_notes, stdout
 from zoning.rules import load_ruleset
-from zoning.siting import SitingContext, parse_siting_rules, proposal_geometry, render_siting_report, review_site
-from zoning.siting_rules import VERDICT_ZH
+from zoning.siting.context import SitingContext
+from zoning.siting.review import parse_siting_rules, proposal_geometry, render_siting_report, review_site
+from zoning.siting.rules import VERDICT_ZH
 
 __all__ = ["register", "site_command", "read_json"]
 

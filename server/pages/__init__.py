@@ -25,8 +25,6 @@ private layers (and the risk surface) are served through the same views, cache a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter
 
 from server.pages.assets import create_static_router
@@ -34,11 +32,9 @@ from server.pages.planner import create_planner_router
 from server.pages.public import create_public_router
 from server.pages.session import browser_principal, create_session_router
 from server.pages.wall import create_wall_router
+from server.services import Services
 from server.tiles import create_tiles_router
 from zoning.rules import RuleSet, load_ruleset
-
-if TYPE_CHECKING:
-    from server.app import Services
 
 __all__ = ["WEB_PREFIX", "create_pages_router", "pages_router"]
 
@@ -51,7 +47,7 @@ def create_pages_router(services: Services, ruleset: RuleSet | None = None) -> A
 
     Parameters
     ----------
-    services : server.app.Services
+    services : server.services.Services
     ruleset : RuleSet, optional
         Palette of the legends, kinds of the siting panel, shelter rules; default: the default
         rule set.

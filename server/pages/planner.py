@@ -33,7 +33,7 @@ from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
 from zoning.rules import RuleSet
-from zoning.siting_rules import parse_siting_rules
+from zoning.siting.rules import parse_siting_rules
 
 __all__ = ["create_planner_router", "siting_kinds"]
 

@@ -9,12 +9,12 @@ the nearest shelters.
 
 Nearest shelters
 ----------------
-:class:`NearestShelters` asks the engine (:func:`zoning.shelters.assess_shelters`) for the
+:class:`NearestShelters` asks the engine (:func:`zoning.coverage.shelters.assess_shelters`) for the
 nearest usable shelter by walking, ``n`` times, leaving out those already found: the walking
 distance is along the roads (with the snaps to the network) when the point and the shelters are
 near the road network, else the straight line × the rule set's walking detour factor, and the
 answer says which. The road graph is built once per version of the ``roads`` layer. Capacity
-is :func:`zoning.shelters.shelter_capacity` (the ``capacity`` field, else the effective area over
+is :func:`zoning.coverage.shelters.shelter_capacity` (the ``capacity`` field, else the effective area over
 the class's m² per person, GB 50413-2007). The direction is the bearing from the point to the
 shelter in words (东 / 东北 …), as the crow flies.
 """
@@ -41,9 +41,9 @@ from server.pages.layers import BASEMAP_LAYERS, Overlay, layer_bounds, overlay_c
 from server.redaction import RISK_NOTICE, Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from zoning.network import RoadGraph, coverage_rules
+from zoning.coverage.network import RoadGraph, coverage_rules
 from zoning.rules import RuleSet
-from zoning.shelters import assess_shelters, shelter_capacity, shelter_rules
+from zoning.coverage.shelters import assess_shelters, shelter_capacity, shelter_rules
 
 __all__ = ["PUBLIC_OVERLAYS", "DIRECTIONS", "direction_words", "NearestShelters", "create_public_router"]
 

@@ -8,7 +8,7 @@ sorted red first, each with the reasons behind its colour. It prints on one A3 l
 Who may open it: the town's own editor (a ``town_editor`` token scoped to this code, or an
 unscoped one), planners and admins; anyone else gets a 401 naming the credential needed. An
 unknown town code is a 404 listing some known codes. Counts and areas are the engine's
-(:func:`zoning.classify.summarise_wall`); the plots come through the caller's view of
+(:func:`zoning.wall.classify.summarise_wall`); the plots come through the caller's view of
 ``risk_wall`` (:mod:`server.redaction`). The plots are drawn from GeoJSON in the page (a town
 holds tens to a few thousand plots), the basemap from vector tiles.
 """
@@ -34,7 +34,7 @@ from server.pages.session import login_link, role_label
 from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from zoning.classify import summarise_wall
+from zoning.wall.classify import summarise_wall
 from zoning.rules import LEVELS, RuleSet
 
 __all__ = ["may_open_wall", "wall_rows", "create_wall_router"]

@@ -94,7 +94,7 @@ def test_hazard_sites_sit_on_plots_with_known_substances(demo_layers):
 
 
 def test_declared_grades_match_the_engine(demo_layers):
-    from zoning.major_hazard import grade_sites, parse_major_hazard_rules
+    from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
     from zoning.rules import load_ruleset
 
     sites = demo_layers["hazard_sites"]

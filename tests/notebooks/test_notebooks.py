@@ -6,7 +6,6 @@ variable RISKMAP_NOTEBOOK_WORKDIR tells it where it may write (demo stores, expo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat

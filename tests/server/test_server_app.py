@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends
 
 from geo.errors import CRSError, GeometryError, InputError, RiskmapError
 from layers.errors import Conflict, LayerNotFound, Problem, StoreError, ValidationError
-from server.app import ROUTERS, Services, create_app, create_app_from_env
+from server.app import ROUTERS, create_app, create_app_from_env
+from server.services import Services
 from server.auth import PUBLIC, Principal, TokenAuth
 from server.cache import LRUCache
 from server.errors import STATUS, AccessDenied, status_for

@@ -19,7 +19,7 @@ from server.siting_api import create_siting_router
 from server.pages.session import browser_principal
 from server_common import PLANNER, plot_geometry
 from zoning.rules import load_ruleset
-from zoning.siting import VERDICTS
+from zoning.siting.review import VERDICTS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

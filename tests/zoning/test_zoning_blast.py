@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import InputError
-from zoning.blast import (SWISDAK_1994, BlastCurve, distance_to_overpressure, incident_overpressure,
+from zoning.hazards.blast import (SWISDAK_1994, BlastCurve, distance_to_overpressure, incident_overpressure,
                           scaled_distance, scaled_distance_at, side_on_overpressure, tnt_equivalent)
 
 LOWEST, HIGHEST = SWISDAK_1994.pressure_range

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.errors import CRSError, InputError
-from zoning.classify import classify_plots, parse_classification_rules, plot_inputs, summarise_wall
+from zoning.wall.classify import classify_plots, parse_classification_rules, plot_inputs, summarise_wall
 from zoning.errors import RuleSetError
-from zoning.plot_rules import COUNT_COLUMNS, FLAG_COLUMNS, RULES
+from zoning.wall.plot_rules import COUNT_COLUMNS, FLAG_COLUMNS, RULES
 from ruleset_edits import DELETE, set_key
 from zoning.rules import load_ruleset
 

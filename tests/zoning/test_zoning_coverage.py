@@ -1,4 +1,4 @@
-"""zoning.coverage: reach areas, shares and gaps on hand-built networks with known answers.
+"""zoning.coverage.reach: reach areas, shares and gaps on hand-built networks with known answers.
 
 The town is a 4 × 4 km square with a road every 1 km both ways (40 segments of 1 km) and one
 station in the middle. Roads run at 30 km/h, so the 4-minute driving budget reaches 2 km of road:
@@ -17,9 +17,9 @@ import shapely
 from shapely import LineString, Point
 
 from geo.errors import CRSError
-from zoning.coverage import (coverage_figures, coverage_gaps, population_cells, reach_isochrones,
+from zoning.coverage.reach import (coverage_figures, coverage_gaps, population_cells, reach_isochrones,
                              uncovered_sites)
-from zoning.network import NetworkWarning, RoadGraph, coverage_rules
+from zoning.coverage.network import NetworkWarning, RoadGraph, coverage_rules
 from zoning.rules import DEFAULT_RULESET, RuleSet
 
 GK = "EPSG:4549"

@@ -1,4 +1,4 @@
-"""zoning.coverage_run: a coverage run on the tiny city (tests/zoning/zoning_world.py), load → compute → write.
+"""zoning.coverage.run: a coverage run on the tiny city (tests/zoning/zoning_world.py), load → compute → write.
 
 Hand figures: roads at 10 m/s, 4 min driving = 2400 m of road; the radius fallback is
 30 km/h × 240 s / 1.4 = 1428.6 m; town T1 holds 16 000 people spread evenly (10 per 100 m cell).
@@ -19,9 +19,9 @@ from shapely import LineString
 
 from geo.errors import InputError
 from layers.errors import LayerNotFound
-from zoning.coverage_run import (COVERAGE_INPUTS, COVERAGE_LAYERS, _candidate_cover, compute_coverage,
+from zoning.coverage.run import (COVERAGE_INPUTS, COVERAGE_LAYERS, _candidate_cover, compute_coverage,
                                  load_population, run_coverage, station_candidates)
-from zoning.network import RoadGraph, coverage_rules
+from zoning.coverage.network import RoadGraph, coverage_rules
 from zoning.pipeline import input_fingerprint
 from zoning.rules import load_ruleset
 from zoning_world import GK, X0, Y0, at, build_store, copy_store, layers

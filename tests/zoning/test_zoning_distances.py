@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from geo.errors import CRSError, InputError
 from layers.errors import ValidationError
-from zoning.distances import parse_distance_rules, safety_buffers, safety_distances
+from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
 from zoning.errors import RuleSetError
-from zoning.major_hazard import parse_major_hazard_rules
+from zoning.hazards.major_hazard import parse_major_hazard_rules
 from ruleset_edits import set_key
 from zoning.rules import DEFAULT_RULESET, RuleSet, load_ruleset
 

@@ -1,4 +1,4 @@
-"""zoning.locate: MCLP and LSCP against brute-force enumeration on small random instances."""
+"""zoning.coverage.locate: MCLP and LSCP against brute-force enumeration on small random instances."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from shapely import LineString, Point
 
 from geo.errors import CRSError, InputError
-from zoning.locate import MaximalCovering, SetCovering, coverage_matrix
-from zoning.network import RoadGraph, coverage_rules
+from zoning.coverage.locate import MaximalCovering, SetCovering, coverage_matrix
+from zoning.coverage.network import RoadGraph, coverage_rules
 from zoning.rules import DEFAULT_RULESET, RuleSet
 
 GK = "EPSG:4549"

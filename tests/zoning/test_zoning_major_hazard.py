@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from layers.errors import ValidationError
 from zoning.errors import RuleSetError
-from zoning.major_hazard import (HAZARD_CLASSES, grade_sites, inventory_items, inventory_ratio,
+from zoning.hazards.major_hazard import (HAZARD_CLASSES, grade_sites, inventory_items, inventory_ratio,
                                  parse_major_hazard_rules)
 from ruleset_edits import set_key
 from zoning.rules import DEFAULT_RULESET, RuleSet, load_ruleset

@@ -1,4 +1,4 @@
-"""zoning.network: the road graph against networkx on a real network, and its guards."""
+"""zoning.coverage.network: the road graph against networkx on a real network, and its guards."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from shapely import LineString, MultiLineString, Point
 
 from geo.errors import CRSError, InputError
 from zoning.errors import RuleSetError
-from zoning.network import NetworkWarning, RoadGraph, coverage_rules
+from zoning.coverage.network import NetworkWarning, RoadGraph, coverage_rules
 from zoning.rules import DEFAULT_RULESET, RuleSet
 
 GK = "EPSG:4549"  # CGCS2000 / 3-degree Gauss-Kruger CM 120E

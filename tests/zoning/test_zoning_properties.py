@@ -19,10 +19,10 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zoning.distances import safety_buffers
-from zoning.major_hazard import parse_major_hazard_rules
+from zoning.hazards.distances import safety_buffers
+from zoning.hazards.major_hazard import parse_major_hazard_rules
 from zoning.rules import DEFAULT_RULESET, RuleSet
-from zoning.separation import find_violations, parse_separation_rules
+from zoning.hazards.separation import find_violations, parse_separation_rules
 
 RAW = tomllib.loads(DEFAULT_RULESET.read_text(encoding="utf-8"))
 RS = RuleSet(name="test", version="0", path=Path("t.toml"), digest="", tables=RAW)
@@ -94,10 +94,10 @@ def test_class_violations_match_brute_force(data):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(coord, coord, size, st.booleans()), min_size=1, max_size=6))
 def test_bulk_polygon_mappings_equal_the_geometries(shapes):
-    """zoning.surface.polygon_mappings gives the same GeoJSON as shapely (holes, multi-parts)."""
+    """zoning.wall.surface.polygon_mappings gives the same GeoJSON as shapely (holes, multi-parts)."""
     from shapely.geometry import mapping
 
-    from zoning.surface import polygon_mappings
+    from zoning.wall.surface import polygon_mappings
 
     geoms = []
     for x, y, s, holed in shapes:

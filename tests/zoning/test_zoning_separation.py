@@ -14,10 +14,10 @@ import shapely
 
 from geo.errors import CRSError, InputError
 from zoning.errors import RuleSetError
-from zoning.major_hazard import parse_major_hazard_rules
+from zoning.hazards.major_hazard import parse_major_hazard_rules
 from zoning.rules import DEFAULT_RULESET, RuleSet, load_ruleset
-from zoning.separation import RULES as RULE_NAMES
-from zoning.separation import find_violations, parse_separation_rules
+from zoning.hazards.separation import RULES as RULE_NAMES
+from zoning.hazards.separation import find_violations, parse_separation_rules
 
 RAW = tomllib.loads(DEFAULT_RULESET.read_text(encoding="utf-8"))
 CRS = "EPSG:4549"

@@ -1,4 +1,4 @@
-"""zoning.shelters: nearest shelter by walking, service radius, load against capacity."""
+"""zoning.coverage.shelters: nearest shelter by walking, service radius, load against capacity."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from shapely import LineString, Point
 
 from geo.errors import CRSError, InputError
 from zoning.errors import RuleSetError
-from zoning.network import RoadGraph, coverage_rules
+from zoning.coverage.network import RoadGraph, coverage_rules
 from zoning.rules import DEFAULT_RULESET, RuleSet
-from zoning.shelters import ShelterWarning, assess_shelters, shelter_capacity, shelter_rules
+from zoning.coverage.shelters import ShelterWarning, assess_shelters, shelter_capacity, shelter_rules
 
 GK = "EPSG:4549"
 X0, Y0 = 500_000.0, 3_500_000.0

@@ -1,4 +1,4 @@
-"""zoning.siting: one verdict per case on the tiny city (tests/zoning/zoning_world.py), every reason checked.
+"""zoning.siting.review: one verdict per case on the tiny city (tests/zoning/zoning_world.py), every reason checked.
 
 Hand figures (default rule set): hazard site H1 at (2000, 2000) holds 2 t of chlorine, below its
 5 t critical quantity, so its external safety distances are the specialist-code table's:
@@ -22,8 +22,9 @@ from geo.errors import GeometryError, InputError
 from layers.errors import LayerNotFound
 from zoning.errors import RuleSetError
 from zoning.rules import DEFAULT_RULESET, RuleSet, load_ruleset
-from zoning.siting import SitingContext, proposal_geometry, render_siting_report, review_site
-from zoning.siting_rules import parse_siting_rules
+from zoning.siting.context import SitingContext
+from zoning.siting.review import proposal_geometry, render_siting_report, review_site
+from zoning.siting.rules import parse_siting_rules
 from zoning_world import build_store, copy_store, layers, lonlat
 
 RS = load_ruleset()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from geo.errors import CRSError, InputError
 from zoning.errors import RuleSetError
 from zoning.rules import load_ruleset
-from zoning.surface import grid_zones, parse_zoning_rules, risk_surface, write_risk_surface, zone_areas
+from zoning.wall.surface import grid_zones, parse_zoning_rules, risk_surface, write_risk_surface, zone_areas
 
 CRS = 4549  # CGCS2000 / 3-degree Gauss-Krüger CM 120E (Changzhou); coordinates in metres
 X0, Y0 = 500_000.0, 3_500_000.0  # near the central meridian
@@ -109,7 +109,7 @@ def test_layers_in_different_crs_are_refused(rs):
 
 def test_unclassified_plots_are_refused(rs):
     bare = plots(("r", 1, box(0, 0, 10))).drop(columns="level")
-    with pytest.raises(InputError, match="Run zoning.classify.classify_plots first"):
+    with pytest.raises(InputError, match="Run zoning.wall.classify.classify_plots first"):
         zone_areas(TOWNS, bare, rules=rs)
 
 

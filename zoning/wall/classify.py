@@ -33,8 +33,8 @@ import pandas as pd
 from geo.errors import InputError
 from zoning._shared import metric_crs, require_columns, resolve_palette
 from zoning.errors import RuleSetError
-from zoning.plot_rules import COLUMN_DEFAULTS, COUNT_COLUMNS, FLAG_COLUMNS, RULES, join_reasons
 from zoning.rules import LEVELS, Palette, RuleSet, get
+from zoning.wall.plot_rules import COLUMN_DEFAULTS, COUNT_COLUMNS, FLAG_COLUMNS, RULES, join_reasons
 
 __all__ = ["ClassificationRules", "ScoreInput", "SCORE_INPUTS", "parse_classification_rules", "classify_plots",
            "summarise_wall", "plot_inputs"]
@@ -58,7 +58,7 @@ class ClassificationRules:
     """The parsed ``[classification]`` table, with the palettes of its rule set.
 
     ``rules`` holds ``(name, params)`` in rule-set order; names are keys of
-    :data:`zoning.plot_rules.RULES`.
+    :data:`zoning.wall.plot_rules.RULES`.
     """
 
     rules: tuple[tuple[str, Any], ...]
@@ -169,7 +169,7 @@ def classify_plots(plots: pd.DataFrame, rules: RuleSet | ClassificationRules,
     ----------
     plots : GeoDataFrame (or DataFrame)
         Layer ``industrial_plots``; only ``plot_id`` is required. Missing count columns count
-        as 0, missing flags as False (see :data:`zoning.plot_rules.COLUMN_DEFAULTS`).
+        as 0, missing flags as False (see :data:`zoning.wall.plot_rules.COLUMN_DEFAULTS`).
     rules : RuleSet or ClassificationRules
         The rule set (its ``[classification]`` table and palettes).
     palette : str or Palette, optional

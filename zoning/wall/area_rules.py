@@ -15,7 +15,7 @@ The rule (table ``[zoning]`` of the rule set; every figure there is the team's c
 
 The area's level is the highest (numerically smallest) level of the conditions met, else
 ``default_level``; its reasons are the conditions that gave that level, with their values.
-Everything here works on shapely arrays in a metric CRS; :mod:`zoning.surface` holds the public
+Everything here works on shapely arrays in a metric CRS; :mod:`zoning.wall.surface` holds the public
 functions over GeoDataFrames.
 """
 
@@ -32,8 +32,8 @@ import shapely
 from geo.overlay import covered_area
 from zoning._shared import zh_colour
 from zoning.errors import RuleSetError
-from zoning.plot_rules import join_reasons, level_item, plural, text
 from zoning.rules import Palette, RuleSet, get
+from zoning.wall.plot_rules import join_reasons, level_item, plural, text
 
 __all__ = ["AreaRule", "ZoningRules", "parse_zoning_rules", "zone_geometries"]
 

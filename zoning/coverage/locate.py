@@ -27,8 +27,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.crs import require_metric, require_same_crs
 from geo.errors import InputError, RiskmapError
-from zoning.network import RoadGraph
-from zoning.network import representative_points as _as_points
+from zoning.coverage.network import RoadGraph
+from zoning.coverage.network import representative_points as _as_points
 
 __all__ = ["MaximalCovering", "SetCovering", "SolverError", "METHODS", "coverage_matrix", "cost_matrix"]
 

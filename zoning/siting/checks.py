@@ -1,8 +1,8 @@
-"""The checks of a siting review (internal to :mod:`zoning.siting`), one function per concern.
+"""The checks of a siting review (internal to :mod:`zoning.siting.review`), one function per concern.
 
 Each ``check_*`` function takes the proposal geometry in the context's metric CRS and returns its
 findings and a list of :class:`Reason` (the least verdict each imposes, Chinese and English texts,
-figures). :func:`zoning.siting.review_site` calls them in order and takes the worst verdict.
+figures). :func:`zoning.siting.review.review_site` calls them in order and takes the worst verdict.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from scipy.sparse import csgraph
 from geo.crs import STORE_CRS
 from geo.errors import InputError
 from layers.errors import ValidationError
-from zoning.distances import parse_distance_rules, safety_buffers, safety_distances
-from zoning.major_hazard import grade_sites, parse_major_hazard_rules
-from zoning.network import coverage_rules, representative_points
-from zoning.separation import find_violations, parse_separation_rules
-from zoning.shelters import assess_shelters
-from zoning.siting_rules import CLASS_ZH, ZONE_ZH, SitingRules
+from zoning.coverage.network import coverage_rules, representative_points
+from zoning.coverage.shelters import assess_shelters
+from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
+from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
+from zoning.hazards.separation import find_violations, parse_separation_rules
+from zoning.siting.rules import CLASS_ZH, ZONE_ZH, SitingRules
 
 if TYPE_CHECKING:  # pragma: no cover
-    from zoning.siting import SitingContext
+    from zoning.siting.context import SitingContext
 
 __all__ = ["Reason", "PROPOSAL_ID", "check_data_area", "check_zone", "check_colour", "check_fire", "check_shelter",
            "check_nearby", "check_plant", "map_features", "records", "clean"]
@@ -38,7 +38,7 @@ PROPOSAL_ID = "proposal"
 _PEOPLE_RADIUS_M = 500.0  # GB 18218-2018 §4.2: α counts the people within 500 m of the fence
 _MAP_REACH_M = 3000.0     # the nearest station / shelter is drawn when this close
 #: Distances are compared to the millimetre: a proposal on the very edge of a distance stands outside
-#: it (as in zoning.separation), and lon/lat round-off of the stored layers cannot put it inside.
+#: it (as in zoning.hazards.separation), and lon/lat round-off of the stored layers cannot put it inside.
 EDGE_M = 1e-3
 
 

@@ -2,7 +2,7 @@
 
 * :func:`zone_areas` colours any polygons (towns, streets, planning units) from the classified
   plots, the safety buffers and the hazard sites in them, by the rule of
-  :mod:`zoning.area_rules` (table ``[zoning]`` of the rule set).
+  :mod:`zoning.wall.area_rules` (table ``[zoning]`` of the rule set).
 * :func:`grid_zones` does the same for a regular grid of square cells laid over an extent.
 * :func:`risk_surface` burns the plots and buffers into a raster of levels (worst level wins) and
   :func:`write_risk_surface` writes it as a tiled, compressed GeoTIFF with the palette as its
@@ -36,9 +36,9 @@ from rasterio.features import rasterize
 from geo.crs import require_metric
 from geo.errors import InputError
 from zoning._shared import metric_crs, require_columns, resolve_palette, same_crs
-from zoning.area_rules import AreaRule, ZoningRules, largest_per_site, parse_zoning_rules, zone_geometries
-from zoning.plot_rules import text
 from zoning.rules import LEVELS, Palette, RuleSet, load_ruleset
+from zoning.wall.area_rules import AreaRule, ZoningRules, largest_per_site, parse_zoning_rules, zone_geometries
+from zoning.wall.plot_rules import text
 
 __all__ = ["zone_areas", "grid_zones", "risk_surface", "write_risk_surface", "parse_zoning_rules",
            "ZoningRules", "AreaRule"]
@@ -58,7 +58,7 @@ def _inputs(base: gpd.GeoDataFrame, base_name: str, plots, buffers, sites):
     same_crs(base, base_name, plots, "classified_plots")
     same_crs(base, base_name, buffers, "buffers")
     same_crs(base, base_name, sites, "sites")
-    require_columns(plots, ("level",), "classified_plots", "Run zoning.classify.classify_plots first.")
+    require_columns(plots, ("level",), "classified_plots", "Run zoning.wall.classify.classify_plots first.")
     levels = plots["level"]
     if len(levels) and (levels.isna().any() or not levels.isin(LEVELS).all()):
         raise InputError("classified_plots.level: expected levels 1-4 on every plot (run classify_plots)")
@@ -93,13 +93,13 @@ def zone_areas(areas: gpd.GeoDataFrame, classified_plots: gpd.GeoDataFrame,
     areas : GeoDataFrame
         Polygons to colour (towns from ``admin_areas``, or any others); their columns are kept.
     classified_plots : GeoDataFrame
-        Output of :func:`zoning.classify.classify_plots` (needs ``level``), in the CRS of ``areas``.
+        Output of :func:`zoning.wall.classify.classify_plots` (needs ``level``), in the CRS of ``areas``.
     buffers : GeoDataFrame, optional
         Layer ``safety_buffers`` (external safety distances), in the CRS of ``areas``.
     sites : GeoDataFrame, optional
         Layer ``hazard_sites`` (``major_hazard_grade`` read if present), in the CRS of ``areas``.
     rules : RuleSet or ZoningRules
-        Table ``[zoning]`` (see :mod:`zoning.area_rules` for the rule).
+        Table ``[zoning]`` (see :mod:`zoning.wall.area_rules` for the rule).
     palette : str or Palette, optional
         Default: the rule set's ``default_palette``.
 
@@ -191,7 +191,7 @@ def risk_surface(classified_plots: gpd.GeoDataFrame, buffers: gpd.GeoDataFrame |
     Parameters
     ----------
     classified_plots : GeoDataFrame
-        Output of :func:`zoning.classify.classify_plots` (needs ``level``).
+        Output of :func:`zoning.wall.classify.classify_plots` (needs ``level``).
     buffers : GeoDataFrame, optional
         Layer ``safety_buffers``, in the CRS of the plots.
     cell_size : float

@@ -10,7 +10,7 @@ the ``method`` column. :func:`coverage_figures` gives the share of area, populat
 targets covered per town and city-wide; :func:`coverage_gaps` the uncovered part of each town;
 :func:`uncovered_sites` the hazard sites out of reach, major hazard sources first.
 
-The rules are parsed by :func:`zoning.network.coverage_rules` (``[coverage]`` table).
+The rules are parsed by :func:`zoning.coverage.network.coverage_rules` (``[coverage]`` table).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import pandas as pd
 import shapely
 
 from geo.crs import require_metric, require_same_crs
-from geo.overlay import covered_area
 from geo.errors import InputError
-from zoning.network import CoverageRules, NetworkWarning, RoadGraph, coverage_rules
-from zoning.network import representative_points as _as_points
+from geo.overlay import covered_area
+from zoning.coverage.network import CoverageRules, NetworkWarning, RoadGraph, coverage_rules
+from zoning.coverage.network import representative_points as _as_points
 
 __all__ = ["reach_isochrones", "coverage_figures", "coverage_gaps", "uncovered_sites", "population_cells",
            "METHODS", "CoverageRules", "coverage_rules"]
@@ -205,7 +205,7 @@ def population_cells(values, transform, crs) -> geopandas.GeoDataFrame:
     """Cells of a north-up population raster as polygons with ``population`` (empty cells dropped).
 
     Feed the result to :func:`coverage_figures` (``population=``) or
-    :func:`zoning.shelters.assess_shelters` (``demand=``).
+    :func:`zoning.coverage.shelters.assess_shelters` (``demand=``).
 
     Parameters
     ----------

@@ -1,8 +1,8 @@
 """Run the coverage engine on a store, in three phases: load → compute → write (``riskmap coverage``).
 
-The science lives in :mod:`zoning.network` (road graph), :mod:`zoning.coverage` (isochrones,
-figures, gaps, uncovered sites), :mod:`zoning.shelters` (nearest shelter, loads) and
-:mod:`zoning.locate` (MCLP / LSCP); this module wires them to a :class:`~layers.store.Store`
+The science lives in :mod:`zoning.coverage.network` (road graph), :mod:`zoning.coverage.reach` (isochrones,
+figures, gaps, uncovered sites), :mod:`zoning.coverage.shelters` (nearest shelter, loads) and
+:mod:`zoning.coverage.locate` (MCLP / LSCP); this module wires them to a :class:`~layers.store.Store`
 the way :mod:`zoning.pipeline` does for zoning. :func:`compute_coverage` takes and returns frames
 and is testable without files; :func:`run_coverage` loads, computes and writes every derived
 layer in one all-or-nothing step, stamped with the rule set (``name@version``) and a fingerprint
@@ -50,14 +50,14 @@ from layers.catalogue.protected_targets import KINDS as TARGET_KINDS
 from layers.catalogue.rescue_stations import KINDS as STATION_KINDS
 from layers.errors import LayerNotFound
 from layers.store import Store
-from zoning.coverage import (_town_of, coverage_figures, coverage_gaps, population_cells,
-                             reach_isochrones, uncovered_sites)
+from zoning.coverage.locate import MaximalCovering, SetCovering, SolverError
+from zoning.coverage.network import CoverageRules, RoadGraph, coverage_rules, representative_points
+from zoning.coverage.reach import (_town_of, coverage_figures, coverage_gaps, population_cells,
+                                   reach_isochrones, uncovered_sites)
+from zoning.coverage.shelters import assess_shelters
 from zoning.errors import RuleSetError
-from zoning.locate import MaximalCovering, SetCovering, SolverError
-from zoning.network import CoverageRules, RoadGraph, coverage_rules, representative_points
 from zoning.pipeline import _for_store, input_fingerprint
 from zoning.rules import RuleSet, get
-from zoning.shelters import assess_shelters
 
 __all__ = ["COVERAGE_INPUTS", "COVERAGE_LAYERS", "CoverageRunRules", "CoverageResult", "StationSuggestion",
            "parse_coverage_run_rules", "response_rules", "fire_stations", "towns_of", "load_population",
@@ -185,7 +185,7 @@ class CoverageResult:
     layers : dict of str to GeoDataFrame
         The derived layers of :data:`COVERAGE_LAYERS` (EPSG:4490) that could be made.
     figures : pandas.DataFrame
-        :func:`zoning.coverage.coverage_figures` per town and a last ``city`` row.
+        :func:`zoning.coverage.reach.coverage_figures` per town and a last ``city`` row.
     uncovered_sites : GeoDataFrame or None
         Hazard sites out of reach, major hazard sources first.
     stations : pandas.DataFrame
@@ -501,7 +501,7 @@ def suggest_stations(graph: RoadGraph | None, coverage_areas: gpd.GeoDataFrame, 
     Demand: the points (population cells or protected targets, a point on each) not inside any
     coverage area, weighted by ``population``. Candidates: :func:`station_candidates`. The
     coverage of a candidate is :func:`_candidate_cover`. MCLP and LSCP are solved exactly
-    (:mod:`zoning.locate`, scipy milp) within ``coverage_run.solver_time_limit_s``, greedily beyond.
+    (:mod:`zoning.coverage.locate`, scipy milp) within ``coverage_run.solver_time_limit_s``, greedily beyond.
     Demand no candidate can reach is left out of the LSCP and reported as ``uncoverable``.
     """
     if not isinstance(k, (int, np.integer)) or k < 0:

@@ -1,6 +1,6 @@
 """A self-contained HTML siting report: verdict, reasons, figures and an inline SVG map.
 
-:func:`render_siting_report` takes a :class:`zoning.siting.SitingVerdict` (or its ``to_dict()``)
+:func:`render_siting_report` takes a :class:`zoning.siting.review.SitingVerdict` (or its ``to_dict()``)
 and returns one HTML document with inline CSS and an inline SVG map drawn in a local azimuthal
 equidistant projection centred on the proposal (metres, true distances from the centre). It loads
 nothing from anywhere (no script, stylesheet, font, tile or image link), so it opens offline and

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from layers.catalogue.protected_targets import GB36894_CLASSES, KINDS as TARGET_KINDS
+from layers.catalogue.protected_targets import GB36894_CLASSES
+from layers.catalogue.protected_targets import KINDS as TARGET_KINDS
 from zoning.errors import RuleSetError
 from zoning.rules import LEVELS, RuleSet, get
 

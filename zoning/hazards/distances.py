@@ -4,7 +4,7 @@
 
 1. explosives (爆炸物) → **consequence method** (§5, 事故后果法): the distance at which the air
    blast of the site's explosives, as TNT equivalent, falls to the overpressure threshold of each
-   GB 36894 protected-target class (:mod:`zoning.blast`);
+   GB 36894 protected-target class (:mod:`zoning.hazards.blast`);
 2. toxic or flammable gases with Σ q/Q ≥ 1 (GB 18218-2018 critical quantities) →
    **quantitative risk assessment** (§6, 定量风险评价法): the site's assessed distance
    (``declared_distance_m``) when it has one, else a conservative provisional distance from the
@@ -35,9 +35,9 @@ from geo.crs import metric_crs_for, require_metric
 from geo.errors import InputError
 from layers.catalogue.protected_targets import GB36894_CLASSES
 from layers.errors import Problem, ValidationError
-from zoning.blast import SWISDAK_1994, BlastCurve, distance_to_overpressure, scaled_distance_at
 from zoning.errors import RuleSetError
-from zoning.major_hazard import HAZARD_CLASSES, MajorHazardRules, inventory_items
+from zoning.hazards.blast import SWISDAK_1994, BlastCurve, distance_to_overpressure, scaled_distance_at
+from zoning.hazards.major_hazard import HAZARD_CLASSES, MajorHazardRules, inventory_items
 from zoning.rules import RuleSet, get
 
 __all__ = ["METHODS", "Explosive", "DistanceRules", "parse_distance_rules", "safety_distances",
@@ -98,7 +98,7 @@ def parse_distance_rules(ruleset: RuleSet) -> DistanceRules:
     """Read and check the ``[distances]`` table of a rule set.
 
     Checks every figure's type and range, that each overpressure threshold lies within the blast
-    curve's range (0.25–17 000 kPa for :data:`~zoning.blast.SWISDAK_1994`), that every hazard
+    curve's range (0.25–17 000 kPa for :data:`~zoning.hazards.blast.SWISDAK_1994`), that every hazard
     class has a table distance for every protected class, and, when the rule set has a
     ``[substances]`` table, that every substance of hazard class ``explosive`` has η and Qc.
 
@@ -225,7 +225,7 @@ def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorH
     --------
     >>> import pandas as pd
     >>> from zoning.rules import load_ruleset
-    >>> from zoning.major_hazard import parse_major_hazard_rules
+    >>> from zoning.hazards.major_hazard import parse_major_hazard_rules
     >>> rs = load_ruleset()
     >>> sites = pd.DataFrame({"site_id": ["M"], "inventory": ['[{"name": "tnt", "quantity_t": 10}]']})
     >>> d = safety_distances(sites, parse_distance_rules(rs), parse_major_hazard_rules(rs))

@@ -38,7 +38,7 @@ from geo.errors import InputError
 from geo.threads import threaded, threaded_query
 from layers.catalogue.protected_targets import KINDS
 from zoning.errors import RuleSetError
-from zoning.major_hazard import MajorHazardRules, inventory_items
+from zoning.hazards.major_hazard import MajorHazardRules, inventory_items
 from zoning.rules import RuleSet, get
 
 __all__ = ["class_pairs", "RULES", "SeparationRules", "parse_separation_rules", "find_violations"]
@@ -210,7 +210,7 @@ def find_violations(targets, buffers, sites, plots=None, shelters=None, stations
     targets : geopandas.GeoDataFrame
         protected_targets: ``target_id``, ``kind``, ``gb36894_class``.
     buffers : pandas.DataFrame or geopandas.GeoDataFrame
-        The ``safety_buffers`` layer (or the :func:`~zoning.distances.safety_distances` frame):
+        The ``safety_buffers`` layer (or the :func:`~zoning.hazards.distances.safety_distances` frame):
         ``site_id``, ``target_class``, ``distance_m`` (and ``method``). Only the figures are used;
         distances are measured from the site geometry itself, not from the buffer polygon.
     sites : geopandas.GeoDataFrame

@@ -32,9 +32,9 @@ from scipy.sparse import csgraph
 from geo.crs import require_metric, require_same_crs
 from geo.errors import InputError
 from layers.catalogue.shelters import CLASSES as SHELTER_CLASSES
+from zoning.coverage.network import RoadGraph
+from zoning.coverage.network import representative_points as _as_points
 from zoning.errors import RuleSetError
-from zoning.network import RoadGraph
-from zoning.network import representative_points as _as_points
 from zoning.rules import get, load_ruleset
 
 __all__ = ["ShelterClass", "ShelterRules", "ShelterAssessment", "ShelterWarning", "shelter_rules",

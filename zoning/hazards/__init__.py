@@ -1,0 +1,6 @@
+"""Hazards and distances: GB 18218-2018 grading, GB/T 37243-2019 external safety distances, blast,
+and the separation checks against GB 36894-2018 protected-target classes.
+
+Modules: :mod:`~zoning.hazards.major_hazard`, :mod:`~zoning.hazards.blast`,
+:mod:`~zoning.hazards.distances`, :mod:`~zoning.hazards.separation`.
+"""
