@@ -140,8 +140,8 @@ def _check_name(name: str) -> None:
 def _check_geopackage(path: Path) -> None:
     """Raise StoreError unless ``path`` is a riskmap GeoPackage store."""
     if not path.exists():
-        raise StoreError(f"{path}: no such store; create it with GeoPackageStore.create "
-                         f"(or 'riskmap import … --create')")
+        raise StoreError(f"{path}: no such store; build the demo store with `riskmap demo --store {path}`, "
+                         f"or start one with `riskmap import LAYER FILE --store {path} --create`")
     if not path.is_file():
         raise StoreError(f"{path}: not a GeoPackage store (it is a directory)")
     with open(path, "rb") as fh:
@@ -446,7 +446,12 @@ class GeoPackageStore:
         meta = self._meta(name)
         if meta["kind"] != "raster":
             raise StoreError(f"layer {name!r} in {self.path} is a vector layer; use read({name!r})")
-        return self.rasters_dir / meta["raster_file"]
+        path = self.rasters_dir / meta["raster_file"]
+        if not path.is_file():
+            raise StoreError(f"{self.path}: raster layer {name!r} is registered but its file {path} is missing "
+                             f"(the {self.rasters_dir.name}/ folder must be copied with the store); "
+                             f"re-run the command that wrote it (`riskmap zone` for risk_surface)")
+        return path
 
     # ------------------------------------------------------------------ writes
     @contextlib.contextmanager

@@ -49,7 +49,7 @@ from server.errors import install_error_handlers
 from server.features import create_features_router
 from server.pages import pages_router
 from server.services import Services, build_services
-from server.settings import Settings
+from server.settings import Settings, load_settings
 from server.siting_api import siting_router
 from server.tiles import create_tiles_router
 
@@ -101,7 +101,7 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     """
     if isinstance(store, (str, PathLike)):
         store = GeoPackageStore(Path(store))
-    settings = settings if settings is not None else Settings()
+    settings = settings if settings is not None else load_settings()
     services = build_services(store, settings)
     app = FastAPI(
         title=settings.title, version="1.0.0", docs_url=None, redoc_url=None,
@@ -117,7 +117,7 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
 
 def create_app_from_env() -> FastAPI:
     """An app over the store named by ``RISKMAP_STORE`` (for ``uvicorn --factory`` and workers)."""
-    settings = Settings()
+    settings = load_settings()
     if settings.store is None:
         raise StoreError("no store to serve: set RISKMAP_STORE to a riskmap GeoPackage")
     return create_app(settings.store, settings)

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-__all__ = ["ROLES", "Settings"]
+from geo.errors import RiskmapError
+
+__all__ = ["ROLES", "Settings", "ConfigError", "load_settings"]
 
 #: Roles from least to most privileged.
 ROLES = ("public", "town_editor", "planner", "admin")
@@ -99,3 +101,46 @@ class Settings(BaseSettings):
         if self.tile_buffer * 2 >= self.tile_extent:
             raise ValueError("tile_buffer must be smaller than half the tile_extent")
         return self
+
+
+class ConfigError(RiskmapError):
+    """The server's configuration (``RISKMAP_*`` variables or settings given in code) is unusable."""
+
+
+def _env_name(field: str) -> str:
+    return f"RISKMAP_{field.upper()}"
+
+
+def load_settings(**values) -> Settings:
+    """:class:`Settings` from the environment and ``values``, or one :class:`ConfigError` line.
+
+    pydantic's own errors (a validation report, or a JSON decoding failure of ``RISKMAP_TOKENS``)
+    are turned into a sentence naming the variable and the fix, so that ``riskmap serve`` with a
+    bad environment prints one line instead of a traceback.
+
+    >>> import os
+    >>> os.environ["RISKMAP_TOKENS"] = '{"short": "planner"}'
+    >>> try:
+    ...     load_settings()
+    ... except ConfigError as exc:
+    ...     print(exc)
+    RISKMAP_TOKENS: tokens must be at least 8 characters long
+    >>> del os.environ["RISKMAP_TOKENS"]
+    """
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else ""
+        message = str(first.get("msg", exc)).removeprefix("Value error, ")
+        where = _env_name(field) if field else "RISKMAP settings"
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{where}: {message}{more}") from None
+    except SettingsError as exc:
+        text = str(exc)
+        field = text.split('"')[1] if text.count('"') >= 2 else ""
+        if field == "tokens":
+            raise ConfigError("RISKMAP_TOKENS is not valid JSON; give an object of token to role, e.g. "
+                              "RISKMAP_TOKENS='{\"a-long-secret-1\": \"planner\", \"another-secret\": "
+                              "\"town_editor:320412015\"}'") from None
+        raise ConfigError(f"{_env_name(field) if field else 'RISKMAP settings'}: cannot be read ({text})") from None

@@ -37,15 +37,21 @@ STEPS = ("boundaries", "towns", *GENERATED_STEPS, "write")
 ACTOR = "demo"
 
 
-def demo_store_path(out_dir) -> Path:
+def demo_store_path(out_dir, name: str = STORE_NAME) -> Path:
     """Where :func:`build_demo` writes in ``out_dir``; InputError if a store is already there.
 
-    >>> demo_store_path("out").as_posix()
-    'out/changzhou.gpkg'
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> demo_store_path(folder).name
+    'changzhou.gpkg'
+    >>> demo_store_path(folder, "wujin.gpkg").name
+    'wujin.gpkg'
     """
-    path = Path(out_dir) / STORE_NAME
+    path = Path(out_dir) / name
     if path.exists():
-        raise InputError(f"{path} already exists; remove it or choose another --out folder")
+        raise InputError(f"{path} already exists; remove it or choose another store path")
+    if path.suffix.lower() != ".gpkg":
+        raise InputError(f"{path}: a store is a GeoPackage; give a file name ending in .gpkg")
     return path
 
 
@@ -54,8 +60,9 @@ def build_demo(
     scale: float = 1,
     seed: int = DEFAULT_SEED,
     progress: Callable[[str, bool], None] | None = None,
+    name: str = STORE_NAME,
 ) -> Path:
-    """Build ``out_dir/changzhou.gpkg``, the Changzhou demo store, and return its path.
+    """Build ``out_dir/changzhou.gpkg`` (or ``out_dir/name``), the Changzhou demo store; return its path.
 
     Parameters
     ----------
@@ -68,6 +75,8 @@ def build_demo(
         Same seed and scale, same data.
     progress : callable, optional
         ``progress(step, done)`` before and after each of :data:`STEPS`.
+    name : str, default "changzhou.gpkg"
+        File name of the store in ``out_dir``.
 
     Returns
     -------
@@ -82,7 +91,7 @@ def build_demo(
         Bad ``scale`` or ``seed``, an existing store, or the demo extra not installed.
     """
     scale, seed = check_options(scale, seed)
-    path = demo_store_path(out_dir)
+    path = demo_store_path(out_dir, name)
 
     with report_step(progress, "boundaries"):
         city, districts = changzhou_city(), changzhou_districts()

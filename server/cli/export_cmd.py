@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.text import Text
-
 from layers.io import EXPORT_FORMATS, write_export
-from server.cli.options import StoreOption, open_store, stdout
+from server.cli.options import StoreOption, open_store
+from server.cli.output import print_line
 
 __all__ = ["register", "export_command", "ExportFormat"]
 
@@ -42,7 +41,7 @@ def export_command(
     """Export LAYER from the store to --out as GeoPackage, GeoJSON (RFC 7946), CSV or GeoParquet."""
     frame = open_store(store).read(layer, bbox=bbox)
     written = write_export(frame, out, fmt.value if fmt is not None else None, layer=layer)
-    stdout().print(Text(f"exported {len(frame)} feature(s) of {layer!r} to {written}", style="green"))
+    print_line(f"exported {len(frame)} feature(s) of {layer!r} to {written}", style="green")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.text import Text
-
 from layers.io import import_layer
 from server.cli.options import (
-    CatalogueLayerArg, CrsOption, EncodingOption, LatOption, LonOption, SourceFileArg,
-    SourceLayerOption, StoreOption, open_store, print_notes, stderr, stdout,
+    CatalogueLayerArg, CrsOption, EncodingOption, JsonOption, LatOption, LonOption, SourceFileArg,
+    SourceLayerOption, StoreOption, open_store,
 )
+from server.cli.output import print_json, print_line, print_notes, stderr
 
 __all__ = ["register", "import_command"]
 
@@ -32,6 +31,7 @@ def import_command(
     lat: LatOption = "lat",
     create: Annotated[bool, typer.Option("--create", help="Create the store if it does not exist.")] = False,
     actor: Annotated[str, typer.Option("--actor", help="Who imports, for the audit log.")] = "cli",
+    as_json: JsonOption = False,
 ) -> None:
     """Import FILE into the store as LAYER, replacing it; the store is unchanged on any error."""
     created = create and not Path(store).exists()
@@ -52,8 +52,13 @@ def import_command(
                 Path(store).unlink(missing_ok=True)
                 target.lock_path.unlink(missing_ok=True)
             raise
+    if as_json:
+        print_json({"layer": report.layer, "source": report.source, "rows": report.rows, "version": report.version,
+                    "source_crs": report.source_crs, "offset": report.offset, "notes": report.notes,
+                    "seconds": round(report.seconds, 3)})
+        return
     print_notes(report.notes)
-    stdout().print(Text(str(report), style="green"))
+    print_line(str(report), style="green")
 
 
 def register(app: typer.Typer) -> None:

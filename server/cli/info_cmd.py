@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from server.cli.options import StoreOption, open_store, stdout
+from server.cli.options import JsonOption, StoreOption, open_store
+from server.cli.output import print_json, print_line, print_table
 
 __all__ = ["register", "info_command"]
 
@@ -15,37 +16,33 @@ __all__ = ["register", "info_command"]
 def info_command(
     store: StoreOption,
     audit: Annotated[int, typer.Option("--audit", min=0, help="Also show the last N audit entries.")] = 0,
+    as_json: JsonOption = False,
 ) -> None:
     """List the layers held in the store (and, with --audit N, its last N writes)."""
     target = open_store(store)
-    out = stdout()
     infos = target.infos()
+    log = target.audit(limit=audit) if audit else None
+    if as_json:
+        print_json({"store": str(store), "layers": [asdict(i) for i in infos],
+                    **({"audit": log.to_dict(orient="records")} if log is not None else {})})
+        return
     if not infos:
-        out.print(f"{store}: no layers yet")
+        print_line(f"{store}: no layers yet")
     else:
         rasters = any(info.kind == "raster" for info in infos)
         derived = any(info.derived for info in infos)
         columns = ["layer"] + (["kind"] if rasters else []) + ["rows", "version", "updated (UTC)"]
         columns += ["derived", "rule set"] if derived else []
-        table = Table(title=str(store), title_justify="left")
-        for column in columns:
-            table.add_column(column, justify="right" if column in ("rows", "version") else "left",
-                             no_wrap=True)
+        rows = []
         for info in infos:
-            cells = {"layer": info.name, "kind": info.kind, "rows": str(info.rows),
-                     "version": str(info.version),
+            cells = {"layer": info.name, "kind": info.kind, "rows": f"{info.rows:,}",
+                     "version": info.version,
                      "updated (UTC)": info.updated_at.replace("T", " ").removesuffix("+00:00"),
                      "derived": "yes" if info.derived else "", "rule set": info.ruleset_version or ""}
-            table.add_row(*(cells[c] for c in columns))
-        out.print(table)
-    if audit:
-        log = target.audit(limit=audit)
-        table = Table(title="audit log (newest first)", title_justify="left")
-        for column in log.columns:
-            table.add_column(column, no_wrap=column != "detail")
-        for row in log.itertuples(index=False):
-            table.add_row(*(str(v) for v in row))
-        out.print(table)
+            rows.append([cells[c] for c in columns])
+        print_table(str(store), columns, rows, right={"rows", "version"})
+    if log is not None:
+        print_table("audit log (newest first)", list(log.columns), log.itertuples(index=False))
 
 
 def register(app: typer.Typer) -> None:

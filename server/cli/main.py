@@ -15,12 +15,16 @@ import importlib
 import sys
 from collections.abc import Iterable, Sequence
 
-import click
 import typer
 from typer.core import TyperGroup
 
+try:  # typer ≥ 0.24 vendors click and raises its own copies of click's exceptions
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import exceptions as click_exceptions
+
 from geo.errors import RiskmapError
-from server.cli.options import print_error
+from server.cli.output import print_error
 
 __all__ = ["app", "main", "COMMAND_MODULES", "register_commands"]
 
@@ -38,9 +42,35 @@ COMMAND_MODULES = (
 
 
 class RiskmapGroup(TyperGroup):
-    """The top-level group: turns riskmap errors into a message and exit code 1."""
+    """The top-level group: riskmap errors are one line and exit code 1, usage errors one line and 2."""
 
-    def invoke(self, ctx: click.Context):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command line; in standalone mode print every error as one line and exit.
+
+        Click (and typer's rich panels) would print a usage error as a framed block that a narrow
+        terminal cuts up; here it is ``error: <what is wrong> (see 'riskmap CMD --help')``.
+        """
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "riskmap"
+            message = exc.format_message().rstrip(".")
+            envvar = getattr(getattr(exc, "param", None), "envvar", None)
+            if isinstance(exc, click_exceptions.MissingParameter) and isinstance(envvar, str):
+                message += f" (or set {envvar})"
+            print_error(f"{message} (see '{command} --help')")
+            sys.exit(exc.exit_code)
+        except click_exceptions.ClickException as exc:
+            print_error(exc.format_message())
+            sys.exit(exc.exit_code)
+        except click_exceptions.Abort:
+            print_error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except RiskmapError as exc:
@@ -51,7 +81,8 @@ class RiskmapGroup(TyperGroup):
 app = typer.Typer(
     name="riskmap",
     cls=RiskmapGroup,
-    help="Risk zoning and four-colour risk maps for Chinese cities: import, validate, export layers.",
+    help="Risk zoning and four-colour risk maps for Chinese cities. Every command that works on a store "
+         "takes it as --store PATH (or the environment variable RISKMAP_STORE).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

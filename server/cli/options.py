@@ -1,8 +1,10 @@
-"""Options, arguments and output helpers shared by the ``riskmap`` subcommands.
+"""Options and arguments shared by the ``riskmap`` subcommands, defined once.
 
-One place for them, as rasterio's ``rio`` does: every command that takes a store takes it as
-``--store`` (or ``RISKMAP_STORE``), every command that reads a file takes ``--crs`` and
-``--encoding`` the same way. Bad values are usage errors (exit code 2) naming the valid ones.
+One grammar, as rasterio's ``rio`` keeps one: every command that works on a store takes it as
+``--store/-s PATH`` (or the environment variable ``RISKMAP_STORE``), never positionally; every
+command that reads a rule set takes ``--rules``, a palette ``--palette``, and every reporting
+command ``--json``. Commands that read a file take ``--crs`` and ``--encoding`` the same way. Bad
+values are usage errors (exit code 2) naming the valid ones.
 """
 
 from __future__ import annotations
@@ -11,17 +13,23 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
+from geo.errors import InputError
 from layers.catalogue import CATALOGUE, SOURCE_LAYERS
+from layers.errors import StoreError
 from layers.gpkg import GeoPackageStore
+from server.cli.output import print_error, print_notes, stderr, stdout
+from zoning.rules import RuleSet, load_ruleset
 
 __all__ = [
-    "StoreOption", "CrsOption", "EncodingOption", "SourceLayerOption", "LonOption", "LatOption",
+    "StoreOption", "NewStoreOption", "RulesOption", "PaletteOption", "JsonOption",
+    "CrsOption", "EncodingOption", "SourceLayerOption", "LonOption", "LatOption",
     "CatalogueLayerArg", "SourceFileArg", "stdout", "stderr", "print_error", "print_notes",
-    "open_store",
+    "open_store", "ruleset_with_palette", "STORE_HELP",
 ]
+
+#: How every help text names the store.
+STORE_HELP = "The riskmap store, a GeoPackage file (or set RISKMAP_STORE)."
 
 
 def _catalogue_layer(value: str) -> str:
@@ -31,8 +39,19 @@ def _catalogue_layer(value: str) -> str:
 
 
 StoreOption = Annotated[Path, typer.Option(
-    "--store", "-s", envvar="RISKMAP_STORE", dir_okay=False,
-    help="The store, a riskmap GeoPackage (env RISKMAP_STORE).")]
+    "--store", "-s", envvar="RISKMAP_STORE", dir_okay=False, show_envvar=False, metavar="PATH",
+    help=STORE_HELP)]
+NewStoreOption = Annotated[Path, typer.Option(
+    "--store", "-s", envvar="RISKMAP_STORE", dir_okay=False, show_envvar=False, metavar="PATH",
+    help="Where to write the new store, a GeoPackage file that must not exist yet (or set RISKMAP_STORE).")]
+RulesOption = Annotated[Optional[Path], typer.Option(
+    "--rules", dir_okay=False, metavar="FILE",
+    help="Rule set (TOML); default: the rule set shipped with riskmap.")]
+PaletteOption = Annotated[Optional[str], typer.Option(
+    "--palette", metavar="NAME",
+    help="Palette of the rule set: wall (red/yellow/blue/green, default) or dual_prevention "
+         "(red/orange/yellow/blue).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of tables.")]
 CrsOption = Annotated[Optional[str], typer.Option(
     "--crs", metavar="CODE",
     help="CRS of the file's coordinates when it declares none (or to override it): EPSG:4490, "
@@ -52,30 +71,23 @@ SourceFileArg = Annotated[Path, typer.Argument(
     help="Source file: .gpkg, .geojson/.json, .shp (or .zip), .parquet (GeoParquet), .csv.")]
 
 
-def stdout() -> Console:
-    """A console on the current standard output (looked up at call time, for test runners)."""
-    return Console(highlight=False, soft_wrap=True)
+def open_store(path: Path | None, *, create: bool = False) -> GeoPackageStore:
+    """Open the store at ``path`` (creating it if ``create`` and missing), for a command line user.
 
-
-def stderr() -> Console:
-    """A console on the current standard error."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def print_error(message: str) -> None:
-    """Print an error as red text on standard error (no markup is interpreted)."""
-    stderr().print(Text(f"error: {message}", style="red"))
-
-
-def print_notes(notes: list[str], limit: int = 20) -> None:
-    """Print notes (what was assumed or repaired) in yellow, at most ``limit`` of them."""
-    console = stderr()
-    for note in notes[:limit]:
-        console.print(Text(f"note: {note}", style="yellow"))
-    if len(notes) > limit:
-        console.print(Text(f"note: … and {len(notes) - limit} more", style="yellow"))
-
-
-def open_store(path: Path, *, create: bool = False) -> GeoPackageStore:
-    """Open the GeoPackage store at ``path`` (creating it if ``create`` and missing)."""
+    A missing store is one line that says how to make one, in commands rather than Python.
+    """
+    if path is None or not str(path):
+        raise InputError("no store given: pass --store PATH (or set RISKMAP_STORE)")
+    path = Path(path)
+    if not create and not path.exists():
+        raise StoreError(f"{path}: no such store; build the demo store with `riskmap demo --store {path}`, "
+                         f"or start one with `riskmap import LAYER FILE --store {path} --create`")
     return GeoPackageStore.open(path, create=create)
+
+
+def ruleset_with_palette(rules: Path | None, palette: str | None = None) -> RuleSet:
+    """The rule set of ``--rules`` (default: the shipped one), with ``--palette`` checked against it."""
+    ruleset = load_ruleset(rules)
+    if palette is not None:
+        ruleset.palette(palette)  # unknown palette: RuleSetError listing the known ones
+    return ruleset

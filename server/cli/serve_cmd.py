@@ -1,9 +1,9 @@
-"""``riskmap serve STORE.gpkg`` / ``riskmap serve --demo``: run the map server with uvicorn.
+"""``riskmap serve --store PATH`` / ``riskmap serve --demo``: run the map server with uvicorn.
 
-``--demo`` serves ``OUT/changzhou.gpkg`` (``--out``, default ``out``), building the demo store on
+``--demo`` serves the demo store at ``--store`` (default ``out/changzhou.gpkg``), building it on
 first use and running the zoning engine whenever its derived layers are missing or stale. Every
 setting of :class:`server.settings.Settings` can also come from the environment (``RISKMAP_*``:
-tokens, public URL, limits, cache sizes).
+tokens, public URL, limits, cache sizes); a bad one is one error line before anything starts.
 """
 
 from __future__ import annotations
@@ -14,23 +14,26 @@ from typing import Annotated, Optional
 
 import typer
 
-from layers.gpkg import GeoPackageStore
-from server.cli.options import print_notes, stderr
+from server.cli.options import STORE_HELP, open_store
+from server.cli.output import print_notes, stderr
 
-__all__ = ["register", "serve_command", "prepare_demo"]
+__all__ = ["register", "serve_command", "prepare_demo", "DEMO_STORE"]
+
+#: Where ``riskmap serve --demo`` keeps the demo store when no --store is given.
+DEMO_STORE = Path("out") / "changzhou.gpkg"
 
 
-def prepare_demo(out: Path, scale: float = 1.0) -> Path:
-    """The demo store in ``out``: built if missing, zoned if its derived layers are missing or stale."""
-    from layers.demo.build import STORE_NAME, build_demo
+def prepare_demo(path: Path, scale: float = 1.0) -> Path:
+    """The demo store at ``path``: built if missing, zoned if its derived layers are missing or stale."""
+    from layers.demo.build import build_demo
     from zoning.pipeline import run_zoning, stale_layers
     from zoning.rules import load_ruleset
 
-    path = Path(out) / STORE_NAME
+    path = Path(path)
     if not path.exists():
         stderr().print(f"building the demo store {path} (scale {scale:g}) …")
-        build_demo(out, scale=scale)
-    store = GeoPackageStore(path)
+        build_demo(path.parent, scale=scale, name=path.name)
+    store = open_store(path)
     ruleset = load_ruleset()
     if not store.exists("risk_wall") or stale_layers(store, ruleset):
         stderr().print(f"running the zoning engine on {path} (rules {ruleset.label}) …")
@@ -39,13 +42,11 @@ def prepare_demo(out: Path, scale: float = 1.0) -> Path:
 
 
 def serve_command(
-    store: Annotated[Optional[Path], typer.Argument(
-        metavar="STORE.gpkg", dir_okay=False, show_default=False,
-        help="The riskmap store to serve (or use --demo).")] = None,
+    store: Annotated[Optional[Path], typer.Option(
+        "--store", "-s", envvar="RISKMAP_STORE", dir_okay=False, show_envvar=False, metavar="PATH",
+        help=f"{STORE_HELP} With --demo: where the demo store is kept (default {DEMO_STORE}).")] = None,
     demo: Annotated[bool, typer.Option(
         "--demo", help="Serve the Changzhou demo store, building and zoning it on first use.")] = False,
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", file_okay=False, help="Folder of the demo store (with --demo).")] = Path("out"),
     scale: Annotated[float, typer.Option(
         "--scale", min=0.001, help="Scale of a demo store built now (with --demo).")] = 1.0,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -54,21 +55,24 @@ def serve_command(
         "--workers", min=1, help="Worker processes (each has its own tile cache).")] = 1,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve a store: OGC API - Features, vector and raster tiles, TileJSON."""
+    """Serve a store: OGC API - Features, vector and raster tiles, TileJSON, and the map pages."""
     import uvicorn
 
     from server.app import create_app
-    from server.settings import Settings
+    from server.settings import load_settings
 
-    if demo == (store is not None):
-        raise typer.BadParameter("give either STORE.gpkg or --demo (one of them)", param_hint="STORE")
-    path = prepare_demo(out, scale) if demo else store
-    target = GeoPackageStore(path)  # StoreError (one line, exit 1) if it is not a store
+    if not demo and store is None:
+        raise typer.BadParameter("give the store to serve (--store PATH, or set RISKMAP_STORE), or --demo",
+                                 param_hint="--store")
+    path = Path(store) if store is not None else DEMO_STORE
+    settings = load_settings(store=path.resolve())  # a bad RISKMAP_* variable: one line, exit 1
+    path = prepare_demo(path, scale) if demo else path
+    target = open_store(path)  # StoreError (one line, exit 1) if it is not a store
     stderr().print(f"serving {path} at http://{host}:{port}/ (public view without a token)")
     if workers == 1:
-        uvicorn.run(create_app(target, Settings(store=path)), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(target, settings), host=host, port=port, log_level=log_level)
     else:
-        os.environ["RISKMAP_STORE"] = str(Path(path).resolve())
+        os.environ["RISKMAP_STORE"] = str(path.resolve())
         uvicorn.run("server.app:create_app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level)
 

@@ -1,4 +1,4 @@
-"""``riskmap site STORE PROPOSAL.geojson --kind KIND``: the siting verdict of a proposed project.
+"""``riskmap site --store S PROPOSAL.geojson --kind KIND``: the siting verdict of a proposed project.
 
 Reads the proposal (a GeoJSON Feature, FeatureCollection or bare geometry in lon/lat), loads the
 store's layers (``riskmap zone`` must have run on it), and prints the verdict — permitted,
@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from geo.errors import InputError
-from server.cli.options import open_store, print_notes, stdout
-from zoning.rules import load_ruleset
+from server.cli.options import JsonOption, RulesOption, StoreOption, open_store, ruleset_with_palette
+from server.cli.output import print_json, print_line, print_notes, print_table, stdout
 from zoning.siting.context import SitingContext
 from zoning.siting.review import parse_siting_rules, proposal_geometry, render_siting_report, review_site
 from zoning.siting.rules import VERDICT_ZH
@@ -42,42 +41,37 @@ def read_json(path: Path, what: str):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} {path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{what} {path}: nested too deeply to be a GeoJSON document") from None
 
 
 def _print(verdict) -> None:
-    out = stdout()
     v = verdict.verdict
     head = Text("verdict: ", style="bold")
     head.append(f"{VERDICT_ZH[v]} {v}", style=_STYLES[v])
-    out.print(head)
+    stdout().print(head)
     colour = verdict.zone_colour or {}
-    out.print(Text(f"{verdict.kind_zh} {verdict.kind_en}, {verdict.population} persons"
-                   f"{' (assumed)' if verdict.population_assumed else ''}, GB 36894 {verdict.gb36894_class}, "
-                   f"sensitivity level {verdict.sensitivity}, zone {verdict.zone}"
-                   + (f", {colour.get('colour_zh')} {colour.get('colour_name')} ({colour.get('zone_kind')} "
-                      f"{colour.get('zone_id')})" if colour else "")))
-    table = Table(title="reasons 理由", title_justify="left", show_lines=True)
-    table.add_column("verdict")
-    table.add_column("rule")
-    table.add_column("reason 理由")
-    for r in verdict.reasons:
-        table.add_row(Text(r.verdict, style=_STYLES[r.verdict]), r.rule, Text(f"{r.zh}\n{r.en}"))
-    out.print(table)
+    print_line(f"{verdict.kind_zh} {verdict.kind_en}, {verdict.population} persons"
+               f"{' (assumed)' if verdict.population_assumed else ''}, GB 36894 {verdict.gb36894_class}, "
+               f"sensitivity level {verdict.sensitivity}, zone {verdict.zone}"
+               + (f", {colour.get('colour_zh')} {colour.get('colour_name')} ({colour.get('zone_kind')} "
+                  f"{colour.get('zone_id')})" if colour else ""))
+    print_table("reasons 理由", ["verdict", "rule", "reason 理由"],
+                [(r.verdict, r.rule, f"{r.zh}\n{r.en}") for r in verdict.reasons],
+                styles=[_STYLES[r.verdict] for r in verdict.reasons])
     if verdict.buffers:
-        buffers = Table(title="external safety distances it falls in 所处外部安全防护距离", title_justify="left")
-        for column in ("site", "class", "required m", "actual m", "shortfall m"):
-            buffers.add_column(column, justify="right" if column.endswith(" m") else "left")
-        for b in verdict.buffers:
-            buffers.add_row(b["site_id"], b["target_class"] + (" *" if b["own_class"] else ""),
-                            f"{b['required_m']:.1f}", f"{b['actual_m']:.1f}", f"{b['shortfall_m']:.1f}")
-        out.print(buffers)
+        print_table("external safety distances it falls in 所处外部安全防护距离",
+                    ["site", "class", "required m", "actual m", "shortfall m"],
+                    [(b["site_id"], b["target_class"] + (" *" if b["own_class"] else ""), f"{b['required_m']:.1f}",
+                      f"{b['actual_m']:.1f}", f"{b['shortfall_m']:.1f}") for b in verdict.buffers],
+                    right={"required m", "actual m", "shortfall m"})
 
 
 def site_command(
-    store: Annotated[Path, typer.Argument(metavar="STORE", dir_okay=False, help="The store (a riskmap GeoPackage).")],
     proposal: Annotated[Path, typer.Argument(
         metavar="PROPOSAL", dir_okay=False,
         help="GeoJSON Feature, FeatureCollection or geometry of the site, lon/lat (EPSG:4490 or WGS84).")],
+    store: StoreOption,
     kind: Annotated[str, typer.Option(
         "--kind", "-k", help="school, kindergarten, hospital, care_home, housing, crowded_place, "
                              "labour_intensive, office, hazardous_plant (the rule set's [siting.kinds]).")],
@@ -88,12 +82,11 @@ def site_command(
         help='JSON list of {"name", "quantity_t"} items (hazardous_plant only).')] = None,
     html: Annotated[Optional[Path], typer.Option(
         "--html", dir_okay=False, help="Also write the self-contained HTML report here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
-    rules: Annotated[Optional[Path], typer.Option(
-        "--rules", dir_okay=False, help="Rule set (TOML); default data/rules/default.toml.")] = None,
+    as_json: JsonOption = False,
+    rules: RulesOption = None,
 ) -> None:
-    """Review a proposed project on STORE: permitted, conditional, advise_against or veto, with reasons."""
-    ruleset = load_ruleset(rules)
+    """Review a proposed project on the store: permitted, conditional, advise_against or veto, with reasons."""
+    ruleset = ruleset_with_palette(rules)
     kinds = parse_siting_rules(ruleset).kinds
     if kind not in kinds:
         raise InputError(f"unknown kind {kind!r}; kinds: {', '.join(kinds)}")
@@ -101,19 +94,17 @@ def site_command(
         raise InputError(f"--population: expected a whole number of persons ≥ 0, got {population}")
     geometry = proposal_geometry(read_json(proposal, "proposal"))
     items = read_json(inventory, "inventory") if inventory is not None else None
-    if not store.exists():
-        raise InputError(f"store {store}: no such file")
     context = SitingContext.from_store(open_store(store), ruleset)
     verdict = review_site(geometry, kind, context=context, ruleset=ruleset, population=population, inventory=items)
     if html is not None:
         html.write_text(render_siting_report(verdict), encoding="utf-8")
     if as_json:
-        stdout().print_json(json.dumps(verdict.to_dict(), ensure_ascii=False))
-    else:
-        print_notes(verdict.warnings)
-        _print(verdict)
-        if html is not None:
-            stdout().print(Text(f"report written to {html}"))
+        print_json(verdict.to_dict())
+        return
+    print_notes(verdict.warnings)
+    _print(verdict)
+    if html is not None:
+        print_line(f"report written to {html}")
 
 
 def register(app: typer.Typer) -> None:

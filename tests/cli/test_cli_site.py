@@ -1,4 +1,4 @@
-"""riskmap site STORE PROPOSAL.geojson --kind KIND: verdicts, JSON, HTML report, and one-line errors."""
+"""riskmap site PROPOSAL.geojson --store STORE --kind KIND: verdicts, JSON, HTML report, and one-line errors."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def proposal(folder: Path, x: float, y: float, name: str = "p.geojson") -> Path:
     return path
 
 
-def site(*args):
-    return runner.invoke(app, ["site", *map(str, args)])
+def site(store, proposal_file, *args):
+    return runner.invoke(app, ["site", str(proposal_file), "--store", str(store), *map(str, args)])
 
 
 def one_error_line(result, text: str) -> None:
@@ -98,7 +98,7 @@ def test_bad_options_are_one_error_line(store, tmp_path, args, text):
 
 
 def test_a_missing_store_and_an_empty_proposal(tmp_path):
-    one_error_line(site(tmp_path / "nowhere.gpkg", proposal(tmp_path, 1100, 1400), "--kind", "school"), "no such file")
+    one_error_line(site(tmp_path / "nowhere.gpkg", proposal(tmp_path, 1100, 1400), "--kind", "school"), "no such store")
     empty = tmp_path / "empty.geojson"
     empty.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     one_error_line(site(tmp_path / "nowhere.gpkg", empty, "--kind", "school"), "no features")

@@ -13,8 +13,10 @@ def test_layers_table(seeded_store):
     seeded_store.write("industrial_plots", seeded_store.read("industrial_plots"))
     result = runner.invoke(app, ["info", "--store", str(seeded_store.path)])
     assert result.exit_code == 0, result.output
-    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
-            for line in result.stdout.splitlines() if line.startswith("│")}
+    # not a terminal: plain text, a title line, a header, then one tab-separated line per layer
+    lines = result.stdout.splitlines()
+    assert lines[1].split("\t")[:3] == ["layer", "rows", "version"]
+    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in lines[2:]}
     assert rows["industrial_plots"][:2] == ["5", "2"]
     assert rows["rescue_stations"][:2] == ["4", "1"]
 

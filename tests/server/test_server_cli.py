@@ -1,4 +1,4 @@
-"""riskmap serve STORE / riskmap serve --demo: arguments, the demo store on first use, uvicorn."""
+"""riskmap serve --store STORE / riskmap serve --demo: options, the demo store on first use, uvicorn."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def served(monkeypatch):
 
 
 def test_serve_a_store(served, store_path):
-    result = runner.invoke(app, ["serve", str(store_path), "--host", "0.0.0.0", "--port", "9001"])
+    result = runner.invoke(app, ["serve", "--store", str(store_path), "--host", "0.0.0.0", "--port", "9001"])
     assert result.exit_code == 0, result.output
     (target, options), = served
     assert isinstance(target, FastAPI) and target.state.services.settings.store == store_path
@@ -37,27 +37,27 @@ def test_serve_a_store(served, store_path):
 
 def test_serve_with_workers_uses_the_app_factory(served, store_path, monkeypatch):
     monkeypatch.setenv("RISKMAP_STORE", "")  # restored after the test
-    result = runner.invoke(app, ["serve", str(store_path), "--workers", "2"])
+    result = runner.invoke(app, ["serve", "--store", str(store_path), "--workers", "2"])
     assert result.exit_code == 0, result.output
     (target, options), = served
     assert target == "server.app:create_app_from_env" and options["factory"] and options["workers"] == 2
 
 
-@pytest.mark.parametrize("args", [["serve"], ["serve", "x.gpkg", "--demo"]])
-def test_store_or_demo_but_not_both(served, args):
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2 and "give either STORE.gpkg or --demo" in result.output
+def test_a_store_or_the_demo(served, monkeypatch):
+    monkeypatch.delenv("RISKMAP_STORE", raising=False)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2 and "give the store to serve (--store PATH, or set RISKMAP_STORE), or --demo" in result.output
     assert not served
 
 
 @pytest.mark.parametrize("args, message", [(["--port", "0"], "--port"), (["--workers", "0"], "--workers")])
 def test_bad_options_are_usage_errors(served, store_path, args, message):
-    result = runner.invoke(app, ["serve", str(store_path), *args])
+    result = runner.invoke(app, ["serve", "--store", str(store_path), *args])
     assert result.exit_code == 2 and message in result.output
 
 
 def test_a_missing_store_is_one_line_and_exit_1(served, tmp_path):
-    result = runner.invoke(app, ["serve", str(tmp_path / "none.gpkg")])
+    result = runner.invoke(app, ["serve", "--store", str(tmp_path / "none.gpkg")])
     assert result.exit_code == 1 and "no such store" in result.output and "Traceback" not in result.output
     assert not served
 
@@ -65,16 +65,16 @@ def test_a_missing_store_is_one_line_and_exit_1(served, tmp_path):
 def test_demo_builds_and_zones_on_first_use_only(served, tmp_path, monkeypatch):
     builds = []
 
-    def fake_build_demo(out, scale=1, **kw):  # a small store of source layers, not zoned yet
+    def fake_build_demo(out, scale=1, name="changzhou.gpkg", **kw):  # source layers only, not zoned yet
         builds.append(scale)
-        store = GeoPackageStore.create(out / layers.demo.build.STORE_NAME)
+        store = GeoPackageStore.create(out / name)
         store.write_many({name: validate_layer(name, make()) for name, make in SOURCES.items()})
         return store.path
 
     monkeypatch.setattr(layers.demo.build, "build_demo", fake_build_demo)
     out = tmp_path / "demo"
     out.mkdir()
-    result = runner.invoke(app, ["serve", "--demo", "--out", str(out), "--scale", "0.5"])
+    result = runner.invoke(app, ["serve", "--demo", "--store", str(out / "changzhou.gpkg"), "--scale", "0.5"])
     assert result.exit_code == 0, result.output
     store = GeoPackageStore(out / "changzhou.gpkg")
     assert builds == [0.5] and store.exists("risk_wall") and store.exists("risk_surface")
@@ -83,7 +83,7 @@ def test_demo_builds_and_zones_on_first_use_only(served, tmp_path, monkeypatch):
         raise AssertionError("zoned again although nothing changed")
 
     monkeypatch.setattr(zoning.pipeline, "run_zoning", no_zoning)
-    result = runner.invoke(app, ["serve", "--demo", "--out", str(out)])
+    result = runner.invoke(app, ["serve", "--demo", "--store", str(out / "changzhou.gpkg")])
     assert result.exit_code == 0, result.output
     assert builds == [0.5] and len(served) == 2
 
@@ -93,6 +93,6 @@ def test_demo_with_an_existing_zoned_store(served, store_path, tmp_path):
     out.mkdir()
     shutil.copyfile(store_path, out / "changzhou.gpkg")
     shutil.copytree(store_path.with_name(store_path.name + ".rasters"), out / "changzhou.gpkg.rasters")
-    result = runner.invoke(app, ["serve", "--demo", "--out", str(out)])
+    result = runner.invoke(app, ["serve", "--demo", "--store", str(out / "changzhou.gpkg")])
     assert result.exit_code == 0, result.output
     assert served[0][0].state.services.store.path == out / "changzhou.gpkg"

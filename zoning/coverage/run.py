@@ -41,6 +41,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.errors
 import shapely
 from scipy import sparse
 
@@ -48,7 +49,7 @@ from geo.crs import STORE_CRS, metric_crs_for
 from geo.errors import InputError
 from layers.catalogue.protected_targets import KINDS as TARGET_KINDS
 from layers.catalogue.rescue_stations import KINDS as STATION_KINDS
-from layers.errors import LayerNotFound
+from layers.errors import LayerNotFound, StoreError
 from layers.store import Store
 from zoning.coverage.locate import MaximalCovering, SetCovering, SolverError
 from zoning.coverage.network import CoverageRules, RoadGraph, coverage_rules, representative_points
@@ -229,9 +230,13 @@ def load_population(store: Store, cell_m: float) -> gpd.GeoDataFrame | None:
     """
     if not store.exists("population"):
         return None
-    with rasterio.open(store.raster_path("population")) as src:
-        values = src.read(1, masked=True).filled(0).astype(float)
-        transform, crs = src.transform, src.crs
+    path = store.raster_path("population")
+    try:
+        with rasterio.open(path) as src:
+            values = src.read(1, masked=True).filled(0).astype(float)
+            transform, crs = src.transform, src.crs
+    except rasterio.errors.RasterioError as exc:
+        raise StoreError(f"the population raster of the store cannot be read ({exc}); re-register it") from None
     if crs is None:
         raise InputError("population raster has no CRS; re-register it as a GeoTIFF with its metric CRS")
     values[~np.isfinite(values) | (values < 0)] = 0.0
