@@ -22,6 +22,7 @@ import shapely
 
 from layers.store import LayerInfo, Store
 from server.cache import LRUCache
+from server.raster_tiles import raster_lonlat_bounds
 from server.redaction import LayerView
 
 __all__ = ["LayerSource"]
@@ -71,6 +72,21 @@ class LayerSource:
             empty = self.store.read(info.name, bbox=_NOWHERE)
             found = {c: str(empty[c].dtype) for c in empty.columns if c != empty.geometry.name}
             self._columns.put(key, found)
+        return found
+
+    # ------------------------------------------------------------------ rasters
+    def raster(self, info: LayerInfo):
+        """Context manager: the raster layer ``info`` as an open rasterio dataset."""
+        return self.store.read_raster(info.name)
+
+    def raster_bounds(self, info: LayerInfo) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` in degrees of raster layer ``info``, cached per version."""
+        key = ("raster", info.name, info.version)
+        found = self._bounds.get(key)
+        if found is None:
+            with self.raster(info) as src:
+                found = raster_lonlat_bounds(src)
+            self._bounds.put(key, found)
         return found
 
     # ------------------------------------------------------------------ reads

@@ -51,6 +51,8 @@ INPUT_LAYERS = ("industrial_plots", "admin_areas", "hazard_sites", "protected_ta
                 "rescue_stations")
 DERIVED_LAYERS = ("risk_wall", "major_hazards", "safety_buffers", "separation_violations", "risk_zones")
 SURFACE_LAYER = "risk_surface"
+#: Stable row ids of the derived layers that have one (the store keeps row versions by them).
+DERIVED_IDS = {"risk_wall": "plot_id", "major_hazards": "site_id"}
 
 
 @dataclass
@@ -202,7 +204,8 @@ def run_zoning(store: Store, ruleset: RuleSet, *, palette: str | None = None, gr
                             surface_cell_m=surface_cell_m)
     stamp = dict(derived=True, ruleset_version=ruleset.label, fingerprint=fingerprint, actor=actor,
                  action="derive")
-    store.write_many(result.layers, **stamp, detail=f"zoning run, rules {ruleset.label}")
+    store.write_many(result.layers, **stamp, detail=f"zoning run, rules {ruleset.label}",
+                     id_fields={k: v for k, v in DERIVED_IDS.items() if k in result.layers})
     if result.surface is not None:
         array, transform, crs = result.surface
         with tempfile.TemporaryDirectory() as tmp:

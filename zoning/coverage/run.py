@@ -230,9 +230,8 @@ def load_population(store: Store, cell_m: float) -> gpd.GeoDataFrame | None:
     """
     if not store.exists("population"):
         return None
-    path = store.raster_path("population")
     try:
-        with rasterio.open(path) as src:
+        with store.read_raster("population") as src:
             values = src.read(1, masked=True).filled(0).astype(float)
             transform, crs = src.transform, src.crs
     except rasterio.errors.RasterioError as exc:
