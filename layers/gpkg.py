@@ -132,16 +132,17 @@ def _close_all() -> None:  # pragma: no cover - runs at interpreter exit
 
 
 def _file_state(path: Path) -> tuple[str, ...] | None:
-    """What identifies the file's content cheaply (path, inode, size, mtime, WAL size and mtime),
-    or None while it is too recent to be trusted (see :data:`_SETTLED_S`)."""
+    """What identifies the file's content cheaply (path, inode, size, mtime, ctime, WAL size and
+    mtime), or None while it was modified too recently to be trusted (see :data:`_SETTLED_S`)."""
     stat = path.stat()
     wal = Path(f"{path}-wal")
     wal_stat = wal.stat() if wal.exists() else None
-    newest = max(stat.st_mtime, stat.st_ctime, *(wal_stat.st_mtime, wal_stat.st_ctime) if wal_stat else ())
+    newest = max(stat.st_mtime, wal_stat.st_mtime if wal_stat else 0)
     if time.time() - newest < _SETTLED_S:
         return None
     wal_state = (wal_stat.st_size, wal_stat.st_mtime_ns) if wal_stat else (0, 0)
-    return tuple(map(str, (path.resolve(), stat.st_ino, stat.st_size, stat.st_mtime_ns, *wal_state)))
+    return tuple(map(str, (path.resolve(), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                           *wal_state)))
 
 
 class _CheckedStates:
@@ -200,10 +201,8 @@ def _integrity(path: Path) -> str | None:
         return reason
     if _file_state(path) in _CHECKED:
         return None
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    uri = f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
+        with contextlib.closing(sqlite3.connect(_check_uri(path), uri=True)) as con:
             problems = quick_check(con, _REQUIRED)
     except sqlite3.DatabaseError as exc:
         problems = [f"cannot be read as a GeoPackage ({exc})"]
@@ -211,6 +210,17 @@ def _integrity(path: Path) -> str | None:
         return problems[0]
     _CHECKED.add(_file_state(path))
     return None
+
+
+def _check_uri(path: Path) -> str:
+    """The URI the checks open ``path`` with: read-write where allowed, though they only read.
+
+    A read-only SQLite connection to a WAL file creates ``-wal`` and ``-shm`` files it cannot
+    remove; a read-write one removes them when it closes (it never writes to the file: the
+    checks only read, and the WAL it would fold in is empty).
+    """
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}"
 
 
 def _refusal(path: Path, reason: str) -> StoreError:
@@ -772,9 +782,8 @@ class GeoPackageStore(BaseStore):
             return [reason]
         if not full:
             return []
-        uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
-            with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
+            with contextlib.closing(sqlite3.connect(_check_uri(self.path), uri=True)) as con:
                 register_functions(con)
                 problems = quick_check(con, _REQUIRED)
                 if problems and problems[0].startswith("a GeoPackage"):
