@@ -78,12 +78,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyogrio
 
 from geo.errors import RiskmapError
 from layers import gpkg_raster
 from layers.errors import StoreError
 from layers.gpkg_sql import (
-    CORE_DDL, feature_table_sql, full_check, gpkg_blobs, logical_type, quick_check, quoted,
+    CORE_DDL, bulk_load_rtree, feature_table_sql, full_check, gpkg_blobs, logical_type, quick_check, quoted,
     read_header, register_functions, rtree_extension_row, rtree_sql, srs_row, wkb_of,
 )
 from layers.rasters import RasterData, geotiff_bytes, raster_from_source
@@ -97,6 +98,7 @@ log = logging.getLogger("riskmap.store")
 _META, _AUDIT, _RETIRED = "riskmap_layers", "riskmap_audit", "riskmap_retired"
 _REQUIRED = ("gpkg_spatial_ref_sys", "gpkg_contents", _META, _AUDIT)
 _CHUNK = 500  # ids per IN (…) list
+_BULK_ROWS = 2000  # a layer write of more rows goes through GDAL's writer (see _GpkgTransaction._bulk_insert)
 
 _RISKMAP_DDL = f"""
 CREATE TABLE {_META} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
@@ -232,6 +234,18 @@ def _refusal(path: Path, reason: str) -> StoreError:
     return StoreError(f"{path}: {reason}")
 
 
+@contextlib.contextmanager
+def _unsynchronised() -> Iterator[None]:
+    """Let GDAL's SQLite skip its fsyncs while it writes a scratch file (never the store)."""
+    key = "OGR_SQLITE_SYNCHRONOUS"
+    previous = pyogrio.get_gdal_config_option(key)
+    pyogrio.set_gdal_config_options({key: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({key: previous})
+
+
 def _sql_column(values: list, kind: str) -> list:
     """Values of logical type ``kind`` as SQLite stores them (booleans 0/1, dates and times ISO 8601)."""
     if kind == "bool":
@@ -263,6 +277,15 @@ class _GpkgTransaction(Transaction):
 
     def __init__(self, store: GeoPackageStore, con: sqlite3.Connection):
         self.store, self.con = store, con
+        self._scratch: list[tuple[str, str]] = []  # (attached alias, temporary folder)
+
+    def release(self) -> None:
+        """Detach and delete the scratch files of bulk writes (after the commit or rollback)."""
+        for alias, folder in self._scratch:
+            with contextlib.suppress(sqlite3.Error):
+                self.con.execute(f"DETACH DATABASE {alias}")
+            shutil.rmtree(folder, ignore_errors=True)
+        self._scratch = []
 
     # metadata -------------------------------------------------------------
     def meta(self, name: str) -> dict | None:
@@ -336,11 +359,31 @@ class _GpkgTransaction(Transaction):
                                               '"updated_at"', '"updated_by"']
         return f"INSERT INTO {quoted(rows.name)} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
+    def _bulk_insert(self, rows: PreparedRows, system: dict) -> None:
+        """Insert many rows at C speed: GDAL writes them (typed Arrow columns, WKB) into a scratch
+        GeoPackage in a temporary folder — never the store — and one ``INSERT … SELECT`` copies
+        them into the store's table inside this transaction. Rows keep their order: fid = 1…n."""
+        folder = tempfile.mkdtemp(prefix="riskmap-rows-")
+        alias = f"riskmap_rows_{len(self._scratch)}"
+        self._scratch.append((alias, folder))
+        scratch = Path(folder) / "rows.gpkg"
+        with _unsynchronised():
+            pyogrio.write_arrow(rows.arrow(system), scratch, layer="rows", driver="GPKG", geometry_name="geometry",
+                                geometry_type="Unknown", crs="EPSG:4490",
+                                layer_options={"SPATIAL_INDEX": "NO", "GEOMETRY_NAME": "geom", "FID": "fid"})
+        self.con.execute(f"ATTACH DATABASE ? AS {alias}", (str(scratch),))
+        names = ", ".join(['"fid"', '"geom"', *map(quoted, rows.columns), '"row_version"', '"updated_at"',
+                           '"updated_by"'])
+        self.con.execute(f'INSERT INTO {quoted(rows.name)} ({names}) SELECT {names} FROM {alias}."rows" ORDER BY "fid"')
+
     def replace(self, rows: PreparedRows, system: dict) -> None:
         name = rows.name
         self.store._drop_vector(self.con, name)
         self.con.execute(feature_table_sql(name, rows.columns, rows.types))
-        self.con.executemany(self._insert_sql(rows, fid=True), self._rows_sql(rows, system, fid=True))
+        if len(rows) > _BULK_ROWS:
+            self._bulk_insert(rows, system)
+        else:
+            self.con.executemany(self._insert_sql(rows, fid=True), self._rows_sql(rows, system, fid=True))
         if rows.id_field:
             self.con.execute(f"CREATE UNIQUE INDEX {quoted(f'riskmap_{name}_id')} ON {quoted(name)} "
                              f"({quoted(rows.id_field)})")
@@ -355,9 +398,7 @@ class _GpkgTransaction(Transaction):
                          (name, rows.geometry_type, 2 if rows.has_z else 0))
         statements = rtree_sql(name)
         self.con.execute(statements[0])
-        self.con.executemany(f"INSERT INTO {quoted(f'rtree_{name}_geom')} VALUES (?, ?, ?, ?, ?)",
-                             zip((finite + 1).tolist(), bounds[:, 0].tolist(), bounds[:, 2].tolist(),
-                                 bounds[:, 1].tolist(), bounds[:, 3].tolist()))
+        bulk_load_rtree(self.con, f"rtree_{name}_geom", finite + 1, bounds)
         for statement in statements[1:]:
             self.con.execute(statement)
         self.con.execute("INSERT INTO gpkg_extensions VALUES (?, ?, ?, ?, ?)", rtree_extension_row(name))
@@ -549,9 +590,10 @@ class GeoPackageStore(BaseStore):
                 raise StoreError(f"{self.path}: locked by another writer for more than "
                                  f"{self.lock_timeout:.0f} s; try again later") from None
             raise StoreError(f"{self.path}: cannot write the store ({exc})") from None
+        tx = _GpkgTransaction(self, con)
         try:
             moved = self._upgrade(con)
-            yield _GpkgTransaction(self, con)
+            yield tx
             con.execute("COMMIT")
         except BaseException as exc:
             if con.in_transaction:
@@ -559,6 +601,8 @@ class GeoPackageStore(BaseStore):
             if isinstance(exc, (RiskmapError, KeyboardInterrupt, SystemExit, GeneratorExit)):
                 raise
             raise StoreError(f"{self.path}: write failed, store left unchanged ({exc})") from exc
+        finally:
+            tx.release()
         self._checkpoint(con)
         for folder in moved:
             shutil.rmtree(folder, ignore_errors=True)

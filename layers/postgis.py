@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import os
 import re
 import threading
@@ -196,10 +197,7 @@ class _PgTransaction(Transaction):
         self.con.execute(sql.SQL("CREATE TABLE {} (fid bigserial PRIMARY KEY, geom geometry(Geometry, 4490){}, "
                                  "row_version integer NOT NULL DEFAULT 1, updated_at timestamptz, "
                                  "updated_by text)").format(table, columns))
-        with self.con.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                table, sql.SQL(", ").join(self._names(rows)))) as copy:
-            for row in self._rows(rows, system):
-                copy.write_row(row)
+        self._copy(rows, system)
         self.con.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
             sql.Identifier(f"{rows.name}_geom_gist"), table))
         if rows.id_field:
@@ -209,6 +207,25 @@ class _PgTransaction(Transaction):
         self.con.execute(sql.SQL("INSERT INTO {} (name, oid) VALUES (%s, %s::regclass::oid) ON CONFLICT (name) DO "
                                  "UPDATE SET oid = excluded.oid").format(self._t("riskmap_tables")),
                          (rows.name, f"{self.store.schema}.{rows.name}"))
+
+    def _copy(self, rows: PreparedRows, system: dict) -> None:
+        """``COPY … FROM STDIN (FORMAT csv)`` of the rows, the CSV written by pyarrow from typed
+        columns (geometry as hex EWKB), so no row passes through Python one by one."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        table = rows.arrow(system)
+        table = table.set_column(table.schema.get_field_index("geometry"), "geometry",
+                                 pa.array(_ewkb_hex(rows.wkb), type=pa.string()))
+        table = table.select(["geometry", *rows.columns, *_SYSTEM])
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            self._t(rows.name), sql.SQL(", ").join(self._names(rows)))
+        with self.con.cursor().copy(statement) as copy:
+            for batch in table.to_batches(max_chunksize=50_000):
+                buffer = io.BytesIO()
+                pacsv.write_csv(batch, buffer, options)
+                copy.write(buffer.getvalue())
 
     def insert(self, rows: PreparedRows, system: dict) -> None:
         names = self._names(rows)

@@ -460,9 +460,13 @@ class BaseStore(ABC):
         layer : str
             A layer with an id field.
         upserts : GeoDataFrame, optional
-            Whole rows (every column of the layer; catalogue layers are validated first with
-            :func:`layers.validate.validate_layer`). System columns in it are ignored, except that
-            ``row_version`` serves as the base version of a row that ``base_versions`` does not name.
+            Whole rows, with every column of the layer. The store checks that each value fits its
+            column's type (ValidationError naming the row's id and the column otherwise); the rules
+            of the catalogue (required fields, enumerations, ranges, geometry) are the caller's to
+            apply first with :func:`layers.validate.validate_layer`, as :func:`layers.io.import_layer`
+            does before a whole-layer write — they are domain rules, and they cost more than the
+            commit itself. System columns in the frame are ignored, except that ``row_version``
+            serves as the base version of a row that ``base_versions`` does not name.
         retirements : iterable of ids
             Rows to retire (kept in the archive, with who and when).
         base_versions : mapping of id to int or None
@@ -504,7 +508,9 @@ class BaseStore(ABC):
             if meta is None or meta.get("id_field") != id_field:
                 raise Conflict(layer, [], detail="the layer was replaced meanwhile; read it again")
             types = tx.column_types(layer)
-            rows = prepare_layer(layer, frame, id_field=id_field, types=types) if frame is not None else None
+            rows = (prepare_layer(layer, frame, id_field=id_field, types=types,
+                                  skip=frozenset((*SYSTEM_COLUMNS, *RETIRED_COLUMNS)))
+                    if frame is not None else None)
             touched = (rows.ids if rows is not None else []) + retire
             both = set(retire) & set(rows.ids if rows is not None else [])
             if both:
@@ -524,14 +530,7 @@ class BaseStore(ABC):
         if "row_version" in upserts.columns and id_field in upserts.columns:
             implied = {str(i): (None if pd.isna(v) else int(v))
                        for i, v in zip(upserts[id_field], upserts["row_version"])}
-        frame = upserts.drop(columns=[c for c in (*SYSTEM_COLUMNS, *RETIRED_COLUMNS) if c in upserts.columns])
-        from layers.catalogue import CATALOGUE
-
-        if layer in CATALOGUE:
-            from layers.validate import validate_layer
-
-            frame = validate_layer(layer, frame)
-        return frame, implied
+        return upserts, implied
 
     def _check_versions(self, layer, id_field, touched, retire, base, live, live_system, archived,
                         live_raw, types) -> None:

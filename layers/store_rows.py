@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -74,33 +75,56 @@ def check_name(name: str) -> None:
 class PreparedRows:
     """A frame made ready for a backend.
 
-    ``values[column]`` holds plain Python values (str, int, float, bool, :class:`datetime.date`,
-    naive UTC :class:`datetime.datetime`, or None); ``wkb`` the ISO WKB of each geometry (None for
-    a missing one); ``bounds`` an (n, 4) array ``minx, miny, maxx, maxy`` (NaN for a missing or
-    empty geometry); ``ids`` the rows' ids as text (None without an id field).
+    ``series[column]`` is the column as a pandas Series whose dtype matches its logical type
+    (:func:`_fits`), checked and converted once; ``values[column]`` the same as plain Python values
+    (str, int, float, bool, :class:`datetime.date`, naive UTC :class:`datetime.datetime`, or None),
+    made on first use — a bulk write hands the typed columns to a C writer and never needs them.
+    ``wkb`` is the ISO WKB of each geometry (None for a missing one); ``bounds`` an (n, 4) array
+    ``minx, miny, maxx, maxy`` (NaN for a missing or empty geometry); ``ids`` the rows' ids as text
+    (None without an id field).
     """
 
     name: str
     columns: list[str]
     types: dict[str, str]
-    values: dict[str, list]
+    series: dict[str, pd.Series]
     wkb: list
     bounds: np.ndarray
     geometry_type: str
     has_z: bool
     id_field: str | None = None
     ids: list[str] | None = None
+    _values: dict[str, list] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.wkb)
+
+    @property
+    def values(self) -> dict[str, list]:
+        """Plain Python values per column."""
+        if self._values is None:
+            self._values = {c: _python_values(self.series[c], self.types[c]) for c in self.columns}
+        return self._values
 
     def take(self, positions) -> PreparedRows:
         """The rows at ``positions`` (a list of row numbers)."""
         positions = list(positions)
         return PreparedRows(
-            self.name, self.columns, self.types, {c: [v[i] for i in positions] for c, v in self.values.items()},
+            self.name, self.columns, self.types,
+            {c: v.iloc[positions].reset_index(drop=True) for c, v in self.series.items()},
             [self.wkb[i] for i in positions], self.bounds[positions], self.geometry_type, self.has_z,
             self.id_field, [self.ids[i] for i in positions] if self.ids is not None else None)
+
+    def arrow(self, system: dict[str, list]):
+        """A pyarrow Table of the rows (``geometry`` as WKB) and ``system`` columns, typed exactly."""
+        import pyarrow as pa
+
+        arrays = {c: _arrow_array(self.series[c], self.types[c]) for c in self.columns}
+        arrays["row_version"] = pa.array(system["row_version"], type=pa.int64())
+        arrays["updated_at"] = pa.array(system["updated_at"], type=pa.string())
+        arrays["updated_by"] = pa.array(system["updated_by"], type=pa.string())
+        arrays["geometry"] = pa.array(self.wkb, type=pa.binary())
+        return pa.table(arrays)
 
 
 @dataclass
@@ -140,8 +164,53 @@ def _text(value) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _fits(values: pd.Series, kind: str) -> bool:
+    """Whether the dtype of ``values`` already is one of logical type ``kind``'s (no conversion)."""
+    dtype = values.dtype
+    if kind == "int":
+        return pd.api.types.is_integer_dtype(dtype)
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype)
+    if kind == "float":
+        return pd.api.types.is_float_dtype(dtype)
+    if kind in ("date", "datetime"):
+        return pd.api.types.is_datetime64_dtype(dtype)
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+        return True
+    return dtype == object and all(v is None or type(v) is str
+                                   for v in values.to_numpy(dtype=object, na_value=None).tolist())
+
+
+def _python_values(values: pd.Series, kind: str) -> list:
+    """Plain Python values of a column that :func:`_fits` ``kind``, at C speed (a one-row edit pays
+    microseconds per column, not pandas' overhead)."""
+    if kind in ("date", "datetime"):
+        # numpy turns datetime64 into datetime.date / datetime.datetime (NaT into None) in C
+        return values.to_numpy().astype("datetime64[D]" if kind == "date" else "datetime64[us]").tolist()
+    if kind == "float":
+        return [None if v != v else v for v in values.to_numpy(dtype="float64", na_value=np.nan).tolist()]
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) or values.dtype == object:
+        return values.to_numpy(dtype=object, na_value=None).tolist()
+    return values.to_numpy().tolist()
+
+
+def _arrow_array(values: pd.Series, kind: str):
+    """A pyarrow array of a column that :func:`_fits` ``kind``, of the type GDAL maps to the column's."""
+    import pyarrow as pa
+
+    if kind == "date":
+        return pa.array(values.to_numpy().astype("datetime64[D]"), type=pa.date32(), from_pandas=True)
+    if kind == "str" and values.dtype == object:
+        return pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string())
+    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+             "datetime": pa.timestamp("ms")}
+    return pa.array(values, type=types[kind], from_pandas=True)
+
+
 def _to_python(name: str, column: str, values: pd.Series, kind: str, labels) -> list:
     """``values`` as plain Python values of logical type ``kind``; ValidationError naming bad rows."""
+    if _fits(values, kind):
+        return _python_values(values, kind)
     missing = values.isna().to_numpy(dtype=bool)
     present = ~missing
     out = np.full(len(values), None, dtype=object)
@@ -194,8 +263,8 @@ def _refuse(name: str, column: str, bad: np.ndarray, labels, values: pd.Series, 
                                      for i in np.flatnonzero(bad)])
 
 
-def prepare_layer(name: str, gdf, *, id_field: str | None = None,
-                  types: dict[str, str] | None = None) -> PreparedRows:
+def prepare_layer(name: str, gdf, *, id_field: str | None = None, types: dict[str, str] | None = None,
+                  skip: frozenset[str] = frozenset()) -> PreparedRows:
     """Check ``gdf`` can be stored as layer ``name`` and return its :class:`PreparedRows`.
 
     Parameters
@@ -210,6 +279,8 @@ def prepare_layer(name: str, gdf, *, id_field: str | None = None,
         Logical type per column (a table that exists already); inferred from the dtypes (or the
         catalogue schema) when not given. A value that does not fit raises ValidationError naming
         the row's id and the column.
+    skip : set of str
+        Columns to leave out (the system columns of a frame read with ``versions=True``).
 
     Raises
     ------
@@ -228,8 +299,9 @@ def prepare_layer(name: str, gdf, *, id_field: str | None = None,
     if not CRS.from_user_input(gdf.crs).equals(STORE_CRS, ignore_axis_order=True):
         raise CRSError(f"layer {name!r} is in {gdf.crs.to_string()} but the store holds {STORE_CRS} "
                        f"(CGCS2000); reproject with geo.crs.to_store_crs(gdf)")
-    frame = pd.DataFrame(gdf.drop(columns=geometry_name)).reset_index(drop=True)
-    columns = [str(c) for c in frame.columns]
+    frame = {str(c): series for c, series in pd.DataFrame(gdf, copy=False).items()
+             if c != geometry_name and c not in skip}
+    columns = list(frame)
     bad = [c for c in columns if not _COLUMN.match(c) or c.lower() in RESERVED_COLUMNS]
     if bad:
         raise InputError(f"layer {name!r}: column name(s) {', '.join(map(repr, bad))} cannot be stored "
@@ -241,7 +313,7 @@ def prepare_layer(name: str, gdf, *, id_field: str | None = None,
         if id_field not in columns:
             raise InputError(f"layer {name!r}: no id column {id_field!r} (its rows' stable ids)")
         ids = _ids(name, id_field, frame[id_field])
-    labels = ids if ids is not None else [f"row {i + 1}" for i in range(len(frame))]
+    labels = ids if ids is not None else [f"row {i + 1}" for i in range(len(gdf))]
     if types is None:
         types = _types_for(name, frame)
     else:
@@ -252,7 +324,8 @@ def prepare_layer(name: str, gdf, *, id_field: str | None = None,
                              + (f"; missing: {', '.join(missing)}" if missing else "")
                              + (f"; unknown: {', '.join(extra)}" if extra else ""))
         columns = list(types)
-    values = {c: _to_python(name, c, frame[c], types[c], labels) for c in columns}
+    series = {c: (frame[c].reset_index(drop=True) if _fits(frame[c], types[c])
+                  else _series(_to_python(name, c, frame[c], types[c], labels), types[c])) for c in columns}
     geometry = np.asarray(gdf.geometry.array, dtype=object)
     present = ~shapely.is_missing(geometry)
     wkb = np.full(len(geometry), None, dtype=object)
@@ -266,35 +339,45 @@ def prepare_layer(name: str, gdf, *, id_field: str | None = None,
              6: "MULTIPOLYGON", 7: "GEOMETRYCOLLECTION"}
     geometry_type = names.get(kinds.pop(), "GEOMETRY") if len(kinds) == 1 else "GEOMETRY"
     has_z = bool(present.any() and shapely.has_z(geometry[present]).any())
-    return PreparedRows(name, columns, {c: types[c] for c in columns}, values, wkb.tolist(), bounds,
+    return PreparedRows(name, columns, {c: types[c] for c in columns}, series, wkb.tolist(), bounds,
                         geometry_type, has_z, id_field, ids)
 
 
+def _id_text(value) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if type(value) is str else str(value)
+
+
 def _ids(name: str, id_field: str, raw: pd.Series) -> list[str]:
-    text = raw.astype(object).map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                                  else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
-    problems = [Problem(f"row {i + 1}", id_field, "id is missing") for i in np.flatnonzero(text.isna().to_numpy())]
-    dup = text[text.notna() & text.duplicated(keep=False)]
-    problems += [Problem(value, id_field, f"id is used by {count} rows") for value, count in dup.value_counts().items()]
+    text = [_id_text(v) for v in raw.to_numpy(dtype=object, na_value=None).tolist()]
+    problems = [Problem(f"row {i + 1}", id_field, "id is missing") for i, v in enumerate(text) if v is None]
+    counts = Counter(v for v in text if v is not None)
+    problems += [Problem(value, id_field, f"id is used by {count} rows") for value, count in counts.items()
+                 if count > 1]
     if problems:
         raise ValidationError(name, problems)
-    return text.tolist()
+    return text
 
 
-def _types_for(name: str, frame: pd.DataFrame) -> dict[str, str]:
+def _types_for(name: str, frame: dict[str, pd.Series]) -> dict[str, str]:
     from layers.catalogue import CATALOGUE
 
     schema = CATALOGUE.get(name)
     declared = {f.name: _FIELD_TYPES[f.type] for f in schema.fields} if schema is not None else {}
-    return {c: declared.get(c) or _infer_type(frame[c]) for c in frame.columns}
+    return {c: declared.get(c) or _infer_type(frame[c]) for c in frame}
 
 
 # ---------------------------------------------------------------------------- rows → frames
+_PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
+
 def _series(values: list, kind: str) -> pd.Series:
+    """A Series of logical type ``kind`` from values as a backend (or JSON) gives them."""
     if kind == "str":
-        if pd.__version__ >= "3":
-            return pd.Series(values, dtype="str")
-        return pd.Series(values, dtype=object)
+        return pd.Series(values, dtype="str" if _PANDAS_3 else object)
     missing = [v is None for v in values]
     if kind == "float":
         return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
@@ -302,7 +385,8 @@ def _series(values: list, kind: str) -> pd.Series:
         if not any(missing):
             return pd.Series(values, dtype="int64" if kind == "int" else "bool")
         return pd.Series(pd.array(values, dtype="Int64" if kind == "int" else "boolean"))
-    stamps = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", format="ISO8601", utc=True)
+    text = [v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for v in values]
+    stamps = pd.to_datetime(pd.Series(text, dtype=object), errors="coerce", format="ISO8601", utc=True)
     return stamps.dt.tz_localize(None).astype("datetime64[ms]")
 
 

@@ -21,6 +21,7 @@ STORE_COMMANDS = {
     "export": ["risk_wall", "--out", "{tmp}/wall.geojson"],
     "import": ["shelters", "{tmp}/shelters.geojson"],
     "site": ["{tmp}/p.geojson", "--kind", "office"],
+    "check": [],
 }
 #: Reporting commands and the arguments that make them report.
 JSON_COMMANDS = {
@@ -30,6 +31,7 @@ JSON_COMMANDS = {
     "site": ["{tmp}/p.geojson", "--kind", "office"],
     "import": ["shelters", "{tmp}/shelters.geojson"],
     "validate": ["shelters", "{tmp}/shelters.geojson"],
+    "check": [],
 }
 
 
@@ -118,3 +120,14 @@ def test_reasons_in_chinese_are_not_cut_in_a_pipe(zoned_store, tmp_path):
                                              "--kind", "school", "--json"]).stdout)
     for reason in verdict["reasons"]:  # every reason whole, Chinese then English, on one line
         assert f"{reason['zh']} / {reason['en']}" in result.stdout
+
+
+def test_copy_takes_its_source_with_store_and_only_the_new_store_positionally(zoned_store, tmp_path, monkeypatch):
+    monkeypatch.delenv("RISKMAP_STORE", raising=False)
+    help_text = runner.invoke(app, ["copy", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--store" in help_text and "RISKMAP_STORE" in help_text and "DEST" in help_text
+    both = runner.invoke(app, ["copy", zoned_store.address, str(tmp_path / "a.gpkg")])
+    assert both.exit_code == 2 and "'riskmap copy --help'" in both.stderr
+    by_env = runner.invoke(app, ["copy", str(tmp_path / "b.gpkg")], env={"RISKMAP_STORE": zoned_store.address})
+    assert by_env.exit_code == 0, by_env.output
+    assert (tmp_path / "b.gpkg").exists() and not (tmp_path / "a.gpkg").exists()

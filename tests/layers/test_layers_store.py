@@ -30,6 +30,7 @@ from layers.store import AUDIT_COLUMNS, SYSTEM_COLUMNS, Store, create_store, ope
 from layers.validate import validate_layer
 from layers_common import plots, sha256, stations
 from legacy_store import build_legacy_store
+from store_damage import damage_table, synthetic_roads
 
 
 def _leftovers(folder) -> list[str]:
@@ -195,6 +196,23 @@ def test_gdal_reads_the_edited_file_and_its_spatial_index(seeded_store, tmp_path
     assert "= 5" in check.stdout
 
 
+def test_a_bulk_write_is_a_whole_geopackage_layer_with_its_r_tree(store):
+    many = validate_layer("industrial_plots", plots(3000, seed=9))  # above the bulk threshold: GDAL writes rows
+    store.write("industrial_plots", many)
+    store.close()
+    with contextlib.closing(sqlite3.connect(store.address)) as con:
+        assert con.execute("SELECT rtreecheck('rtree_industrial_plots_geom')").fetchone() == ("ok",)
+        rows = con.execute("SELECT t.plot_id, r.minx, r.miny, r.maxx, r.maxy FROM industrial_plots t "
+                           "JOIN rtree_industrial_plots_geom r ON r.id = t.fid ORDER BY t.fid").fetchall()
+        declared = dict(con.execute("SELECT name, type FROM pragma_table_info('industrial_plots')").fetchall())
+    assert [r[0] for r in rows] == many["plot_id"].tolist()
+    assert np.allclose(np.array([r[1:5] for r in rows]), shapely.bounds(many.geometry.values), atol=1e-5)
+    assert (declared["workers"], declared["key_process"], declared["last_inspection"]) == ("INTEGER", "BOOLEAN", "DATE")
+    theirs = pyogrio.read_dataframe(store.address, layer="industrial_plots")
+    assert theirs["plot_id"].tolist() == many["plot_id"].tolist()
+    assert theirs["last_inspection"].astype("datetime64[ms]").equals(many["last_inspection"])
+
+
 # ---------------------------------------------------------------------------- rasters inside
 def test_rasters_are_gdal_raster_tables_inside_the_file(store, tmp_path):
     levels = (np.arange(300 * 200).reshape(200, 300) % 5).astype("uint8")
@@ -272,29 +290,10 @@ def test_an_older_store_without_its_raster_folder_says_so(legacy):
 
 
 # ---------------------------------------------------------------------------- damage
-def damage_roads(path, size: int = 200 * 1024, seed: int = 1) -> None:
-    """Write ``size`` random bytes over the pages of the ``roads`` table, as the issue describes."""
-    with contextlib.closing(sqlite3.connect(path)) as con:  # read-write, or it would leave -wal/-shm files
-        pages = sorted(p for (p,) in con.execute("SELECT pageno FROM dbstat WHERE name = 'roads'"))
-        page_size = con.execute("PRAGMA page_size").fetchone()[0]
-    start = pages[len(pages) // 4]
-    with open(path, "r+b") as fh:
-        fh.seek((start - 1) * page_size)
-        fh.write(np.random.default_rng(seed).bytes(size))
-
-
-def roads(n: int = 6000):
-    x = 119.9 + np.arange(n) % 100 * 0.002
-    y = 31.6 + np.arange(n) // 100 * 0.002
-    lines = shapely.linestrings(np.stack([np.stack([x, y], 1), np.stack([x + 0.0015, y + 0.001], 1)], 1))
-    return gpd.GeoDataFrame({"road_id": [f"R{i}" for i in range(n)], "class": "primary", "speed_kmh": 40},
-                            geometry=lines, crs="EPSG:4490")
-
-
 def test_a_damaged_store_is_refused_and_left_untouched(seeded_store, tmp_path):
-    seeded_store.write("roads", roads())
+    seeded_store.write("roads", synthetic_roads())
     seeded_store.close()
-    damage_roads(seeded_store.address)
+    damage_table(seeded_store.address, "roads")
     before = sha256(seeded_store.address)
     with pytest.raises(StoreError, match=r"damaged \(.*\); refused, nothing read or written") as caught:
         open_store(seeded_store.address)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,8 +59,9 @@ def _state(store: Store) -> tuple:
 
 
 # ---------------------------------------------------------------------------- whole layers
-def test_round_trip_keeps_values_and_dtypes(any_store):
-    clean = validate_layer("industrial_plots", plots(5))
+@pytest.mark.parametrize("rows", [5, 2600], ids=["few", "bulk"])  # a bulk write takes another path
+def test_round_trip_keeps_values_and_dtypes(any_store, rows):
+    clean = validate_layer("industrial_plots", plots(rows))
     clean.loc[2, "workers"] = pd.NA
     clean.loc[1, "key_process"] = pd.NA
     clean.loc[3, "enterprise"] = None
@@ -75,12 +77,14 @@ def test_round_trip_keeps_values_and_dtypes(any_store):
     assert back.geometry.geom_equals_exact(clean.geometry, tolerance=0).all()
 
 
-def test_types_of_a_layer_outside_the_catalogue_survive(any_store):
+@pytest.mark.parametrize("repeat", [1, 900], ids=["few", "bulk"])
+def test_types_of_a_layer_outside_the_catalogue_survive(any_store, repeat):
     frame = stations(3)[["station_id", "geometry"]].assign(
         count=[1, 2, 3], share=[0.5, np.nan, 2.25], flag=[True, False, True],
         when=pd.to_datetime(["2026-01-02 03:04:05.678", "2026-02-03", None], format="ISO8601"), note=["甲", None, "c"])
-    any_store.write("coverage_gaps", frame, id_field="station_id")
-    back = any_store.read("coverage_gaps")
+    frame = pd.concat([frame] * repeat, ignore_index=True).assign(station_id=lambda f: [f"F{i}" for i in range(len(f))])
+    any_store.write("coverage_gaps", gpd.GeoDataFrame(frame, crs="EPSG:4490"), id_field="station_id")
+    back = any_store.read("coverage_gaps").iloc[:3]
     assert back["count"].tolist() == [1, 2, 3] and str(back["count"].dtype) == "int64"
     assert back["share"].tolist()[0] == 0.5 and np.isnan(back["share"].iloc[1])
     assert back["flag"].tolist() == [True, False, True]
@@ -329,9 +333,13 @@ def test_edit_refusals_write_nothing(plotted):
     before = _state(plotted)
     with pytest.raises(InputError, match="no id field"):
         plotted.edit("risk_zones", retirements=["P001"], actor="alice")
-    bad = plotted.read("industrial_plots", where={"plot_id": "P001"}).assign(land_use="castle")
-    with pytest.raises(ValidationError, match="P001: land_use: 'castle' is not one of"):
+    bad = plotted.read("industrial_plots", where={"plot_id": "P001"})
+    bad["workers"] = bad["workers"].astype(object)
+    bad.loc[0, "workers"] = "many"
+    with pytest.raises(ValidationError, match="P001: workers: 'many' is not an integer"):
         plotted.edit("industrial_plots", bad, base_versions={"P001": 1}, actor="alice")
+    with pytest.raises(ValidationError, match="P001: land_use: 'castle' is not one of"):  # the caller's rules
+        validate_layer("industrial_plots", bad.assign(workers=3, land_use="castle"))
     row = plotted.read("industrial_plots", where={"plot_id": "P001"})
     with pytest.raises(InputError, match="both upserted and retired"):
         plotted.edit("industrial_plots", row, ["P001"], {"P001": 1}, actor="alice")
