@@ -17,7 +17,8 @@ Rows of the table:
   edits), against the baseline's ``write`` of the whole layer with that one change (median over
   ``--baseline-edits``);
 * **import 100 000 plots**: ``Store.write`` of the whole validated layer into a new store (best of
-  ``--repeat``);
+  ``--repeat``), and into a store that already holds a city's roads (``--roads`` segments, one
+  import): the baseline copies the whole file for every write, the store in place does not;
 * the same two on PostGIS (a throw-away PostgreSQL 15 + PostGIS started like the test suite's,
   unless ``--postgres URL`` names one);
 * with ``--open STORE``: the cost of the integrity check on open of that store (cold, the
@@ -78,37 +79,63 @@ def edit_times(store, plots, edits: int) -> list[float]:
     return times
 
 
-def measure_new(address_for, plots, edits: int, repeat: int) -> dict:
-    imports = []
-    for i in range(repeat):
-        store = create_store(address_for(i))
-        imports.append(timed(lambda: store.write("industrial_plots", plots, actor="bench")))
-    times = edit_times(store, plots, edits)
-    store.close()
-    return {"edit_median": statistics.median(times), "edit_p95": p95(times), "import": min(imports)}
+def roads(n: int):
+    """``n`` road segments over Changzhou (the bulk of a city store)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(119.4, 120.2, n), rng.uniform(31.3, 32.0, n)
+    lines = shapely.linestrings(np.stack([np.stack([x, y], 1), np.stack([x + 0.001, y + 0.0005], 1)], 1))
+    return gpd.GeoDataFrame({"road_id": np.char.add("R", np.arange(n).astype(str)), "class": "primary",
+                             "speed_kmh": 40.0}, geometry=lines, crs="EPSG:4490")
 
 
-def measure_old(module, folder: Path, plots, edits: int, repeat: int) -> dict:
-    imports = []
-    for i in range(repeat):
-        store = module.GeoPackageStore.create(folder / f"old{i}.gpkg")
-        imports.append(timed(lambda: store.write("industrial_plots", plots, actor="bench")))
-    times = []
-    frame = plots.copy()
+def old_edit_times(store, plots, edits: int) -> list[float]:
+    """The baseline's one-row edit: the same change, written the only way it could be (the whole layer)."""
+    frame, times = plots.copy(), []
     for i in range(edits):
-        frame.loc[i * 997 % len(frame), "workers"] += 1  # the same change, written the only way it could be
+        frame.loc[i * 997 % len(frame), "workers"] += 1
         times.append(timed(lambda: store.write("industrial_plots", frame, actor="bench")))
-    return {"edit_median": statistics.median(times), "edit_p95": p95(times), "import": min(imports)}
+    return times
+
+
+def measure(makers: dict, plots, city, repeat: int, edits: dict) -> dict:
+    """Imports (best of ``repeat``, the implementations taking turns so that a busy machine slows
+    them alike) into a new store and into one holding ``city`` roads; then one-row edits."""
+    results = {name: {"import": [], "import_city": []} for name in makers}
+    cities, last = {}, {}
+    if city is not None:
+        for name, make in makers.items():
+            cities[name] = make("city")
+            cities[name].write("roads", city, actor="bench")
+    for r in range(repeat):
+        for name, make in makers.items():
+            last[name] = make(f"empty{r}")
+            results[name]["import"].append(timed(lambda: last[name].write("industrial_plots", plots, actor="bench")))
+            if city is not None:
+                results[name]["import_city"].append(
+                    timed(lambda: cities[name].write("industrial_plots", plots, actor="bench")))
+        print(f"imports, round {r + 1}/{repeat}: done", flush=True)
+    for name, (count, timer) in edits.items():
+        times = timer(last[name], plots, count)
+        results[name].update(edit_median=statistics.median(times), edit_p95=p95(times))
+    for name in makers:
+        results[name]["import"] = min(results[name]["import"])
+        results[name]["import_city"] = min(results[name]["import_city"]) if city is not None else None
+    return results
 
 
 def measure_open(path: Path) -> tuple[float, float]:
-    import layers.gpkg as gpkg
+    import layers.gpkg_check as check
+    from layers.gpkg import GeoPackageStore
 
-    gpkg._CHECKED = gpkg._CheckedStates()
-    gpkg._CheckedStates._file = staticmethod(lambda: Path(tempfile.mkdtemp()) / "none")  # no remembered result
-    cold = timed(lambda: gpkg.GeoPackageStore(path).close())
-    gpkg._CHECKED._seen.add(gpkg._file_state(path))
-    warm = timed(lambda: gpkg.GeoPackageStore(path).close())
+    check._CHECKED = check._CheckedStates()
+    check._CheckedStates._file = staticmethod(lambda: Path(tempfile.mkdtemp()) / "none")  # no remembered result
+    cold = timed(lambda: GeoPackageStore(path).close())
+    check._CHECKED._seen.add(check.file_state(path) or ("recent",))
+    warm = timed(lambda: GeoPackageStore(path).close())
     return cold, warm
 
 
@@ -116,9 +143,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--edits", type=int, default=50)
-    parser.add_argument("--baseline-edits", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--baseline-edits", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline-rev", default="80ce244")
+    parser.add_argument("--roads", type=int, default=1_000_000,
+                        help="road segments of the city store the second import goes into (0: skip it)")
     parser.add_argument("--postgres", help="a postgresql:// URL to use instead of a throw-away server")
     parser.add_argument("--open", type=Path, help="also time the integrity check on opening this .gpkg store")
     args = parser.parse_args()
@@ -126,11 +155,11 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="riskmap-bench-store-"))
     plots = validate_layer("industrial_plots", make_plots(args.rows), expected_bounds=None)
     print(f"{len(plots):,} plots validated; temporary folder {folder}", flush=True)
-    new = measure_new(lambda i: folder / f"new{i}.gpkg", plots, args.edits, args.repeat)
-    print("GeoPackage in place: done", flush=True)
-    old = measure_old(baseline_module(args.baseline_rev), folder, plots, args.baseline_edits, args.repeat)
-    print("GeoPackage baseline: done", flush=True)
-
+    city = roads(args.roads) if args.roads else None
+    baseline = baseline_module(args.baseline_rev)
+    makers = {"new": lambda tag: create_store(folder / f"new-{tag}.gpkg"),
+              "old": lambda tag: baseline.GeoPackageStore.create(folder / f"old-{tag}.gpkg")}
+    edits = {"new": (args.edits, edit_times), "old": (args.baseline_edits, old_edit_times)}
     server = None
     base = args.postgres
     if base is None:
@@ -143,13 +172,16 @@ def main() -> None:
             base = server.start()
         else:
             print(f"PostGIS skipped: {reason}")
-    pg = None
     if base is not None:
-        try:
-            pg = measure_new(lambda i: f"{base}?schema=bench_{int(time.time())}_{i}", plots, args.edits, args.repeat)
-        finally:
-            if server is not None:
-                server.stop()
+        stamp = int(time.time())
+        makers["pg"] = lambda tag: create_store(f"{base}?schema=bench_{stamp}_{tag}")
+        edits["pg"] = (args.edits, edit_times)
+    try:
+        results = measure(makers, plots, city, args.repeat, edits)
+    finally:
+        if server is not None:
+            server.stop()
+    new, old, pg = results["new"], results["old"], results.get("pg")
 
     ms = lambda s: f"{s * 1000:,.1f} ms"  # noqa: E731
     rows = [
@@ -160,6 +192,10 @@ def main() -> None:
         (f"import {len(plots):,} plots", f"{new['import']:.2f} s", f"{old['import']:.2f} s",
          f"{old['import'] / new['import']:.2f}× (>1: faster)", f"{pg['import']:.2f} s" if pg else "—"),
     ]
+    if city is not None:
+        rows.append((f"import {len(plots):,} plots into a store of {len(city):,} roads", f"{new['import_city']:.2f} s",
+                     f"{old['import_city']:.2f} s", f"{old['import_city'] / new['import_city']:.2f}× (>1: faster)",
+                     f"{pg['import_city']:.2f} s" if pg else "—"))
     if args.open:
         cold, warm = measure_open(args.open)
         size = args.open.stat().st_size / 1e6

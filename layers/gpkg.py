@@ -16,7 +16,10 @@ So **one file is the whole store**: copy the ``.gpkg`` and you have everything.
 Writes
     are SQLite transactions on the file itself in WAL mode (``BEGIN IMMEDIATE``; writers queue
     on SQLite's lock for up to ``lock_timeout`` seconds), never a copy of the file: a one-row edit
-    costs milliseconds whatever the size of the store. A failure at any point rolls back; a killed
+    costs milliseconds whatever the size of the store. A whole layer of more than a few thousand
+    rows is first written by GDAL (typed Arrow columns) into a scratch GeoPackage in a temporary
+    folder and copied in by one ``INSERT … SELECT``, with the R-tree bulk-loaded (see
+    :func:`layers.gpkg_sql.bulk_load_rtree`): C speed for both, and GDAL never opens the store. A failure at any point rolls back; a killed
     writer leaves only uncommitted WAL frames, which SQLite ignores on the next open. After each
     commit the WAL is checkpointed into the file (``wal_checkpoint(TRUNCATE)``, waiting at most
     0.2 s for readers), so the ``.gpkg`` alone is complete; if a reader still holds an older
@@ -71,34 +74,28 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import threading
-import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pyogrio
-
 from geo.errors import RiskmapError
 from layers import gpkg_raster
 from layers.errors import StoreError
+from layers.gpkg_check import REQUIRED_TABLES, check_uri, integrity, missing_store, refusal
 from layers.gpkg_sql import (
-    CORE_DDL, bulk_load_rtree, feature_table_sql, full_check, gpkg_blobs, logical_type, quick_check, quoted,
-    read_header, register_functions, rtree_extension_row, rtree_sql, srs_row, wkb_of,
+    AUDIT_TABLE, CORE_DDL, META_TABLE, RETIRED_TABLE, full_check, logical_type, quick_check, quoted, read_header,
+    register_functions, srs_row, wkb_of,
 )
-from layers.rasters import RasterData, geotiff_bytes, raster_from_source
-from layers.store_base import META_KEYS, BaseStore, Transaction
-from layers.store_rows import PreparedRows, RawRows, now
+from layers.gpkg_write import GpkgTransaction, chunks, sql_column
+from layers.rasters import geotiff_bytes, raster_from_source
+from layers.store_base import META_KEYS, BaseStore, ThreadConnections
+from layers.store_rows import RawRows, now
 
 __all__ = ["GeoPackageStore"]
 
 log = logging.getLogger("riskmap.store")
 
-_META, _AUDIT, _RETIRED = "riskmap_layers", "riskmap_audit", "riskmap_retired"
-_REQUIRED = ("gpkg_spatial_ref_sys", "gpkg_contents", _META, _AUDIT)
-_CHUNK = 500  # ids per IN (…) list
-_BULK_ROWS = 2000  # a layer write of more rows goes through GDAL's writer (see _GpkgTransaction._bulk_insert)
+_META, _AUDIT, _RETIRED = META_TABLE, AUDIT_TABLE, RETIRED_TABLE
 
 _RISKMAP_DDL = f"""
 CREATE TABLE {_META} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
@@ -121,329 +118,11 @@ _UPGRADE_COLUMNS = {_META: ("id_field TEXT", "retired INTEGER NOT NULL DEFAULT 0
                     _AUDIT: ("feature TEXT", "before TEXT", "after TEXT")}
 
 _OPEN: weakref.WeakSet = weakref.WeakSet()
-#: A file state younger than this (seconds) is never taken as checked: a change within the same
-#: tick of the file system's clock would leave its size and mtime as they were.
-_SETTLED_S = 2.0
-
-
 @atexit.register
 def _close_all() -> None:  # pragma: no cover - runs at interpreter exit
     """Close every connection, so the last close checkpoints and removes the WAL files."""
     for store in list(_OPEN):
         store.close()
-
-
-def _file_state(path: Path) -> tuple[str, ...] | None:
-    """What identifies the file's content cheaply (path, inode, size, mtime, ctime, WAL size and
-    mtime), or None while it was modified too recently to be trusted (see :data:`_SETTLED_S`)."""
-    stat = path.stat()
-    wal = Path(f"{path}-wal")
-    wal_stat = wal.stat() if wal.exists() else None
-    newest = max(stat.st_mtime, wal_stat.st_mtime if wal_stat else 0)
-    if time.time() - newest < _SETTLED_S:
-        return None
-    wal_state = (wal_stat.st_size, wal_stat.st_mtime_ns) if wal_stat else (0, 0)
-    return tuple(map(str, (path.resolve(), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
-                           *wal_state)))
-
-
-class _CheckedStates:
-    """File states whose quick check passed, kept in the process and in a small file of the user's
-    cache folder (``$RISKMAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/riskmap`` or ``~/.cache/riskmap``),
-    so that a command on an unchanged 400 MB store does not pay ~1 s of ``quick_check`` again."""
-
-    limit = 256
-
-    def __init__(self) -> None:
-        self._seen: set[tuple] = set()
-
-    @staticmethod
-    def _file() -> Path:
-        folder = os.environ.get("RISKMAP_CACHE_DIR") or Path(
-            os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "riskmap"
-        return Path(folder) / "checked-stores"
-
-    def _lines(self) -> list[str]:
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            return self._file().read_text(encoding="utf-8").splitlines()
-        return []
-
-    def __contains__(self, state) -> bool:
-        return state is not None and (state in self._seen or "\t".join(state) in self._lines())
-
-    def add(self, state) -> None:
-        if state is None or state in self._seen:
-            return
-        self._seen.add(state)
-        lines = [line for line in self._lines() if line][-(self.limit - 1):] + ["\t".join(state)]
-        with contextlib.suppress(OSError):
-            target = self._file()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            os.replace(tmp, target)
-
-
-_CHECKED = _CheckedStates()
-
-
-def _missing_store(path: Path) -> StoreError:
-    return StoreError(f"{path}: no such store; build the demo store with `riskmap demo --store {path}`, "
-                      f"or start one with `riskmap import LAYER FILE --store {path} --create`")
-
-
-def _integrity(path: Path) -> str | None:
-    """Why the file at ``path`` cannot be opened as a store (None when it can), cheaply."""
-    if not path.exists():
-        raise _missing_store(path)
-    if not path.is_file():
-        return "not a GeoPackage store (it is a directory)"
-    reason = read_header(path)
-    if reason:
-        return reason
-    if _file_state(path) in _CHECKED:
-        return None
-    try:
-        with contextlib.closing(sqlite3.connect(_check_uri(path), uri=True)) as con:
-            problems = quick_check(con, _REQUIRED)
-    except sqlite3.DatabaseError as exc:
-        problems = [f"cannot be read as a GeoPackage ({exc})"]
-    if problems:
-        return problems[0]
-    _CHECKED.add(_file_state(path))
-    return None
-
-
-def _check_uri(path: Path) -> str:
-    """The URI the checks open ``path`` with: read-write where allowed, though they only read.
-
-    A read-only SQLite connection to a WAL file creates ``-wal`` and ``-shm`` files it cannot
-    remove; a read-write one removes them when it closes (it never writes to the file: the
-    checks only read, and the WAL it would fold in is empty).
-    """
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    return f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}"
-
-
-def _refusal(path: Path, reason: str) -> StoreError:
-    if reason.startswith("damaged"):
-        return StoreError(f"{path}: {reason}; refused, nothing read or written — restore it from a backup "
-                          f"(`riskmap check --store {path}` lists what is wrong)")
-    if "not a riskmap store" in reason:
-        reason += "; import its layers into a store made with --create"
-    return StoreError(f"{path}: {reason}")
-
-
-@contextlib.contextmanager
-def _unsynchronised() -> Iterator[None]:
-    """Let GDAL's SQLite skip its fsyncs while it writes a scratch file (never the store)."""
-    key = "OGR_SQLITE_SYNCHRONOUS"
-    previous = pyogrio.get_gdal_config_option(key)
-    pyogrio.set_gdal_config_options({key: "OFF"})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options({key: previous})
-
-
-def _sql_column(values: list, kind: str) -> list:
-    """Values of logical type ``kind`` as SQLite stores them (booleans 0/1, dates and times ISO 8601)."""
-    if kind == "bool":
-        return [None if v is None else int(v) for v in values]
-    if kind == "date":
-        return [None if v is None else v.isoformat() for v in values]
-    if kind == "datetime":
-        return [None if v is None else v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
-                for v in values]
-    return values
-
-
-def _sql_values(rows: PreparedRows) -> list[list]:
-    """The columns of ``rows`` as SQLite values."""
-    return [_sql_column(rows.values[c], rows.types[c]) for c in rows.columns]
-
-
-def _id_values(ids: list[str], kind: str) -> list:
-    return [int(i) for i in ids] if kind == "int" else list(ids)
-
-
-def _chunks(values: list) -> Iterator[list]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
-
-
-class _GpkgTransaction(Transaction):
-    """The write primitives over one ``sqlite3`` connection inside ``BEGIN IMMEDIATE``."""
-
-    def __init__(self, store: GeoPackageStore, con: sqlite3.Connection):
-        self.store, self.con = store, con
-        self._scratch: list[tuple[str, str]] = []  # (attached alias, temporary folder)
-
-    def release(self) -> None:
-        """Detach and delete the scratch files of bulk writes (after the commit or rollback)."""
-        for alias, folder in self._scratch:
-            with contextlib.suppress(sqlite3.Error):
-                self.con.execute(f"DETACH DATABASE {alias}")
-            shutil.rmtree(folder, ignore_errors=True)
-        self._scratch = []
-
-    # metadata -------------------------------------------------------------
-    def meta(self, name: str) -> dict | None:
-        rows = self.store._meta_rows(name, self.con)
-        return rows[0] if rows else None
-
-    def put_meta(self, entry: dict) -> None:
-        keys = [k for k in META_KEYS]
-        values = [int(entry[k]) if k == "derived" else entry.get(k) for k in keys]
-        updates = ", ".join(f"{k} = excluded.{k}" for k in keys if k != "name")
-        self.con.execute(f"INSERT INTO {_META} ({', '.join(keys)}, raster_file) VALUES "
-                         f"({', '.join('?' * len(keys))}, NULL) ON CONFLICT (name) DO UPDATE SET {updates}, "
-                         f"raster_file = NULL", values)
-        self.con.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                         f"WHERE table_name IN (?, '{_META}', '{_AUDIT}')", (entry["name"],))
-
-    def append_audit(self, entries: list[dict]) -> list[int]:
-        ids = []
-        for e in entries:
-            keys = [k for k in ("id", "when", "actor", "action", "layer", "feature", "version", "rows",
-                                "detail", "before", "after") if k in e]
-            cursor = self.con.execute(f"INSERT INTO {_AUDIT} ({', '.join(quoted(k) for k in keys)}) "
-                                      f"VALUES ({', '.join('?' * len(keys))})", [e[k] for k in keys])
-            ids.append(cursor.lastrowid)
-        return ids
-
-    # rows -----------------------------------------------------------------
-    def column_types(self, name: str) -> dict[str, str]:
-        return self.store._column_types(name, self.con)
-
-    def versions(self, name: str, id_field: str) -> dict[str, int]:
-        return {str(i): v for i, v in self.con.execute(
-            f"SELECT {quoted(id_field)}, row_version FROM {quoted(name)}")}
-
-    def fetch(self, name, id_field, ids, types) -> tuple[RawRows, dict]:
-        kind = types.get(id_field, "str")
-        raws = []
-        for part in _chunks(_id_values(ids, kind)):
-            raws.append(self.store._select(self.con, name, list(types), types, True,
-                                           f"{quoted(id_field)} IN ({', '.join('?' * len(part))})", part))
-        return _concat(raws, list(types), types)
-
-    def fetch_archive(self, name: str, ids) -> list[dict]:
-        return self.store._archive_rows(self.con, name, ids)
-
-    def _geometry_column(self, rows: PreparedRows) -> None:
-        """Widen the declared geometry type (and z) when new rows need it; extend the extent."""
-        found = self.con.execute("SELECT geometry_type_name, z FROM gpkg_geometry_columns WHERE table_name = ?",
-                                 (rows.name,)).fetchone()
-        if found and found[0] != "GEOMETRY" and found[0] != rows.geometry_type:
-            self.con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = 'GEOMETRY' WHERE table_name = ?",
-                             (rows.name,))
-        if found and rows.has_z and not found[1]:
-            self.con.execute("UPDATE gpkg_geometry_columns SET z = 2 WHERE table_name = ?", (rows.name,))
-        if np.isfinite(rows.bounds).any():
-            minx, miny = np.nanmin(rows.bounds[:, 0]), np.nanmin(rows.bounds[:, 1])
-            maxx, maxy = np.nanmax(rows.bounds[:, 2]), np.nanmax(rows.bounds[:, 3])
-            self.con.execute("UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?), ?), min_y = min(coalesce("
-                             "min_y, ?), ?), max_x = max(coalesce(max_x, ?), ?), max_y = max(coalesce(max_y, ?), ?) "
-                             "WHERE table_name = ?", (minx, minx, miny, miny, maxx, maxx, maxy, maxy, rows.name))
-
-    def _rows_sql(self, rows: PreparedRows, system: dict, fid: bool) -> list[tuple]:
-        columns = _sql_values(rows)
-        blobs = gpkg_blobs(rows.wkb, rows.bounds)
-        parts = ([list(range(1, len(rows) + 1))] if fid else []) + [blobs, *columns, system["row_version"],
-                                                                     system["updated_at"], system["updated_by"]]
-        return list(zip(*parts))
-
-    def _insert_sql(self, rows: PreparedRows, fid: bool) -> str:
-        names = (['"fid"'] if fid else []) + ['"geom"', *map(quoted, rows.columns), '"row_version"',
-                                              '"updated_at"', '"updated_by"']
-        return f"INSERT INTO {quoted(rows.name)} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-
-    def _bulk_insert(self, rows: PreparedRows, system: dict) -> None:
-        """Insert many rows at C speed: GDAL writes them (typed Arrow columns, WKB) into a scratch
-        GeoPackage in a temporary folder — never the store — and one ``INSERT … SELECT`` copies
-        them into the store's table inside this transaction. Rows keep their order: fid = 1…n."""
-        folder = tempfile.mkdtemp(prefix="riskmap-rows-")
-        alias = f"riskmap_rows_{len(self._scratch)}"
-        self._scratch.append((alias, folder))
-        scratch = Path(folder) / "rows.gpkg"
-        with _unsynchronised():
-            pyogrio.write_arrow(rows.arrow(system), scratch, layer="rows", driver="GPKG", geometry_name="geometry",
-                                geometry_type="Unknown", crs="EPSG:4490",
-                                layer_options={"SPATIAL_INDEX": "NO", "GEOMETRY_NAME": "geom", "FID": "fid"})
-        self.con.execute(f"ATTACH DATABASE ? AS {alias}", (str(scratch),))
-        names = ", ".join(['"fid"', '"geom"', *map(quoted, rows.columns), '"row_version"', '"updated_at"',
-                           '"updated_by"'])
-        self.con.execute(f'INSERT INTO {quoted(rows.name)} ({names}) SELECT {names} FROM {alias}."rows" ORDER BY "fid"')
-
-    def replace(self, rows: PreparedRows, system: dict) -> None:
-        name = rows.name
-        self.store._drop_vector(self.con, name)
-        self.con.execute(feature_table_sql(name, rows.columns, rows.types))
-        if len(rows) > _BULK_ROWS:
-            self._bulk_insert(rows, system)
-        else:
-            self.con.executemany(self._insert_sql(rows, fid=True), self._rows_sql(rows, system, fid=True))
-        if rows.id_field:
-            self.con.execute(f"CREATE UNIQUE INDEX {quoted(f'riskmap_{name}_id')} ON {quoted(name)} "
-                             f"({quoted(rows.id_field)})")
-        finite = np.flatnonzero(np.isfinite(rows.bounds[:, 0]))
-        bounds = rows.bounds[finite]
-        extent = ((float(bounds[:, 0].min()), float(bounds[:, 1].min()), float(bounds[:, 2].max()),
-                   float(bounds[:, 3].max())) if len(finite) else (None,) * 4)
-        self.con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, "
-                         "max_x, max_y, srs_id) VALUES (?, 'features', ?, '', ?, ?, ?, ?, 4490)",
-                         (name, name, *extent))
-        self.con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4490, ?, 0)",
-                         (name, rows.geometry_type, 2 if rows.has_z else 0))
-        statements = rtree_sql(name)
-        self.con.execute(statements[0])
-        bulk_load_rtree(self.con, f"rtree_{name}_geom", finite + 1, bounds)
-        for statement in statements[1:]:
-            self.con.execute(statement)
-        self.con.execute("INSERT INTO gpkg_extensions VALUES (?, ?, ?, ?, ?)", rtree_extension_row(name))
-
-    def insert(self, rows: PreparedRows, system: dict) -> None:
-        self._geometry_column(rows)
-        self.con.executemany(self._insert_sql(rows, fid=False), self._rows_sql(rows, system, fid=False))
-
-    def update(self, rows: PreparedRows, system: dict) -> None:
-        self._geometry_column(rows)
-        names = ['"geom"', *map(quoted, rows.columns), '"row_version"', '"updated_at"', '"updated_by"']
-        kind = rows.types[rows.id_field]
-        params = [(*row, key) for row, key in zip(self._rows_sql(rows, system, fid=False),
-                                                  _id_values(rows.ids, kind))]
-        self.con.executemany(f"UPDATE {quoted(rows.name)} SET {', '.join(f'{n} = ?' for n in names)} "
-                             f"WHERE {quoted(rows.id_field)} = ?", params)
-
-    def delete(self, name: str, id_field: str, ids: list[str]) -> None:
-        kind = self.column_types(name).get(id_field, "str")
-        for part in _chunks(_id_values(ids, kind)):
-            self.con.execute(f"DELETE FROM {quoted(name)} WHERE {quoted(id_field)} IN ({', '.join('?' * len(part))})",
-                             part)
-
-    def archive(self, name: str, entries: list[dict]) -> None:
-        self.con.executemany(f"INSERT INTO {_RETIRED} (layer, feature, row_version, retired_at, retired_by, data, "
-                             f"geom) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(name, e["feature"], e["row_version"], e["retired_at"], e["retired_by"], e["data"],
-                               e["wkb"]) for e in entries])
-
-    def unarchive(self, name: str, ids: list[str]) -> None:
-        for part in _chunks(list(ids)):
-            self.con.execute(f"DELETE FROM {_RETIRED} WHERE layer = ? AND feature IN ({', '.join('?' * len(part))})",
-                             [name, *part])
-
-    # rasters --------------------------------------------------------------
-    def put_raster(self, name: str, raster: RasterData) -> None:
-        with tempfile.TemporaryDirectory(prefix="riskmap-raster-") as folder:
-            staged = gpkg_raster.stage(raster, name, Path(folder))
-            gpkg_raster.copy_in(self.con, staged, name, raster.nodata)
-
-
-def _concat(raws: list[tuple[RawRows, dict]], columns: list[str], types: dict) -> tuple[RawRows, dict]:
-    values = {c: [v for raw, _ in raws for v in raw.values[c]] for c in columns}
-    system = {k: [v for _, s in raws for v in s[k]] for k in ("row_version", "updated_at", "updated_by")}
-    return RawRows(columns, types, values, [w for raw, _ in raws for w in raw.wkb]), system
 
 
 class GeoPackageStore(BaseStore):
@@ -463,16 +142,14 @@ class GeoPackageStore(BaseStore):
         self.path = Path(path)
         self._address = str(path)
         self.lock_timeout = float(lock_timeout)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._pool = ThreadConnections(self._open_connection)
         self.notes: list[str] = []
         if check:
-            reason = _integrity(self.path)
+            reason = integrity(self.path)
             if reason:
-                raise _refusal(self.path, reason)
+                raise refusal(self.path, reason)
         elif not self.path.exists():
-            raise _missing_store(self.path)
+            raise missing_store(self.path)
         _OPEN.add(self)
 
     # ------------------------------------------------------------------ construction
@@ -529,11 +206,7 @@ class GeoPackageStore(BaseStore):
             leftover.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ connections
-    def _connect(self) -> sqlite3.Connection:
-        """This thread's connection (made on first use, never shared across threads or processes)."""
-        con = getattr(self._local, "con", None)
-        if con is not None and self._local.pid == os.getpid():
-            return con
+    def _open_connection(self) -> sqlite3.Connection:
         try:
             con = sqlite3.connect(self.path, timeout=self.lock_timeout, isolation_level=None,
                                   check_same_thread=False)
@@ -541,33 +214,29 @@ class GeoPackageStore(BaseStore):
             con.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
-        self._local.con, self._local.pid, self._local.depth = con, os.getpid(), 0
-        with self._lock:
-            self._connections.append(con)
         return con
+
+    def _connect(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        return self._pool.get()
 
     def close(self) -> None:
         """Close every connection of this store (it reconnects when used again)."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for con in connections:
-            with contextlib.suppress(sqlite3.Error):
-                con.close()
-        self._local = threading.local()
+        self._pool.close()
 
     @contextlib.contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
         con = self._connect()
-        outer = self._local.depth == 0
+        outer = self._pool.depth == 0
         try:
             if outer:
                 con.execute("BEGIN")
-            self._local.depth += 1
+            self._pool.depth += 1
             yield con
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot read the store ({exc})") from None
         finally:
-            self._local.depth -= 1
+            self._pool.depth -= 1
             if outer and con.in_transaction:
                 con.execute("COMMIT")
 
@@ -578,9 +247,9 @@ class GeoPackageStore(BaseStore):
             return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[_GpkgTransaction]:
+    def _transaction(self) -> Iterator[GpkgTransaction]:
         con = self._connect()
-        if self._local.depth:
+        if self._pool.depth:
             raise StoreError(f"{self.path}: a write cannot start inside a read")  # pragma: no cover
         moved: list[Path] = []
         try:
@@ -590,7 +259,7 @@ class GeoPackageStore(BaseStore):
                 raise StoreError(f"{self.path}: locked by another writer for more than "
                                  f"{self.lock_timeout:.0f} s; try again later") from None
             raise StoreError(f"{self.path}: cannot write the store ({exc})") from None
-        tx = _GpkgTransaction(self, con)
+        tx = GpkgTransaction(self, con)
         try:
             moved = self._upgrade(con)
             yield tx
@@ -642,7 +311,7 @@ class GeoPackageStore(BaseStore):
         if not legacy:
             return []
         folder = self.path.with_name(self.path.name + ".rasters")
-        tx, when = _GpkgTransaction(self, con), now()
+        tx, when = GpkgTransaction(self, con), now()
         columns = [r[1] for r in con.execute(f"PRAGMA table_info({_META})")]
         for row in legacy:
             meta = dict(zip(columns, row))
@@ -744,7 +413,7 @@ class GeoPackageStore(BaseStore):
                     params += [bbox[2], bbox[0], bbox[3], bbox[1]]
             all_types = self._column_types(name, con)
             for column, values in where.items():
-                sql_values = _sql_column(values, all_types[column])
+                sql_values = sql_column(values, all_types[column])
                 wanted = [v for v in sql_values if v is not None]
                 parts = [f"{quoted(column)} IN ({', '.join('?' * len(wanted))})"] if wanted else []
                 if len(wanted) < len(sql_values):
@@ -764,7 +433,7 @@ class GeoPackageStore(BaseStore):
         if ids is None:
             return self._query(sql + " ORDER BY id", (name,), con=con)
         out = []
-        for part in _chunks(list(ids)):
+        for part in chunks(list(ids)):
             out += self._query(sql + f" AND feature IN ({', '.join('?' * len(part))})", (name, *part), con=con)
         return out
 
@@ -821,15 +490,15 @@ class GeoPackageStore(BaseStore):
     # ------------------------------------------------------------------ integrity
     def check(self, full: bool = False) -> list[str]:
         """Problems of the store (empty when healthy): the cheap check, or with ``full`` the whole one."""
-        reason = _integrity(self.path) if not full else read_header(self.path)
+        reason = integrity(self.path) if not full else read_header(self.path)
         if reason:
             return [reason]
         if not full:
             return []
         try:
-            with contextlib.closing(sqlite3.connect(_check_uri(self.path), uri=True)) as con:
+            with contextlib.closing(sqlite3.connect(check_uri(self.path), uri=True)) as con:
                 register_functions(con)
-                problems = quick_check(con, _REQUIRED)
+                problems = quick_check(con, REQUIRED_TABLES)
                 if problems and problems[0].startswith("a GeoPackage"):
                     return problems
                 metas = [dict(zip([d[0] for d in cur.description], row))

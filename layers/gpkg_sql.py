@@ -33,13 +33,15 @@ import shapely
 from pyproj import CRS
 
 __all__ = [
-    "SQLITE_MAGIC", "GPKG_APPLICATION_IDS", "CORE_DDL", "SQL_TYPES", "gpkg_blobs", "wkb_of",
+    "SQLITE_MAGIC", "GPKG_APPLICATION_IDS", "META_TABLE", "AUDIT_TABLE", "RETIRED_TABLE", "CORE_DDL", "SQL_TYPES", "gpkg_blobs", "wkb_of",
     "register_functions", "logical_type", "feature_table_sql", "rtree_sql", "bulk_load_rtree", "srs_row",
     "quick_check",
     "full_check", "quoted",
 ]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: riskmap's own tables in a GeoPackage store (registered as GeoPackage attributes tables).
+META_TABLE, AUDIT_TABLE, RETIRED_TABLE = "riskmap_layers", "riskmap_audit", "riskmap_retired"
 #: "GPKG" (1.2+), "GP10", "GP11".
 GPKG_APPLICATION_IDS = {0x47504B47, 0x47503130, 0x47503131}
 #: SQL type of each logical type (GeoPackage's own data types, §1.1.1.1.3).

@@ -38,7 +38,6 @@ import datetime as dt
 import io
 import os
 import re
-import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -49,7 +48,7 @@ from geo.errors import InputError, RiskmapError
 from layers.errors import StoreError
 from layers.rasters import RasterData, geotiff_bytes
 from layers.store import display_address
-from layers.store_base import META_KEYS, BaseStore, Transaction
+from layers.store_base import META_KEYS, BaseStore, ThreadConnections, Transaction
 from layers.store_rows import PreparedRows, RawRows
 
 try:  # psycopg is a dependency; imported lazily so that a GeoPackage-only install still imports layers
@@ -283,9 +282,7 @@ class PostgisStore(BaseStore):
         self._address = address
         self.url, self.schema = parse_address(address)
         self.lock_timeout = float(lock_timeout)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list = []
+        self._pool = ThreadConnections(self._open_connection, alive=lambda con: not con.closed)
         if check:
             problems = self._quick_problems()
             if problems:
@@ -326,28 +323,20 @@ class PostgisStore(BaseStore):
         self.close()
 
     # ------------------------------------------------------------------ connections
-    def _connect(self):
-        con = getattr(self._local, "con", None)
-        if con is not None and self._local.pid == os.getpid() and not con.closed:
-            return con
+    def _open_connection(self):
         try:
-            con = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise StoreError(f"{display_address(self._address)}: cannot connect "
                              f"({str(exc).strip().splitlines()[0]})") from None
-        self._local.con, self._local.pid, self._local.depth = con, os.getpid(), 0
-        with self._lock:
-            self._connections.append(con)
-        return con
+
+    def _connect(self):
+        """This thread's connection."""
+        return self._pool.get()
 
     def close(self) -> None:
         """Close every connection of this store (it reconnects when used again)."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for con in connections:
-            with contextlib.suppress(Exception):
-                con.close()
-        self._local = threading.local()
+        self._pool.close()
 
     def _error(self, exc: Exception, doing: str) -> StoreError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -359,16 +348,16 @@ class PostgisStore(BaseStore):
     @contextlib.contextmanager
     def _snapshot(self):
         con = self._connect()
-        outer = self._local.depth == 0
+        outer = self._pool.depth == 0
         try:
             if outer:
                 con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            self._local.depth += 1
+            self._pool.depth += 1
             yield con
         except psycopg.Error as exc:
             raise self._error(exc, "cannot read the store") from None
         finally:
-            self._local.depth -= 1
+            self._pool.depth -= 1
             if outer and not con.closed and con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 con.execute("ROLLBACK")
 

@@ -41,9 +41,11 @@ Row edits (:meth:`Store.edit`)
     Every accepted row change writes one audit row (``insert``/``update``/``retire``/``revive``)
     with the row before and after as JSON, in the same transaction, and bumps the layer version
     once (so caches keyed by layer version, and derived-layer fingerprints, see the change). A
-    layer without an id field cannot be edited.
+    layer without an id field cannot be edited. The store checks that every value fits its
+    column's type; the catalogue's rules (enumerations, ranges, required fields, geometry) are
+    the caller's to apply first with :func:`layers.validate.validate_layer`, as for imports.
 Reads (:meth:`Store.read`)
-    A read sees one committed state. Column types are those of the catalogue for catalogue layers
+    A read sees one committed state; rows come back in the order they were first written. Column types are those of the catalogue for catalogue layers
     (cast once, above the backends, in :mod:`layers.store_base`), else the types the layer was
     written with (str, int, float, bool, date, datetime). ``bbox`` keeps the rows whose bounding
     box meets it (answered from a spatial index); ``where`` is a small safe filter

@@ -2,7 +2,8 @@
 
 :class:`BaseStore` implements the public methods of :class:`layers.store.Store` — reads with their
 argument checks and casting, whole-layer writes with row-version carry-over and retirement, row
-edits with conflict detection, rasters, the audit log — in terms of:
+edits with conflict detection (mixed in from :mod:`layers.store_edits`), rasters, the audit log —
+in terms of:
 
 * a few read primitives (``_meta_rows``, ``_column_types``, ``_read_raw``, ``_read_archive``,
   ``_audit_rows``, ``_raster_geotiff``), run inside ``_snapshot()`` so that one call sees one
@@ -26,9 +27,11 @@ it (next version).
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 
 import geopandas as gpd
@@ -37,20 +40,66 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputError
-from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
+from layers.errors import LayerNotFound, StoreError, ValidationError
 from layers.rasters import GEOTIFFS, RasterData, open_geotiff, raster_from_source
-from layers.store import AUDIT_COLUMNS, RETIRED_COLUMNS, SYSTEM_COLUMNS, EditResult, LayerInfo, display_address
+from layers.store import AUDIT_COLUMNS, LayerInfo, display_address
+from layers.store_edits import RowEdits
 from layers.store_rows import (
     PreparedRows, RawRows, check_name, documents_json, frame_from_raw, now, prepare_layer, row_documents,
 )
 
-__all__ = ["BaseStore", "Transaction", "META_KEYS", "AUDIT_KEYS"]
+__all__ = ["BaseStore", "Transaction", "ThreadConnections", "META_KEYS", "AUDIT_KEYS"]
 
 #: Fields of a layer's metadata row, in every backend.
 META_KEYS = ("name", "kind", "version", "updated_at", "derived", "ruleset_version", "fingerprint", "rows",
              "crs", "id_field", "retired", "raster_token", "raster_meta")
 #: Fields of an audit row as backends store it (``before``/``after`` as JSON text).
 AUDIT_KEYS = ("when", "actor", "action", "layer", "feature", "version", "rows", "detail", "before", "after")
+
+
+class ThreadConnections:
+    """One database connection per thread (and per process), made on first use, closed together.
+
+    A connection is never shared across threads, nor used in a child process that inherited it
+    (a forked worker makes its own). ``depth`` counts the nested read snapshots of the calling
+    thread, so that only the outermost one begins and ends a transaction.
+    """
+
+    def __init__(self, connect, alive=lambda con: True):
+        self._connect, self._alive = connect, alive
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list = []
+
+    def get(self):
+        """The calling thread's connection."""
+        con = getattr(self._local, "con", None)
+        if con is not None and self._local.pid == os.getpid() and self._alive(con):
+            return con
+        con = self._connect()
+        self._local.con, self._local.pid, self._local.depth = con, os.getpid(), 0
+        with self._lock:
+            self._all.append(con)
+        return con
+
+    @property
+    def depth(self) -> int:
+        return getattr(self._local, "depth", 0)
+
+    @depth.setter
+    def depth(self, value: int) -> None:
+        self._local.depth = value
+
+    def close(self) -> None:
+        """Close every connection made (the next use reconnects)."""
+        with self._lock:
+            connections, self._all = self._all, []
+        for con in connections:
+            try:
+                con.close()
+            except Exception:  # noqa: BLE001 - a connection already broken is closed enough
+                pass
+        self._local = threading.local()
 
 
 class Transaction(ABC):
@@ -141,7 +190,7 @@ def _info(meta: dict) -> LayerInfo:
                      retired=int(meta.get("retired") or 0))
 
 
-class BaseStore(ABC):
+class BaseStore(RowEdits, ABC):
     """The contract of :class:`layers.store.Store` over a backend's primitives."""
 
     _address: str
@@ -449,198 +498,6 @@ class BaseStore(ABC):
         return [dict(layer=name, feature=str(raw.values[id_field][i]), row_version=int(row_versions[i]) + 1,
                      retired_at=when, retired_by=actor, data=text, wkb=raw.wkb[i])
                 for i, text in enumerate(documents_json(docs))]
-
-    # ------------------------------------------------------------------ row edits
-    def edit(self, layer: str, upserts: gpd.GeoDataFrame | None = None, retirements: Iterable = (),
-             base_versions: Mapping | None = None, *, actor: str, reason: str = "") -> EditResult:
-        """Insert, update, retire and revive rows of ``layer`` in one transaction.
-
-        Parameters
-        ----------
-        layer : str
-            A layer with an id field.
-        upserts : GeoDataFrame, optional
-            Whole rows, with every column of the layer. The store checks that each value fits its
-            column's type (ValidationError naming the row's id and the column otherwise); the rules
-            of the catalogue (required fields, enumerations, ranges, geometry) are the caller's to
-            apply first with :func:`layers.validate.validate_layer`, as :func:`layers.io.import_layer`
-            does before a whole-layer write — they are domain rules, and they cost more than the
-            commit itself. System columns in the frame are ignored, except that ``row_version``
-            serves as the base version of a row that ``base_versions`` does not name.
-        retirements : iterable of ids
-            Rows to retire (kept in the archive, with who and when).
-        base_versions : mapping of id to int or None
-            The row version each touched row had when the editor read it; None or absent for a
-            row the editor adds.
-        actor : str
-            Who edits (recorded on the rows and in the audit log).
-        reason : str
-            Why (recorded in the audit log).
-
-        Raises
-        ------
-        Conflict
-            A touched row has another version than its base version (changed, added or retired
-            since); carries the current rows. Nothing was written.
-        ValidationError, InputError
-            Bad rows, an unknown id to retire, a layer without id field. Nothing was written.
-        """
-        if not isinstance(actor, str) or not actor.strip():
-            raise InputError("edit: say who edits (actor)")
-        meta = self._vector_meta(layer)
-        id_field = meta.get("id_field")
-        if not id_field:
-            raise InputError(f"layer {layer!r} has no id field: its rows cannot be edited one by one; "
-                             f"replace it as a whole (import)")
-        base = {str(k): (None if v is None else int(v)) for k, v in (base_versions or {}).items()}
-        frame = None
-        if upserts is not None and len(upserts):
-            frame, implied = self._edit_frame(layer, upserts, id_field)
-            base = {**implied, **base}
-        retire = [str(i) for i in retirements]
-        if len(set(retire)) != len(retire):
-            raise InputError(f"layer {layer!r}: an id is retired twice")
-        if frame is None and not retire:
-            raise InputError(f"layer {layer!r}: nothing to edit (no upserts, no retirements)")
-        when = now()
-        with self._transaction() as tx:
-            meta = tx.meta(layer)
-            if meta is None or meta.get("id_field") != id_field:
-                raise Conflict(layer, [], detail="the layer was replaced meanwhile; read it again")
-            types = tx.column_types(layer)
-            rows = (prepare_layer(layer, frame, id_field=id_field, types=types,
-                                  skip=frozenset((*SYSTEM_COLUMNS, *RETIRED_COLUMNS)))
-                    if frame is not None else None)
-            touched = (rows.ids if rows is not None else []) + retire
-            both = set(retire) & set(rows.ids if rows is not None else [])
-            if both:
-                raise InputError(f"layer {layer!r}: {', '.join(sorted(both))} both upserted and retired")
-            live_raw, live_system = tx.fetch(layer, id_field, touched, types)
-            archived = {e["feature"]: e for e in tx.fetch_archive(layer, touched)}
-            live = {str(v): i for i, v in enumerate(live_raw.values[id_field])}
-            self._check_versions(layer, id_field, touched, retire, base, live, live_system, archived,
-                                 live_raw, types)
-            return self._apply_edit(tx, meta, rows, retire, live, live_raw, live_system, archived, when,
-                                    actor, reason)
-
-    def _edit_frame(self, layer: str, upserts, id_field: str):
-        if not isinstance(upserts, gpd.GeoDataFrame):
-            raise InputError(f"layer {layer!r}: upserts must be a GeoDataFrame, got {type(upserts).__name__}")
-        implied = {}
-        if "row_version" in upserts.columns and id_field in upserts.columns:
-            implied = {str(i): (None if pd.isna(v) else int(v))
-                       for i, v in zip(upserts[id_field], upserts["row_version"])}
-        return upserts, implied
-
-    def _check_versions(self, layer, id_field, touched, retire, base, live, live_system, archived,
-                        live_raw, types) -> None:
-        stale = []
-        for feature in touched:
-            expected = base.get(feature)
-            if feature in live:
-                actual, state = int(live_system["row_version"][live[feature]]), "live"
-            elif feature in archived:
-                actual, state = int(archived[feature]["row_version"]), "retired"
-            else:
-                actual, state = None, "absent"
-            if feature in retire and state == "absent":
-                raise InputError(f"layer {layer!r}: no row {feature!r} to retire")
-            if expected != actual or (feature in retire and state == "retired"):
-                stale.append((feature, expected, actual, state))
-        if not stale:
-            return
-        ids = {s[0] for s in stale}
-        positions = [i for i, v in enumerate(live_raw.values[id_field]) if str(v) in ids]
-        current = None
-        if positions:
-            taken = RawRows(live_raw.columns, live_raw.types,
-                            {c: [live_raw.values[c][i] for i in positions] for c in live_raw.columns},
-                            [live_raw.wkb[i] for i in positions])
-            current = frame_from_raw(layer, taken, extra={k: [live_system[k][i] for i in positions]
-                                                          for k in SYSTEM_COLUMNS})
-        gone = [archived[s[0]] for s in stale if s[3] == "retired"]
-        if gone:
-            current = self._with_retired(layer, current if current is not None else
-                                         frame_from_raw(layer, RawRows(list(types), types,
-                                                                       {c: [] for c in types}, []),
-                                                        extra={k: [] for k in SYSTEM_COLUMNS}),
-                                         gone, list(types), types, {})
-        raise Conflict(layer, stale, current)
-
-    def _apply_edit(self, tx, meta, rows, retire, live, live_raw, live_system, archived, when, actor,
-                    reason) -> EditResult:
-        layer, id_field = meta["name"], meta["id_field"]
-        inserted, updated, revived, versions = [], [], [], {}
-        audit = []
-        if rows is not None:
-            after_docs = row_documents(rows.columns, rows.values, rows.wkb)
-            new_pos, upd_pos = [], []
-            for i, feature in enumerate(rows.ids):
-                if feature in live:
-                    version = int(live_system["row_version"][live[feature]]) + 1
-                    upd_pos.append(i)
-                    updated.append(feature)
-                    before = self._live_document(live_raw, live_system, live[feature])
-                    action = "update"
-                elif feature in archived:
-                    version = int(archived[feature]["row_version"]) + 1
-                    new_pos.append(i)
-                    revived.append(feature)
-                    before = self._archived_document(archived[feature])
-                    action = "revive"
-                else:
-                    version, before, action = 1, None, "insert"
-                    new_pos.append(i)
-                    inserted.append(feature)
-                versions[feature] = version
-                after = {**after_docs[i], "row_version": version, "updated_at": when, "updated_by": actor}
-                audit.append(dict(when=when, actor=actor, action=action, layer=layer, feature=feature,
-                                  version=version, rows=1, detail=reason, before=documents_json([before])[0],
-                                  after=documents_json([after])[0]))
-            for positions, apply in ((upd_pos, tx.update), (new_pos, tx.insert)):
-                if positions:
-                    part = rows.take(positions)
-                    apply(part, {"row_version": [versions[f] for f in part.ids], "updated_at": [when] * len(part),
-                                 "updated_by": [actor] * len(part)})
-            if revived:
-                tx.unarchive(layer, revived)
-        if retire:
-            positions = [live[f] for f in retire]
-            taken = RawRows(live_raw.columns, live_raw.types,
-                            {c: [live_raw.values[c][i] for i in positions] for c in live_raw.columns},
-                            [live_raw.wkb[i] for i in positions])
-            entries = self._archive_entries(layer, id_field, taken,
-                                            [live_system["row_version"][i] for i in positions], when, actor)
-            for feature, position, entry in zip(retire, positions, entries):
-                versions[feature] = entry["row_version"]
-                audit.append(dict(when=when, actor=actor, action="retire", layer=layer, feature=feature,
-                                  version=entry["row_version"], rows=1, detail=reason,
-                                  before=documents_json([self._live_document(live_raw, live_system, position)])[0],
-                                  after=None))
-            tx.delete(layer, id_field, retire)
-            tx.archive(layer, entries)
-        version = int(meta["version"]) + 1
-        tx.put_meta({**meta, "version": version, "updated_at": when,
-                     "rows": int(meta["rows"]) + len(inserted) + len(revived) - len(retire),
-                     "retired": int(meta.get("retired") or 0) + len(retire) - len(revived)})
-        ids = tx.append_audit(audit)
-        return EditResult(layer=layer, version=version, when=when, versions=versions, inserted=tuple(inserted),
-                          updated=tuple(updated), retired=tuple(retire), revived=tuple(revived),
-                          audit_ids=tuple(ids))
-
-    @staticmethod
-    def _live_document(raw: RawRows, system: dict, position: int) -> dict:
-        doc = row_documents(raw.columns, {c: [raw.values[c][position]] for c in raw.columns}, [raw.wkb[position]],
-                            {k: [system[k][position]] for k in SYSTEM_COLUMNS})
-        return doc[0]
-
-    @staticmethod
-    def _archived_document(entry: dict) -> dict:
-        doc = json.loads(entry["data"])
-        doc["geometry"] = (shapely.to_wkt(shapely.from_wkb(entry["wkb"]), rounding_precision=-1)
-                           if entry["wkb"] is not None else None)
-        doc.update(row_version=entry["row_version"], retired_at=entry["retired_at"], retired_by=entry["retired_by"])
-        return doc
 
     # ------------------------------------------------------------------ rasters
     def write_raster(self, name: str, source, profile: Mapping | None = None, *, derived: bool = True,

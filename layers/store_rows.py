@@ -352,7 +352,9 @@ def _id_text(value) -> str | None:
 
 
 def _ids(name: str, id_field: str, raw: pd.Series) -> list[str]:
-    text = [_id_text(v) for v in raw.to_numpy(dtype=object, na_value=None).tolist()]
+    text = raw.to_numpy(dtype=object, na_value=None).tolist()
+    if not (pd.api.types.is_string_dtype(raw.dtype) and raw.dtype != object):
+        text = [_id_text(v) for v in text]
     problems = [Problem(f"row {i + 1}", id_field, "id is missing") for i, v in enumerate(text) if v is None]
     counts = Counter(v for v in text if v is not None)
     problems += [Problem(value, id_field, f"id is used by {count} rows") for value, count in counts.items()

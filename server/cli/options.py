@@ -15,7 +15,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from geo.errors import InputError
 from layers.catalogue import CATALOGUE, SOURCE_LAYERS
 from layers.store import Store
 from layers.store import open_store as _open_store

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "zoning"))  # the tiny city of the zoning tests
 from zoning_world import build_store, copy_store  # noqa: E402
 
-from layers.store import Store, create_store, open_store  # noqa: E402
+from layers.store import create_store, open_store  # noqa: E402
 from server.cli.main import app  # noqa: E402
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-import layers.gpkg as gpkg
+from layers.gpkg_write import GpkgTransaction
 from geo.crs import to_store_crs
 from geo.errors import CRSError, InputError, RiskmapError
 from layers.errors import LayerNotFound, StoreError, ValidationError
@@ -138,13 +138,13 @@ def test_unknown_layer_fails_before_reading(unchanged, tmp_path):
 
 
 def test_a_failing_store_write_leaves_the_store_unchanged(unchanged, tmp_path, monkeypatch):
-    original = gpkg._GpkgTransaction.replace
+    original = GpkgTransaction.replace
 
     def write_then_crash(self, rows, system):
         original(self, rows, system)
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(gpkg._GpkgTransaction, "replace", write_then_crash)
+    monkeypatch.setattr(GpkgTransaction, "replace", write_then_crash)
     path = tmp_path / "plots.gpkg"
     plots(9).to_file(path)
     with pytest.raises(StoreError, match="unchanged"):

@@ -23,7 +23,8 @@ import rasterio
 import shapely
 from affine import Affine
 
-import layers.gpkg as gpkg
+import layers.gpkg_check as gpkg_check
+from layers.gpkg_write import GpkgTransaction
 from layers.errors import LayerNotFound, StoreError
 from layers.gpkg import GeoPackageStore
 from layers.store import AUDIT_COLUMNS, SYSTEM_COLUMNS, Store, create_store, open_store
@@ -109,13 +110,13 @@ def test_writes_and_edits_change_the_file_in_place_and_leave_nothing_beside_it(s
 
 
 def test_a_failure_inside_the_transaction_leaves_the_file_byte_for_byte(seeded_store, tmp_path, monkeypatch):
-    original = gpkg._GpkgTransaction.replace
+    original = GpkgTransaction.replace
 
     def write_then_fail(self, rows, system):
         original(self, rows, system)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gpkg._GpkgTransaction, "replace", write_then_fail)
+    monkeypatch.setattr(GpkgTransaction, "replace", write_then_fail)
     before = sha256(seeded_store.address)
     with pytest.raises(StoreError, match="store left unchanged.*disk full"):
         seeded_store.write("industrial_plots", validate_layer("industrial_plots", plots(9)))
@@ -127,13 +128,13 @@ def test_a_failure_inside_the_transaction_leaves_the_file_byte_for_byte(seeded_s
 
 def _killed_writer(address: str) -> None:
     """Start an edit and die inside its transaction, as a killed process would (no cleanup at all)."""
-    original = gpkg._GpkgTransaction.update
+    original = GpkgTransaction.update
 
     def update_then_die(self, rows, system):
         original(self, rows, system)
         os._exit(9)
 
-    gpkg._GpkgTransaction.update = update_then_die
+    GpkgTransaction.update = update_then_die
     store = open_store(address)
     row = store.read("industrial_plots", where={"plot_id": "P001"})
     store.edit("industrial_plots", row.assign(workers=999_999), base_versions={"P001": 1}, actor="doomed")
@@ -305,15 +306,15 @@ def test_a_damaged_store_is_refused_and_left_untouched(seeded_store, tmp_path):
 
 def test_the_check_on_open_is_remembered_for_an_unchanged_file(seeded_store, tmp_path, monkeypatch):
     monkeypatch.setenv("RISKMAP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(gpkg, "_CHECKED", gpkg._CheckedStates())
+    monkeypatch.setattr(gpkg_check, "_CHECKED", gpkg_check._CheckedStates())
     calls = []
-    original = gpkg.quick_check
-    monkeypatch.setattr(gpkg, "quick_check", lambda con, required: calls.append(1) or original(con, required))
+    original = gpkg_check.quick_check
+    monkeypatch.setattr(gpkg_check, "quick_check", lambda con, required: calls.append(1) or original(con, required))
     seeded_store.close()
     old = os.stat(seeded_store.address).st_mtime - 60
     os.utime(seeded_store.address, (old, old))  # a file last changed a minute ago
     open_store(seeded_store.address).close()
-    monkeypatch.setattr(gpkg, "_CHECKED", gpkg._CheckedStates())  # a new process: only the cache file knows
+    monkeypatch.setattr(gpkg_check, "_CHECKED", gpkg_check._CheckedStates())  # a new process: the cache file knows
     open_store(seeded_store.address).close()
     assert len(calls) == 1
     with open(seeded_store.address, "r+b") as fh:  # any change to the file: checked again

@@ -17,7 +17,7 @@ import pytest
 import shapely
 from affine import Affine
 
-import layers.gpkg
+import layers.gpkg_write
 import layers.postgis
 from geo.errors import CRSError, InputError
 from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
@@ -27,7 +27,7 @@ from layers_common import plots, stations
 from store_workers import edit_workers, read_while, rewrite
 
 BACKENDS = ("gpkg", "postgis")
-TRANSACTIONS = {"gpkg": layers.gpkg._GpkgTransaction, "postgis": layers.postgis._PgTransaction}
+TRANSACTIONS = {"gpkg": layers.gpkg_write.GpkgTransaction, "postgis": layers.postgis._PgTransaction}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -426,28 +426,24 @@ def test_a_healthy_store_passes_its_checks(plotted):
 
 
 # ---------------------------------------------------------------------------- many hands
-def _processes(*targets):
-    context = multiprocessing.get_context("fork")
-    procs = [context.Process(target=t, args=a) for t, a in targets]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
-    return context
-
-
-def test_two_processes_editing_different_rows_both_succeed(plotted):
+def race_edits(address: str, edits: list[tuple[str, int]]) -> list[tuple]:
+    """Edit from base version 1 in one process per ``(plot id, workers)``, all released at once;
+    each process's outcome ``(status, plot id, version, stale)``, sorted."""
     context = multiprocessing.get_context("fork")
     start, results = context.Event(), context.Queue()
-    procs = [context.Process(target=edit_workers, args=(plotted.address, f, w, 1, start, results))
-             for f, w in (("P001", 101), ("P002", 202))]
+    procs = [context.Process(target=edit_workers, args=(address, feature, workers, 1, start, results))
+             for feature, workers in edits]
     for p in procs:
         p.start()
     start.set()
     got = sorted(results.get(timeout=120) for _ in procs)
     for p in procs:
         p.join(60)
+    return got
+
+
+def test_two_processes_editing_different_rows_both_succeed(plotted):
+    got = race_edits(plotted.address, [("P001", 101), ("P002", 202)])
     assert [(status, feature, version) for status, feature, version, _ in got] == \
         [("ok", "P001", 2), ("ok", "P002", 2)]
     live = plotted.read("industrial_plots").set_index("plot_id")["workers"]
@@ -455,18 +451,10 @@ def test_two_processes_editing_different_rows_both_succeed(plotted):
 
 
 def test_two_processes_editing_the_same_row_one_gets_the_conflict(plotted):
-    context = multiprocessing.get_context("fork")
-    start, results = context.Event(), context.Queue()
-    procs = [context.Process(target=edit_workers, args=(plotted.address, "P001", w, 1, start, results))
-             for w in (101, 202)]
-    for p in procs:
-        p.start()
-    start.set()
-    got = sorted(results.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(60)
-    (status_a, _, version_a, _), (status_b, _, version_b, stale) = got
-    assert (status_a, version_a) == ("conflict", 2) and (status_b, version_b) == ("ok", 2)
+    (status_a, _, version_a, stale), (status_b, _, version_b, _) = race_edits(plotted.address,
+                                                                              [("P001", 101), ("P001", 202)])
+    assert (status_a, version_a, stale) == ("conflict", 2, [("P001", 1, 2, "live")]) and \
+        (status_b, version_b) == ("ok", 2)
     winner = plotted.read("industrial_plots", where={"plot_id": "P001"}, versions=True)
     assert winner["row_version"].tolist() == [2] and winner["workers"].iloc[0] in (101, 202)
     assert plotted.info("industrial_plots").version == 2

@@ -84,12 +84,12 @@ def test_a_copy_refuses_a_target_that_holds_a_store(rich_store, tmp_path):
 
 
 def test_a_failed_copy_leaves_no_target(rich_store, tmp_path, monkeypatch):
-    import layers.gpkg
+    import layers.gpkg_write
 
     def broken(self, name, raster):
         raise OSError("disk full")
 
-    monkeypatch.setattr(layers.gpkg._GpkgTransaction, "put_raster", broken)
+    monkeypatch.setattr(layers.gpkg_write.GpkgTransaction, "put_raster", broken)
     with pytest.raises(StoreError, match="disk full"):
         copy_store(rich_store, tmp_path / "half.gpkg")
     assert not (tmp_path / "half.gpkg").exists()

@@ -17,7 +17,7 @@ from server_common import PLANNER
 from test_server_tiles import Z14, url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from postgis_server import postgis_address, postgis_server  # noqa: E402, F401
+from postgis_server import new_schema_address, postgis_server  # noqa: E402, F401
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -36,9 +36,7 @@ def test_a_copied_gpkg_alone_serves_its_risk_surface(store_path, settings, tmp_p
 
 
 @pytest.fixture(scope="module")
-def postgis_copy(store_path, postgis_server):
-    from postgis_server import new_schema_address
-
+def postgis_copy(store_path, postgis_server):  # noqa: F811 - the fixture imported above
     address = new_schema_address(postgis_server)
     copy_store(open_store(store_path), address)
     return address
