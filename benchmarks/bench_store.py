@@ -16,9 +16,10 @@ Rows of the table:
 * **one-row edit commit**: ``Store.edit`` of one plot (new: median and p95 over ``--edits``
   edits), against the baseline's ``write`` of the whole layer with that one change (median over
   ``--baseline-edits``);
-* **import 100 000 plots**: ``Store.write`` of the whole validated layer into a new store (best of
-  ``--repeat``), and into a store that already holds a city's roads (``--roads`` segments, one
-  import): the baseline copies the whole file for every write, the store in place does not;
+* **import 100 000 plots**: ``Store.write`` of the whole validated layer into a new store, into a
+  store that already holds a city's roads (``--roads`` segments: the baseline copies the whole
+  file for every write, the store in place does not), and ``riskmap import`` end to end
+  (:func:`layers.io.import_layer`: read the file, validate, write) — each best of ``--repeat``;
 * the same two on PostGIS (a throw-away PostgreSQL 15 + PostGIS started like the test suite's,
   unless ``--postgres URL`` names one);
 * with ``--open STORE``: the cost of the integrity check on open of that store (cold, the
@@ -101,10 +102,13 @@ def old_edit_times(store, plots, edits: int) -> list[float]:
     return times
 
 
-def measure(makers: dict, plots, city, repeat: int, edits: dict) -> dict:
+def measure(makers: dict, plots, city, repeat: int, edits: dict, source: Path) -> dict:
     """Imports (best of ``repeat``, the implementations taking turns so that a busy machine slows
-    them alike) into a new store and into one holding ``city`` roads; then one-row edits."""
-    results = {name: {"import": [], "import_city": []} for name in makers}
+    them alike) into a new store and into one holding ``city`` roads, and ``import_layer`` of the
+    ``source`` file end to end; then one-row edits."""
+    from layers.io import import_layer
+
+    results = {name: {"import": [], "import_city": [], "import_file": []} for name in makers}
     cities, last = {}, {}
     if city is not None:
         for name, make in makers.items():
@@ -117,12 +121,16 @@ def measure(makers: dict, plots, city, repeat: int, edits: dict) -> dict:
             if city is not None:
                 results[name]["import_city"].append(
                     timed(lambda: cities[name].write("industrial_plots", plots, actor="bench")))
+            target = make(f"file{r}")
+            results[name]["import_file"].append(
+                timed(lambda: import_layer(target, "industrial_plots", source, admin_area=None)))
         print(f"imports, round {r + 1}/{repeat}: done", flush=True)
     for name, (count, timer) in edits.items():
         times = timer(last[name], plots, count)
         results[name].update(edit_median=statistics.median(times), edit_p95=p95(times))
     for name in makers:
         results[name]["import"] = min(results[name]["import"])
+        results[name]["import_file"] = min(results[name]["import_file"])
         results[name]["import_city"] = min(results[name]["import_city"]) if city is not None else None
     return results
 
@@ -154,7 +162,9 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="riskmap-bench-store-"))
     plots = validate_layer("industrial_plots", make_plots(args.rows), expected_bounds=None)
-    print(f"{len(plots):,} plots validated; temporary folder {folder}", flush=True)
+    source = folder / "plots.gpkg"
+    plots.to_file(source, engine="pyogrio")
+    print(f"{len(plots):,} plots validated and written to {source}", flush=True)
     city = roads(args.roads) if args.roads else None
     baseline = baseline_module(args.baseline_rev)
     makers = {"new": lambda tag: create_store(folder / f"new-{tag}.gpkg"),
@@ -177,7 +187,7 @@ def main() -> None:
         makers["pg"] = lambda tag: create_store(f"{base}?schema=bench_{stamp}_{tag}")
         edits["pg"] = (args.edits, edit_times)
     try:
-        results = measure(makers, plots, city, args.repeat, edits)
+        results = measure(makers, plots, city, args.repeat, edits, source)
     finally:
         if server is not None:
             server.stop()
@@ -192,6 +202,9 @@ def main() -> None:
         (f"import {len(plots):,} plots", f"{new['import']:.2f} s", f"{old['import']:.2f} s",
          f"{old['import'] / new['import']:.2f}× (>1: faster)", f"{pg['import']:.2f} s" if pg else "—"),
     ]
+    rows.append((f"riskmap import of {len(plots):,} plots (read, validate, write)", f"{new['import_file']:.2f} s",
+                 f"{old['import_file']:.2f} s", f"{old['import_file'] / new['import_file']:.2f}× (>1: faster)",
+                 f"{pg['import_file']:.2f} s" if pg else "—"))
     if city is not None:
         rows.append((f"import {len(plots):,} plots into a store of {len(city):,} roads", f"{new['import_city']:.2f} s",
                      f"{old['import_city']:.2f} s", f"{old['import_city'] / new['import_city']:.2f}× (>1: faster)",

@@ -34,7 +34,8 @@ from pyproj import CRS
 
 __all__ = [
     "SQLITE_MAGIC", "GPKG_APPLICATION_IDS", "META_TABLE", "AUDIT_TABLE", "RETIRED_TABLE", "CORE_DDL", "SQL_TYPES", "gpkg_blobs", "wkb_of",
-    "register_functions", "logical_type", "feature_table_sql", "rtree_sql", "bulk_load_rtree", "srs_row",
+    "register_functions", "logical_type", "feature_table_sql", "rtree_sql", "rtree_node_size", "pack_rtree",
+    "write_rtree", "bulk_load_rtree", "srs_row",
     "quick_check",
     "full_check", "quoted",
 ]
@@ -219,21 +220,28 @@ def _float32_up(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def bulk_load_rtree(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.ndarray) -> None:
-    """Fill the empty R-tree ``rtree`` with boxes ``bounds`` (n × minx, miny, maxx, maxy) of rows ``ids``.
+def rtree_node_size(con: sqlite3.Connection, rtree: str) -> int:
+    """Bytes of a node of R-tree ``rtree`` (fixed when it was created, from the page size)."""
+    return con.execute(f"SELECT length(data) FROM {quoted(rtree + '_node')} WHERE nodeno = 1").fetchone()[0]
+
+
+def pack_rtree(ids: np.ndarray, bounds: np.ndarray, node_size: int) -> tuple[list, list, np.ndarray]:
+    """Pack boxes ``bounds`` (n × minx, miny, maxx, maxy) of rows ``ids`` into R-tree nodes.
 
     Inserting 100 000 boxes one by one costs SQLite's R*-tree about 40 µs each (node splits and
     reinsertions through its shadow tables); GDAL bulk-loads instead, and so does this: rows are
-    sorted along a Hilbert curve, packed into full nodes level by level, and the node blobs are
-    written straight into the ``_node``, ``_parent`` and ``_rowid`` shadow tables in SQLite's own
-    format (a node: 2-byte depth, 2-byte cell count, cells of a big-endian 64-bit id and four
-    big-endian float32, minima rounded down and maxima up as the module itself does).
-    ``rtreecheck()`` accepts the result (tested), and later inserts and deletes by the triggers
-    go on from it like from any other tree.
+    sorted along a Hilbert curve and packed into full nodes, level by level, in SQLite's own node
+    format (2-byte depth, 2-byte cell count, cells of a big-endian 64-bit id and four big-endian
+    float32, minima rounded down and maxima up exactly as the module rounds them).
+
+    Returns
+    -------
+    nodes : list of (node number, blob)
+        The root is node 1.
+    parents : list of (node number, parent node number)
+    leaves : numpy.ndarray
+        The leaf node of each row, in the order of ``ids``.
     """
-    if not len(ids):
-        return
-    node_size = con.execute(f"SELECT length(data) FROM {quoted(rtree + '_node')} WHERE nodeno = 1").fetchone()[0]
     capacity = (node_size - 4) // 24
     centre = np.column_stack([(bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2])
     order = np.argsort(_hilbert(centre), kind="stable")
@@ -261,26 +269,43 @@ def bulk_load_rtree(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds
         numbers[k] = np.arange(next_number, next_number + count)
         next_number += count
         levels[k + 1]["id"] = numbers[k]  # a parent cell's id is its child node's number
-    nodes, parents, rowids = [], [], []
+    nodes, parents = [], []
     for k, entries in enumerate(levels):
         for n, start in enumerate(range(0, len(entries), capacity)):
             chunk = entries[start:start + capacity]
-            head = np.array([depth if k == depth else 0, len(chunk)], dtype=">u2").tobytes()
-            blob = head + chunk.tobytes()
+            blob = np.array([depth if k == depth else 0, len(chunk)], dtype=">u2").tobytes() + chunk.tobytes()
             nodes.append((int(numbers[k][n]), blob + bytes(node_size - len(blob))))
             if k < depth:
                 parents.append((int(numbers[k][n]), int(numbers[k + 1][n // capacity])))
-        if k == 0:
-            leaf_of = np.repeat(numbers[0], capacity)[:len(entries)]
-            by_id = np.argsort(entries["id"], kind="stable")  # appending in key order: no b-tree page splits
-            rowids = list(zip(entries["id"][by_id].astype(np.int64).tolist(), leaf_of[by_id].tolist()))
+    leaves = np.empty(len(ids), dtype=np.int64)
+    leaves[order] = np.repeat(numbers[0], capacity)[:len(ids)]
+    return nodes, parents, leaves
+
+
+def write_rtree(con: sqlite3.Connection, rtree: str, nodes: list, parents: list, rowids: list | None) -> None:
+    """Replace the shadow tables of the empty R-tree ``rtree`` by packed ``nodes`` and ``parents``;
+    ``rowids`` (row id, leaf node) pairs too, unless the caller fills ``<rtree>_rowid`` itself."""
     con.execute(f"DELETE FROM {quoted(rtree + '_node')}")
     con.executemany(f"INSERT INTO {quoted(rtree + '_node')} VALUES (?, ?)", nodes)
     con.executemany(f"INSERT INTO {quoted(rtree + '_parent')} VALUES (?, ?)", parents)
-    con.executemany(f"INSERT INTO {quoted(rtree + '_rowid')} (rowid, nodeno) VALUES (?, ?)", rowids)
+    if rowids is not None:
+        con.executemany(f"INSERT INTO {quoted(rtree + '_rowid')} (rowid, nodeno) VALUES (?, ?)", rowids)
 
 
-def _hilbert(points: np.ndarray, bits: int = 16) -> np.ndarray:
+def bulk_load_rtree(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.ndarray) -> None:
+    """Fill the empty R-tree ``rtree`` with boxes ``bounds`` of rows ``ids`` (:func:`pack_rtree`).
+
+    ``rtreecheck()`` accepts the result (tested), and later inserts and deletes by the triggers go
+    on from it like from any other tree.
+    """
+    if not len(ids):
+        return
+    nodes, parents, leaves = pack_rtree(ids, bounds, rtree_node_size(con, rtree))
+    order = np.argsort(ids, kind="stable")  # appending in key order: no b-tree page splits
+    write_rtree(con, rtree, nodes, parents, list(zip(np.asarray(ids)[order].tolist(), leaves[order].tolist())))
+
+
+def _hilbert(points: np.ndarray, bits: int = 12) -> np.ndarray:
     """Hilbert-curve index of each point in the points' own bounding box (``2**bits`` cells a side)."""
     low, high = points.min(axis=0), points.max(axis=0)
     span = np.where(high > low, high - low, 1.0)

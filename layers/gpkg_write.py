@@ -4,7 +4,8 @@ Rows go in as SQLite values (booleans 0/1, dates and times as ISO 8601 text, geo
 GeoPackage blobs). A whole layer of more than :data:`BULK_ROWS` rows goes another way, at C speed:
 GDAL writes it (typed Arrow columns and WKB) into a scratch GeoPackage in a temporary folder —
 never into the store — and one ``INSERT … SELECT`` copies it into the store's table inside the
-transaction; its R-tree is bulk-loaded (:func:`layers.gpkg_sql.bulk_load_rtree`). The scratch
+transaction; its R-tree is packed (:func:`layers.gpkg_sql.pack_rtree`) and written straight into
+SQLite's shadow tables. The scratch
 file is detached and deleted when the transaction ends, committed or not.
 """
 
@@ -22,8 +23,8 @@ import pyogrio
 
 from layers import gpkg_raster
 from layers.gpkg_sql import (
-    AUDIT_TABLE, META_TABLE, RETIRED_TABLE, bulk_load_rtree, feature_table_sql, gpkg_blobs, quoted,
-    rtree_extension_row, rtree_sql,
+    AUDIT_TABLE, META_TABLE, RETIRED_TABLE, feature_table_sql, gpkg_blobs, pack_rtree, quoted, rtree_extension_row,
+    rtree_node_size, rtree_sql, write_rtree,
 )
 from layers.rasters import RasterData
 from layers.store_base import META_KEYS, Transaction
@@ -163,36 +164,52 @@ class GpkgTransaction(Transaction):
                                               '"updated_at"', '"updated_by"']
         return f"INSERT INTO {quoted(rows.name)} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
-    def _bulk_insert(self, rows: PreparedRows, system: dict) -> None:
-        """Insert many rows at C speed: GDAL writes them (typed Arrow columns, WKB) into a scratch
-        GeoPackage in a temporary folder — never the store — and one ``INSERT … SELECT`` copies
-        them into the store's table inside this transaction. Rows keep their order: fid = 1…n."""
+    def _bulk_insert(self, rows: PreparedRows, system: dict, leaves: np.ndarray, rtree: str) -> None:
+        """Insert many rows at C speed: GDAL writes them (typed Arrow columns, WKB, and each row's
+        R-tree leaf) into a scratch GeoPackage in a temporary folder — never the store — and two
+        ``INSERT … SELECT`` copy the rows and the R-tree's row→leaf map into the store inside this
+        transaction. Rows keep their order: fid = 1…n."""
+        import pyarrow as pa
+
         folder = tempfile.mkdtemp(prefix="riskmap-rows-")
         alias = f"riskmap_rows_{len(self._scratch)}"
         self._scratch.append((alias, folder))
         scratch = Path(folder) / "rows.gpkg"
+        table = rows.arrow(system).append_column("riskmap_leaf", pa.array(leaves, type=pa.int64(), mask=leaves < 0))
         with _unsynchronised():
-            pyogrio.write_arrow(rows.arrow(system), scratch, layer="rows", driver="GPKG", geometry_name="geometry",
+            pyogrio.write_arrow(table, scratch, layer="rows", driver="GPKG", geometry_name="geometry",
                                 geometry_type="Unknown", crs="EPSG:4490",
                                 layer_options={"SPATIAL_INDEX": "NO", "GEOMETRY_NAME": "geom", "FID": "fid"})
         self.con.execute(f"ATTACH DATABASE ? AS {alias}", (str(scratch),))
         names = ", ".join(['"fid"', '"geom"', *map(quoted, rows.columns), '"row_version"', '"updated_at"',
                            '"updated_by"'])
         self.con.execute(f'INSERT INTO {quoted(rows.name)} ({names}) SELECT {names} FROM {alias}."rows" ORDER BY "fid"')
+        self.con.execute(f'INSERT INTO {quoted(rtree + "_rowid")} (rowid, nodeno) SELECT "fid", "riskmap_leaf" '
+                         f'FROM {alias}."rows" WHERE "riskmap_leaf" IS NOT NULL ORDER BY "fid"')
 
     def replace(self, rows: PreparedRows, system: dict) -> None:
-        name = rows.name
+        name, rtree = rows.name, f"rtree_{rows.name}_geom"
         self.store._drop_vector(self.con, name)
         self.con.execute(feature_table_sql(name, rows.columns, rows.types))
+        statements = rtree_sql(name)
+        self.con.execute(statements[0])
+        finite = np.flatnonzero(np.isfinite(rows.bounds[:, 0]))  # rows with a box: not missing, not empty
+        bounds = rows.bounds[finite]
+        nodes, parents, leaves = (pack_rtree(finite + 1, bounds, rtree_node_size(self.con, rtree))
+                                  if len(finite) else (None, None, np.zeros(0, dtype=np.int64)))
         if len(rows) > BULK_ROWS:
-            self._bulk_insert(rows, system)
+            leaf_of_row = np.full(len(rows), -1, dtype=np.int64)
+            leaf_of_row[finite] = leaves
+            self._bulk_insert(rows, system, leaf_of_row, rtree)
+            rowids = None
         else:
             self.con.executemany(self._insert_sql(rows, fid=True), self._rows_sql(rows, system, fid=True))
+            rowids = list(zip((finite + 1).tolist(), leaves.tolist()))
+        if len(finite):
+            write_rtree(self.con, rtree, nodes, parents, rowids)
         if rows.id_field:
             self.con.execute(f"CREATE UNIQUE INDEX {quoted(f'riskmap_{name}_id')} ON {quoted(name)} "
                              f"({quoted(rows.id_field)})")
-        finite = np.flatnonzero(np.isfinite(rows.bounds[:, 0]))
-        bounds = rows.bounds[finite]
         extent = ((float(bounds[:, 0].min()), float(bounds[:, 1].min()), float(bounds[:, 2].max()),
                    float(bounds[:, 3].max())) if len(finite) else (None,) * 4)
         self.con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, "
@@ -200,9 +217,6 @@ class GpkgTransaction(Transaction):
                          (name, name, *extent))
         self.con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4490, ?, 0)",
                          (name, rows.geometry_type, 2 if rows.has_z else 0))
-        statements = rtree_sql(name)
-        self.con.execute(statements[0])
-        bulk_load_rtree(self.con, f"rtree_{name}_geom", finite + 1, bounds)
         for statement in statements[1:]:
             self.con.execute(statement)
         self.con.execute("INSERT INTO gpkg_extensions VALUES (?, ?, ?, ?, ?)", rtree_extension_row(name))

@@ -353,7 +353,10 @@ def _id_text(value) -> str | None:
 
 def _ids(name: str, id_field: str, raw: pd.Series) -> list[str]:
     text = raw.to_numpy(dtype=object, na_value=None).tolist()
-    if not (pd.api.types.is_string_dtype(raw.dtype) and raw.dtype != object):
+    if pd.api.types.is_string_dtype(raw.dtype) and raw.dtype != object:
+        if not raw.isna().any() and not raw.duplicated().any():  # the usual case, checked in C
+            return text
+    else:
         text = [_id_text(v) for v in text]
     problems = [Problem(f"row {i + 1}", id_field, "id is missing") for i, v in enumerate(text) if v is None]
     counts = Counter(v for v in text if v is not None)
