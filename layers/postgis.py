@@ -47,7 +47,7 @@ import shapely
 from geo.errors import InputError, RiskmapError
 from layers.errors import StoreError
 from layers.rasters import RasterData, geotiff_bytes
-from layers.store import display_address
+from layers.store_records import display_address
 from layers.store_base import META_KEYS, BaseStore, ThreadConnections, Transaction
 from layers.store_rows import PreparedRows, RawRows
 

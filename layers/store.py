@@ -77,14 +77,16 @@ Address helpers: :func:`open_store`, :func:`create_store`, :func:`is_postgres_ad
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from geo.errors import InputError
+from layers.store_records import (
+    AUDIT_COLUMNS, RETIRED_COLUMNS, STORE_CRS, SYSTEM_COLUMNS, EditResult, LayerInfo, display_address,
+    is_postgres_address,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
     import geopandas as gpd
@@ -94,81 +96,6 @@ __all__ = [
     "STORE_CRS", "SYSTEM_COLUMNS", "RETIRED_COLUMNS", "AUDIT_COLUMNS", "LayerInfo", "EditResult",
     "Store", "open_store", "create_store", "is_postgres_address", "display_address",
 ]
-
-#: The CRS every vector layer of a store is held in: CGCS2000 geographic (lon/lat degrees).
-STORE_CRS = "EPSG:4490"
-
-#: System columns of every row, hidden from reads unless ``versions=True``.
-SYSTEM_COLUMNS = ("row_version", "updated_at", "updated_by")
-#: Columns a read with ``include_retired=True`` adds (None for rows that are live).
-RETIRED_COLUMNS = ("retired_at", "retired_by")
-
-#: Columns of the frame returned by :meth:`Store.audit`, newest entry first.
-AUDIT_COLUMNS = ("id", "when", "actor", "action", "layer", "feature", "version", "rows", "detail",
-                 "before", "after")
-
-_POSTGRES = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
-_PASSWORD = re.compile(r"^(postgres(?:ql)?://[^:/@]*:)([^@]*)(@)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """What the store knows about one layer, without reading its rows.
-
-    Parameters
-    ----------
-    name : str
-        Layer name (a catalogue name such as ``"industrial_plots"`` or a derived layer name).
-    rows : int
-        Number of live rows (0 for a raster).
-    version : int
-        Incremented on each write or edit; 1 after the first.
-    updated_at : str
-        Time of the last write, ISO 8601 in UTC.
-    derived : bool
-        Computed by the engine rather than imported.
-    ruleset_version, fingerprint : str or None
-        Rule set and inputs a derived layer was computed from (to tell a stale one).
-    crs : str
-        CRS of the stored data (``"EPSG:4490"`` for vector layers; a raster keeps its own).
-    kind : {"vector", "raster"}
-    id_field : str or None
-        The column holding each row's stable id (None: the layer cannot be edited by row).
-    retired : int
-        Rows retired and kept in the archive.
-    """
-
-    name: str
-    rows: int
-    version: int
-    updated_at: str
-    derived: bool = False
-    ruleset_version: str | None = None
-    fingerprint: str | None = None
-    crs: str = STORE_CRS
-    kind: str = "vector"
-    id_field: str | None = None
-    retired: int = 0
-
-
-@dataclass(frozen=True)
-class EditResult:
-    """What one :meth:`Store.edit` committed.
-
-    ``versions`` maps every touched id to its new row version; ``inserted``, ``updated``,
-    ``retired`` and ``revived`` list the ids by what happened to them; ``version`` is the layer's
-    new version and ``audit_ids`` the ids of the audit rows written.
-    """
-
-    layer: str
-    version: int
-    when: str
-    versions: dict[str, int] = field(default_factory=dict)
-    inserted: tuple[str, ...] = ()
-    updated: tuple[str, ...] = ()
-    retired: tuple[str, ...] = ()
-    revived: tuple[str, ...] = ()
-    audit_ids: tuple[int, ...] = ()
 
 
 @runtime_checkable
@@ -264,17 +191,6 @@ class Store(Protocol):
     def destroy(self) -> None:
         """Remove the whole store, irreversibly: for a command that created it and then failed."""
         ...
-
-
-def is_postgres_address(address: str | PathLike[str]) -> bool:
-    """Whether ``address`` names a PostGIS store (``postgresql://`` or ``postgres://``)."""
-    return isinstance(address, str) and bool(_POSTGRES.match(address))
-
-
-def display_address(address: str | PathLike[str]) -> str:
-    """``address`` as it may be shown: a PostgreSQL password is replaced by ``***``."""
-    text = str(address)
-    return _PASSWORD.sub(r"\1***\3", text) if is_postgres_address(text) else text
 
 
 def _check_address(address) -> str | PathLike[str]:

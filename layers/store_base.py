@@ -42,7 +42,7 @@ import shapely
 from geo.errors import InputError
 from layers.errors import LayerNotFound, StoreError, ValidationError
 from layers.rasters import GEOTIFFS, RasterData, open_geotiff, raster_from_source
-from layers.store import AUDIT_COLUMNS, LayerInfo, display_address
+from layers.store_records import AUDIT_COLUMNS, LayerInfo, display_address
 from layers.store_edits import RowEdits
 from layers.store_rows import (
     PreparedRows, RawRows, check_name, documents_json, frame_from_raw, now, prepare_layer, row_documents,

@@ -17,7 +17,7 @@ import shapely
 
 from geo.errors import InputError
 from layers.errors import Conflict
-from layers.store import RETIRED_COLUMNS, SYSTEM_COLUMNS, EditResult
+from layers.store_records import RETIRED_COLUMNS, SYSTEM_COLUMNS, EditResult
 from layers.store_rows import RawRows, documents_json, frame_from_raw, now, prepare_layer, row_documents
 
 __all__ = ["RowEdits"]

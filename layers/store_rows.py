@@ -39,7 +39,7 @@ from pyproj import CRS
 
 from geo.errors import CRSError, InputError
 from layers.errors import Problem, ValidationError
-from layers.store import RETIRED_COLUMNS, STORE_CRS, SYSTEM_COLUMNS
+from layers.store_records import RETIRED_COLUMNS, STORE_CRS, SYSTEM_COLUMNS
 
 __all__ = [
     "LOGICAL_TYPES", "RESERVED_COLUMNS", "PreparedRows", "RawRows", "check_name", "now",

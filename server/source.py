@@ -8,7 +8,7 @@ is seen by the next request without any explicit invalidation.
 Bounding-box reads of layers up to ``index_max_rows`` rows are answered from memory: the first
 one loads the whole layer as the view shows it, with a spatial index (an STRtree), and keeps it
 in an LRU bounded by entries and by total rows; later reads query the index. This takes the
-per-request cost of opening the store (10-20 ms with GDAL) off every tile and page. The default
+per-request cost of reading the store (10-20 ms) off every tile and page. The default
 (2 million rows) holds the scale-100 demo's 1.5 million road segments, which read from the store
 per request made the combined tile 2-3× slower; larger layers still go to the store per request,
 through its own spatial index.
@@ -93,8 +93,7 @@ class LayerSource:
     def read(self, view: LayerView, info: LayerInfo, bbox=None) -> gpd.GeoDataFrame:
         """The features of the layer meeting ``bbox`` (lon/lat), as ``view`` shows them.
 
-        Every column is read and the view then keeps the visible ones: with GDAL this is faster
-        than asking for a column list (which costs a second open of the layer).
+        Every column is read and the view then keeps the visible ones (one read, whatever the view).
         """
         if bbox is not None and info.rows <= self.index_max_rows:
             frame = self.frame(view, info)
