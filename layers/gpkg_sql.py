@@ -33,11 +33,10 @@ import shapely
 from pyproj import CRS
 
 __all__ = [
-    "SQLITE_MAGIC", "GPKG_APPLICATION_IDS", "META_TABLE", "AUDIT_TABLE", "RETIRED_TABLE", "CORE_DDL", "SQL_TYPES", "gpkg_blobs", "wkb_of",
-    "register_functions", "logical_type", "feature_table_sql", "rtree_sql", "rtree_node_size", "pack_rtree",
-    "write_rtree", "bulk_load_rtree", "srs_row",
-    "quick_check",
-    "full_check", "quoted",
+    "SQLITE_MAGIC", "GPKG_APPLICATION_IDS", "META_TABLE", "AUDIT_TABLE", "RETIRED_TABLE", "CORE_DDL", "SQL_TYPES",
+    "gpkg_blobs", "wkb_of", "wkb_sql", "register_functions", "logical_type", "feature_table_sql", "rtree_sql",
+    "rtree_node_size", "pack_rtree", "write_rtree", "bulk_load_rtree", "srs_row", "quick_check", "full_check",
+    "quoted",
 ]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -115,6 +114,19 @@ def _header_bytes(blob: bytes) -> int:
 def wkb_of(blobs: list) -> list:
     """The WKB inside each GeoPackage geometry blob (None stays None)."""
     return [None if b is None else bytes(b[_header_bytes(b):]) for b in blobs]
+
+
+def wkb_sql(column: str) -> str:
+    """SQL giving the WKB inside the GeoPackage blob ``column``: SQLite strips the header in C.
+
+    The header's length follows from its flags byte (envelope kind, §2.1.3.1.1); the common flags
+    (either byte order; no, xy, xyz, xym or xyzm envelope; empty or not) are listed, and any other
+    blob comes back whole, to be stripped by :func:`wkb_of`.
+    """
+    cases = [(order | kind << 1 | empty, 8 + _ENVELOPE_BYTES[kind])
+             for order in (1, 0) for empty in (0, 0b10000) for kind in (1, 0, 2, 3, 4)]
+    whens = " ".join(f"WHEN x'{flags:02x}' THEN substr({column}, {size + 1})" for flags, size in cases)
+    return f"CASE substr({column}, 4, 1) {whens} ELSE {column} END"
 
 
 def _envelope(blob: bytes) -> tuple[float, float, float, float] | None:

@@ -379,19 +379,23 @@ def _types_for(name: str, frame: dict[str, pd.Series]) -> dict[str, str]:
 _PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
 
 
-def _series(values: list, kind: str) -> pd.Series:
-    """A Series of logical type ``kind`` from values as a backend (or JSON) gives them."""
+def _series(values, kind: str) -> pd.Series:
+    """A Series of logical type ``kind`` from values as a backend (or JSON) gives them (a list or an
+    object array; None for a missing value), converted whole-column."""
     if kind == "str":
         return pd.Series(values, dtype="str" if _PANDAS_3 else object)
-    missing = [v is None for v in values]
+    array = values if isinstance(values, np.ndarray) else np.array(values, dtype=object)
+    missing = pd.isna(array)
     if kind == "float":
-        return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
+        return pd.Series(np.where(missing, np.nan, array).astype("float64"))
     if kind in ("int", "bool"):
-        if not any(missing):
-            return pd.Series(values, dtype="int64" if kind == "int" else "bool")
-        return pd.Series(pd.array(values, dtype="Int64" if kind == "int" else "boolean"))
-    text = [v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for v in values]
-    stamps = pd.to_datetime(pd.Series(text, dtype=object), errors="coerce", format="ISO8601", utc=True)
+        if not missing.any():
+            return pd.Series(array.astype("int64" if kind == "int" else "bool"))
+        return pd.Series(pd.array(array, dtype="Int64" if kind == "int" else "boolean"))
+    present = array[~missing]
+    if len(present) and not isinstance(present[0], str):  # date / datetime objects (PostgreSQL)
+        array = np.array([v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for v in array], dtype=object)
+    stamps = pd.to_datetime(pd.Series(array, dtype=object), errors="coerce", format="ISO8601", utc=True)
     return stamps.dt.tz_localize(None).astype("datetime64[ms]")
 
 
