@@ -387,8 +387,10 @@ class GeoPackageStore(BaseStore):
     def _select(self, con, name, columns, types, system, where_sql="1", params=()) -> tuple[RawRows, dict | None]:
         geometry = self._geometry_name(con, name)
         present = {r[1] for r in con.execute(f"PRAGMA table_info({quoted(name)})")}
-        extra = [c if c in present else f"NULL AS {c}" for c in ("row_version", "updated_at", "updated_by")] \
-            if system else []
+        extra = ([quoted(c) if c in present else f"NULL AS {c}" for c in ("row_version", "updated_at", "updated_by")]
+                 if system else [])
+        if system and "row_version" in present:
+            extra[0] = 'coalesce("row_version", 1)'  # a row added by another tool (QGIS…) is version 1
         names = [wkb_sql(quoted(geometry)), *map(quoted, columns), *extra]
         cursor = con.execute(f'SELECT {", ".join(names)} FROM {quoted(name)} WHERE {where_sql} ORDER BY "fid"', params)
         rows = cursor.fetchall()

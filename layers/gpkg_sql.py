@@ -180,10 +180,15 @@ def logical_type(declared: str) -> str:
 
 
 def feature_table_sql(name: str, columns: list[str], types: dict[str, str]) -> str:
-    """``CREATE TABLE`` of a layer: ``fid``, ``geom``, the attributes, then the system columns."""
+    """``CREATE TABLE`` of a layer: ``fid``, ``geom``, the attributes, then the system columns.
+
+    Laid out as GDAL lays out the same columns (types, order, constraints, no defaults), so that a
+    bulk write can copy GDAL's records as they are (see :class:`layers.gpkg_write.GpkgTransaction`).
+    A row another tool adds leaves ``row_version`` NULL, which reads as version 1.
+    """
     attributes = "".join(f", {quoted(c)} {SQL_TYPES[types[c]]}" for c in columns)
     return (f'CREATE TABLE {quoted(name)} ("fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "geom" GEOMETRY'
-            f'{attributes}, "row_version" INTEGER NOT NULL DEFAULT 1, "updated_at" TEXT, "updated_by" TEXT)')
+            f'{attributes}, "row_version" INTEGER, "updated_at" TEXT, "updated_by" TEXT)')
 
 
 def rtree_sql(table: str, column: str = "geom") -> list[str]:

@@ -123,7 +123,7 @@ class GpkgTransaction(Transaction):
 
     def versions(self, name: str, id_field: str) -> dict[str, int]:
         return {str(i): v for i, v in self.con.execute(
-            f"SELECT {quoted(id_field)}, row_version FROM {quoted(name)}")}
+            f"SELECT {quoted(id_field)}, coalesce(row_version, 1) FROM {quoted(name)}")}
 
     def fetch(self, name, id_field, ids, types) -> tuple[RawRows, dict]:
         kind = types.get(id_field, "str")
@@ -165,27 +165,29 @@ class GpkgTransaction(Transaction):
         return f"INSERT INTO {quoted(rows.name)} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
     def _bulk_insert(self, rows: PreparedRows, system: dict, leaves: np.ndarray, rtree: str) -> None:
-        """Insert many rows at C speed: GDAL writes them (typed Arrow columns, WKB, and each row's
-        R-tree leaf) into a scratch GeoPackage in a temporary folder — never the store — and two
-        ``INSERT … SELECT`` copy the rows and the R-tree's row→leaf map into the store inside this
-        transaction. Rows keep their order: fid = 1…n."""
+        """Insert many rows at C speed: GDAL writes them (typed Arrow columns and WKB) into a scratch
+        GeoPackage in a temporary folder — never the store — as a table laid out exactly like the
+        store's, so that ``INSERT INTO t SELECT * FROM scratch`` copies whole records without
+        decoding them (SQLite's transfer optimisation), inside this transaction; the R-tree's
+        row→leaf map comes along the same way. Rows keep their order: fid = 1…n."""
         import pyarrow as pa
 
         folder = tempfile.mkdtemp(prefix="riskmap-rows-")
         alias = f"riskmap_rows_{len(self._scratch)}"
         self._scratch.append((alias, folder))
         scratch = Path(folder) / "rows.gpkg"
-        table = rows.arrow(system).append_column("riskmap_leaf", pa.array(leaves, type=pa.int64(), mask=leaves < 0))
+        options = {"SPATIAL_INDEX": "NO", "GEOMETRY_NAME": "geom", "FID": "fid"}
+        present = leaves >= 0
+        leaf_table = pa.table({"rowid": pa.array(np.flatnonzero(present) + 1, type=pa.int64()),
+                               "nodeno": pa.array(leaves[present], type=pa.int64())})
         with _unsynchronised():
-            pyogrio.write_arrow(table, scratch, layer="rows", driver="GPKG", geometry_name="geometry",
-                                geometry_type="Unknown", crs="EPSG:4490",
-                                layer_options={"SPATIAL_INDEX": "NO", "GEOMETRY_NAME": "geom", "FID": "fid"})
+            pyogrio.write_arrow(rows.arrow(system), scratch, layer="rows", driver="GPKG", geometry_name="geometry",
+                                geometry_type="Unknown", crs="EPSG:4490", layer_options=options)
+            pyogrio.write_arrow(leaf_table, scratch, layer="leaves", driver="GPKG")
         self.con.execute(f"ATTACH DATABASE ? AS {alias}", (str(scratch),))
-        names = ", ".join(['"fid"', '"geom"', *map(quoted, rows.columns), '"row_version"', '"updated_at"',
-                           '"updated_by"'])
-        self.con.execute(f'INSERT INTO {quoted(rows.name)} ({names}) SELECT {names} FROM {alias}."rows" ORDER BY "fid"')
-        self.con.execute(f'INSERT INTO {quoted(rtree + "_rowid")} (rowid, nodeno) SELECT "fid", "riskmap_leaf" '
-                         f'FROM {alias}."rows" WHERE "riskmap_leaf" IS NOT NULL ORDER BY "fid"')
+        self.con.execute(f'INSERT INTO {quoted(rows.name)} SELECT * FROM {alias}."rows"')
+        self.con.execute(f'INSERT INTO {quoted(rtree + "_rowid")} (rowid, nodeno) SELECT "rowid", "nodeno" '
+                         f'FROM {alias}."leaves" ORDER BY "rowid"')
 
     def replace(self, rows: PreparedRows, system: dict) -> None:
         name, rtree = rows.name, f"rtree_{rows.name}_geom"
