@@ -214,6 +214,17 @@ def test_a_bulk_write_is_a_whole_geopackage_layer_with_its_r_tree(store):
     assert theirs["last_inspection"].astype("datetime64[ms]").equals(many["last_inspection"])
 
 
+def test_a_row_gdal_adds_reads_as_version_1_and_can_be_edited(seeded_store):
+    """Desktop GIS edits the file with GDAL's own SQLite and triggers; the store goes on from there."""
+    seeded_store.close()
+    extra = validate_layer("industrial_plots", plots(8)).iloc[[7]]
+    pyogrio.write_dataframe(extra, seeded_store.address, layer="industrial_plots", append=True)
+    row = seeded_store.read("industrial_plots", where={"plot_id": "P008"}, versions=True)
+    assert row["row_version"].tolist() == [1]
+    assert seeded_store.read("industrial_plots", bbox=tuple(extra.total_bounds))["plot_id"].tolist() == ["P008"]
+    assert seeded_store.edit("industrial_plots", row.assign(workers=1), actor="alice").versions == {"P008": 2}
+
+
 # ---------------------------------------------------------------------------- rasters inside
 def test_rasters_are_gdal_raster_tables_inside_the_file(store, tmp_path):
     levels = (np.arange(300 * 200).reshape(200, 300) % 5).astype("uint8")
