@@ -2,7 +2,8 @@
 
 :func:`integrity` is what :class:`layers.gpkg.GeoPackageStore` runs before anything else: the
 file's header and GeoPackage application id, ``PRAGMA quick_check`` (every page of every b-tree
-read once: about 2 s per GB on a quiet disk, see the benchmark), and the tables a store needs. A
+read once: 1.5–2 s for the 434 MB scale-100 demo in the page cache, more from a cold disk; see
+``benchmarks/bench_store.py --open``), and the tables a store needs. A
 damaged store is refused by :func:`refusal`'s one line and nothing is ever written to it.
 
 The result is remembered per *file state* — path, inode, size, mtime, ctime and the WAL's size and
