@@ -377,7 +377,7 @@ def _as_list(value) -> list:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     values = value if isinstance(value, (list, tuple)) else [value]
-    return [v for v in values if not (isinstance(v, str) and not v.strip())] or []
+    return [v for v in values if not (isinstance(v, str) and not v.strip())]
 
 
 def _describe(name: pd.Series, cas: pd.Series) -> pd.Series:
