@@ -52,6 +52,7 @@ from geo.validity import geometry_type_problems, repair_geometries
 from layers.catalogue import get_schema
 from layers.errors import Problem, ValidationError
 from layers.schema import Field, LayerSchema
+from layers.substances import default_table
 
 __all__ = ["validate_layer", "cast_to_schema", "LAYER_WIDE", "CRS_HINT"]
 
@@ -249,9 +250,39 @@ def _check_inventory(document) -> str | None:
     return "; ".join(issues) or None
 
 
+def _check_inventory_substances(documents: list[list[dict]]) -> list[str | None]:
+    """hazard_sites.inventory: every item matches GB 18218-2018 Table 1 or declares a Table 2
+    category (:mod:`layers.substances`, tables of the shipped rule set), all items of all sites
+    matched at once. One message per document (None when every item matches)."""
+    where = [(d, n) for d, document in enumerate(documents) for n in range(1, len(document) + 1)]
+    if not where:
+        return [None] * len(documents)
+    items = [item for document in documents for item in document]
+    table = default_table()
+    found = table.match(pd.Series([i.get("name") for i in items], dtype=object),
+                        pd.Series([i.get("cas") for i in items], dtype=object),
+                        pd.Series([i.get("ghs") for i in items], dtype=object))
+    bad = found["problem"].notna().to_numpy()
+    if not bad.any():
+        return [None] * len(documents)
+    listed = found["problem_kind"].isin(["ghs", "unmatched"]).to_numpy()
+    text = ("item " + pd.Series([str(n) for _, n in where]) + ": " + found["problem"].astype(str)
+            + np.where(listed, '; "ghs" is one of: ' + table.category_list(), ""))
+    owner = np.array([d for d, _ in where])
+    messages: list[str | None] = [None] * len(documents)
+    for d, message in pd.Series(text[bad].to_numpy(), index=owner[bad]).groupby(level=0).agg("; ".join).items():
+        messages[d] = message
+    return messages
+
+
 #: Extra checks of parsed JSON fields, by (layer, field): document -> message or None.
 JSON_CHECKS: dict[tuple[str, str], Callable[[object], str | None]] = {
     ("hazard_sites", "inventory"): _check_inventory,
+}
+#: Checks of a whole column of parsed JSON documents that passed :data:`JSON_CHECKS`, by (layer,
+#: field): documents -> one message or None each (vectorised over every document of the layer).
+JSON_COLUMN_CHECKS: dict[tuple[str, str], Callable[[list], list[str | None]]] = {
+    ("hazard_sites", "inventory"): _check_inventory_substances,
 }
 
 
@@ -260,20 +291,25 @@ def _check_json(layer: str, field: Field, raw: pd.Series, present: np.ndarray):
     check = JSON_CHECKS.get((layer, field.name))
     text = np.full(len(raw), None, dtype=object)
     errors = np.full(len(raw), None, dtype=object)
+    documents = np.full(len(raw), None, dtype=object)
     values = raw.to_numpy(dtype=object)
     for i in np.flatnonzero(present):  # no vectorised JSON parser exists
         value = values[i]
         if isinstance(value, (list, dict)):
-            document, text[i] = value, json.dumps(value, ensure_ascii=False)
+            documents[i], text[i] = value, json.dumps(value, ensure_ascii=False)
         else:
             text[i] = str(value).strip()
             try:
-                document = json.loads(text[i])
+                documents[i] = json.loads(text[i])
             except json.JSONDecodeError as exc:
                 errors[i] = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
                 continue
         if check is not None:
-            errors[i] = check(document)
+            errors[i] = check(documents[i])
+    column_check = JSON_COLUMN_CHECKS.get((layer, field.name))
+    if column_check is not None:
+        sound = np.flatnonzero(present & pd.isna(errors))
+        errors[sound] = np.asarray(column_check(list(documents[sound])), dtype=object)
     return pd.Series(text, index=raw.index), errors
 
 
