@@ -18,6 +18,7 @@ import fcntl
 import io
 import json
 import os
+import select
 import shutil
 import signal
 import tempfile
@@ -111,7 +112,8 @@ class Chromium:
 
     def _read(self, deadline: float) -> dict:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._from_browser], [], [], left)[0]:
                 raise BrowserError(f"chromium did not answer in {self.timeout:.0f} s; log: {self.log()}")
             chunk = os.read(self._from_browser, 1 << 16)
             if not chunk:
@@ -175,18 +177,21 @@ class Tab:
         raise BrowserError(f"timed out after {timeout:.0f} s waiting for {what or condition} at "
                            f"{self.evaluate('location.href')}")
 
-    def wait_for_tiles(self, settle: float = 0.6, timeout: float = 20.0) -> None:
-        """Wait until the map's tiles stop arriving (``RiskMap.stats`` unchanged for ``settle`` s)."""
+    def wait_for_tiles(self, settle: float = 0.3, timeout: float = 30.0) -> None:
+        """Wait until the map has drawn tiles and none of its tile layers is loading, for ``settle`` s."""
         self.wait_for("window.RiskMap && RiskMap.stats && RiskMap.stats.tiles > 0", timeout, "the first tiles")
+        idle = ("(() => { let busy = false; RiskMap.map.eachLayer(l => { if (l.isLoading && l.isLoading()) busy = true; });"
+                " return busy ? null : JSON.stringify(RiskMap.stats); })()")
         last, since = None, time.monotonic()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            now = self.evaluate("JSON.stringify(RiskMap.stats)")
-            if now != last:
+            now = self.evaluate(idle)
+            if now is None or now != last:
                 last, since = now, time.monotonic()
             elif time.monotonic() - since >= settle:
                 return
             time.sleep(0.1)
+        raise BrowserError(f"the map's tiles were still loading after {timeout:.0f} s")
 
     def screenshot(self, save_to: Path | None = None) -> np.ndarray:
         """The viewport as an RGB array (height, width, 3); also written to ``save_to`` if given."""
