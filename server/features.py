@@ -2,7 +2,9 @@
 
 Resources: ``/`` (landing page), ``/conformance``, ``/collections``, ``/collections/{id}``,
 ``/collections/{id}/items`` (``bbox``, ``limit``, ``offset``, ``?field=value`` filters) and
-``/collections/{id}/items/{fid}``, each in JSON (GeoJSON for features) or HTML.
+``/collections/{id}/items/{fid}``, each in JSON (GeoJSON for features) or HTML. The HTML of ``/``
+is the site's home page (:mod:`server.pages.home`: the map pages, the town walls, signing in,
+then the API's links); its JSON is the OGC API landing page, unchanged for JSON clients and GDAL.
 
 Collections are the vector layers of the store the caller may see (:mod:`server.redaction`);
 every feature and every extent goes through the caller's view. Paging: ``limit`` defaults to
@@ -38,6 +40,7 @@ from layers.store import LayerInfo
 from server import html_views as html
 from server.auth import Principal
 from server.geojson import CRS84, encode_features, feature_ids, property_records
+from server.pages.home import render_home
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
@@ -215,9 +218,8 @@ def create_features_router(source: LayerSource, redactor: Redactor, settings: Se
                               "Coordinates are CGCS2000 (EPSG:4490) longitude/latitude, served as "
                               "CRS84: the two agree to a few centimetres.",
                "links": links}
-        if html.wants_html(request, f):
-            return HTMLResponse(html.page(settings.title, [f"<p>{doc['description']}</p>",
-                                                           html.links_list(links)]))
+        if html.wants_html(request, f):  # a browser: the home page of the three map pages, then these links
+            return HTMLResponse(render_home(source, redactor, settings, links))
         return JSONResponse(doc)
 
     @router.get("/conformance", summary="Conformance classes")

@@ -179,12 +179,13 @@ class NearestShelters:
         }
 
 
-def _panel(palette) -> str:
+def _panel(palette, base: str = "") -> str:
     disclosed = "".join(
         f'<li><span class="rm-sw" style="background:{esc(palette.colour(lv))}"></span>{esc(palette.labels_zh[lv - 1])}'
         f' <span class="en">{esc(palette.names[lv - 1])}</span></li>' for lv in sorted(RISK_NOTICE))
     return f"""<aside class="rm-panel rm-public" id="rm-panel">
-<header><h1>应急避难场所 <span class="en">Emergency shelters</span></h1></header>
+<header><p class="rm-hint"><a href="{esc(base)}/">首页 <span class="en">Home</span></a></p>
+<h1>应急避难场所 <span class="en">Emergency shelters</span></h1></header>
 <p>点击地图或使用定位，查找最近的避难场所。<span class="en">Tap the map or use your location to find the nearest
 shelters.</span></p>
 <button type="button" id="rm-locate" class="rm-primary">定位我的位置 <span class="en">Locate me</span></button>
@@ -220,7 +221,7 @@ def create_public_router(source: LayerSource, redactor: Redactor, settings: Sett
         centre = [31.78, 119.95] if bounds is None else [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
         m = offline_map(base, location=centre, zoom_start=11)
         html = render_map_page(m, title="应急避难场所 Emergency shelters", entry="publicShelters", config=config,
-                               body_class="rm-page-public", body=_panel(ruleset.palette()))
+                               body_class="rm-page-public", body=_panel(ruleset.palette(), base))
         return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
 
     @router.get("/api/public/shelters/nearest", summary="Nearest shelters by walking (public, no login)")

@@ -4,9 +4,10 @@
  * canvases: each tile is fetched (same origin, so the session cookie goes with it), decoded here
  * (protobuf reader for the MVT subset: layers, features, keys, values, geometry commands) and
  * drawn with style(layerName, properties, zoom, geometryType) -> {fill, fillOpacity, stroke,
- * weight, opacity, dash, radius} or null (not drawn). featureAt(latlng) finds the feature drawn
- * on top at a point (polygons: even-odd rule; lines and points: within a few pixels), for popups.
- * A 204 answer is an empty tile. No dependency but Leaflet.
+ * weight, opacity, dash, radius, shape} or null (not drawn); a point is a circle, or a 'square' or
+ * 'triangle' of that radius. featureAt(latlng) finds the feature drawn on top at a point
+ * (polygons: even-odd rule; lines and points: within a few pixels), for popups. A 204 answer is
+ * an empty tile. No dependency but Leaflet.
  */
 (function (L) {
   'use strict';
@@ -127,6 +128,15 @@
   RiskMap.decodeTile = decodeTile;
 
   /* ---------- drawing ---------- */
+  /** A point symbol of radius r at (x, y): a circle, or style.shape 'square' or 'triangle' (pointing up). */
+  function marker(ctx, shape, x, y, r) {
+    if (shape === 'square') { ctx.rect(x - r, y - r, 2 * r, 2 * r); return; }
+    if (shape === 'triangle') {
+      ctx.moveTo(x, y - r); ctx.lineTo(x + 0.866 * r, y + 0.5 * r); ctx.lineTo(x - 0.866 * r, y + 0.5 * r); ctx.closePath();
+      return;
+    }
+    ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI);
+  }
   function paint(ctx, layers, style, scaleOf, zoom) {
     Object.keys(layers).forEach(function (name) {
       var layer = layers[name], k = scaleOf(layer.extent);
@@ -138,7 +148,7 @@
           p = f.parts[i];
           if (f.type === 1) {
             r = s.radius || 4;
-            for (j = 0; j < p.length; j++) { ctx.moveTo(p[j][0] * k + r, p[j][1] * k); ctx.arc(p[j][0] * k, p[j][1] * k, r, 0, 2 * Math.PI); }
+            for (j = 0; j < p.length; j++) { marker(ctx, s.shape, p[j][0] * k, p[j][1] * k, r); }
           } else {
             ctx.moveTo(p[0][0] * k, p[0][1] * k);
             for (j = 1; j < p.length; j++) { ctx.lineTo(p[j][0] * k, p[j][1] * k); }

@@ -11,14 +11,14 @@ name starts with a marker from :data:`SECRET_MARKERS`, so a test can look for th
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import socket
 import threading
 import time
+from pathlib import Path
 
 import uvicorn
-
-import json
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -151,3 +151,10 @@ def serving(asgi_app):
     finally:
         srv.should_exit = True
         thread.join(10)
+
+
+def page_config(html: str) -> dict:
+    """The JSON a page hands its script (its ``#riskmap-config`` block)."""
+    found = re.search(r'<script type="application/json" id="riskmap-config">(.*?)</script>', html, re.S)
+    assert found, "the page carries its config"
+    return json.loads(found.group(1))

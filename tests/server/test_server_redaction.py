@@ -227,3 +227,50 @@ def test_a_view_whose_row_column_is_missing_shows_no_row():
 
     frame = gpd.GeoDataFrame({"plot_id": ["P1"]}, geometry=[shapely.Point(120, 31.7)], crs="EPSG:4490")
     assert len(REDACTOR.view("risk_wall", PUBLIC).apply(frame)) == 0
+
+
+# ------------------------------------------------------------------ the pages and their tiles
+BROWSER = {"Accept": "text/html"}
+#: Overlays of the planner map that draw private layers (hazard sites, buffers, targets…).
+PAGE_PRIVATE = ("hazard_sites", "protected_targets", "safety_buffers", "separation_violations", "risk_surface")
+
+
+def test_no_public_page_nor_its_tiles_carry_a_private_layer_or_field(client, secrets):
+    """The home page, the planner map, the sign-in and shelter pages, without a credential: no
+    private layer in their config (so none in the layer control, the legend or a popup), popup
+    fields only from the public view, and the cookie-taking tiles of the pages (``/web/tiles``)
+    as public as ``/tiles``."""
+    from server_common import page_config
+
+    names, values = secrets
+    layers = set()
+    for url, headers in (("/", BROWSER), ("/map", {}), ("/login", {}), ("/public/shelters", {})):
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), url
+        assert not any(marker in r.text for marker in SECRET_MARKERS), url
+        if 'id="riskmap-config"' not in r.text:
+            continue
+        cfg = page_config(r.text)
+        for entry in cfg.get("overlays", []) + cfg.get("basemap_layers", []):
+            assert REDACTOR.is_public(entry["layer"]), (url, entry["layer"])
+            shown = {f["name"] for f in entry["fields"]}
+            assert shown <= EXPECTED_PUBLIC[entry["layer"]] and not shown & names, (url, entry["layer"])
+            layers.add(entry["layer"])
+    assert layers == {"admin_areas", "roads", "risk_zones", "risk_wall", "rescue_stations", "shelters"}
+    planner = page_config(client.get("/map", headers=PLANNER).text)  # the same page does carry them for a planner
+    assert set(PAGE_PRIVATE) <= {o["layer"] for o in planner["overlays"]}
+    tiles = tiles_covering((WEST, SOUTH, EAST, NORTH), 12).tolist()
+    for z, x, y in tiles:
+        for layer in PAGE_PRIVATE:
+            suffix = "png" if layer == "risk_surface" else "mvt"
+            assert client.get(f"/web/tiles/{layer}/{z}/{x}/{y}.{suffix}").status_code == 401, layer
+        for layer in sorted(layers) + ["all"]:
+            r = client.get(f"/web/tiles/{layer}/{z}/{x}/{y}.mvt")
+            assert r.status_code in (200, 204), (layer, r.status_code)
+            decoded = mapbox_vector_tile.decode(r.content) if r.status_code == 200 else {}
+            for name, content in decoded.items():
+                assert name in EXPECTED_PUBLIC, name
+                for feature in content["features"]:
+                    assert set(feature["properties"]) <= EXPECTED_PUBLIC[name], (layer, name)
+            text = json.dumps(decoded, ensure_ascii=False)
+            assert not [v for v in values if v in text], layer
