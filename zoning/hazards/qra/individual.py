@@ -35,7 +35,7 @@ from zoning.hazards.qra.scenarios import OUTCOMES, IgnitionRules, Scenario
 from zoning.hazards.qra.source import ReleaseRules
 from zoning.hazards.qra.weather import Weather
 
-__all__ = ["SiteRisk", "Window", "site_risk", "risk_window", "window_for"]
+__all__ = ["SiteRisk", "Window", "site_risk", "risk_window", "window_for", "reach_of", "full_circle"]
 
 
 @dataclass(frozen=True)
@@ -104,27 +104,12 @@ class SiteRisk:
         return float(self.grid.r[hit].max()) if hit.any() else 0.0
 
     def distance_to(self, level: float) -> float:
-        """Farthest distance (m) of the ``level`` contour over all directions, interpolated in log–log.
+        """Farthest distance (m) of the ``level`` contour over all directions (:func:`reach_of`).
 
         0 when the IR stays below ``level`` everywhere; the grid's last radius when it is still
         above it there (the result then carries a note).
         """
-        r = self.grid.r
-        above = self.ir >= level
-        if not above.any():
-            return 0.0
-        last = np.where(above.any(axis=0), r.size - 1 - np.argmax(above[::-1], axis=0), -1)
-        best = 0.0
-        for j in np.unique(last[last >= 0]):
-            if j >= r.size - 1:
-                return float(r[-1])
-            cols = np.flatnonzero(last == j)
-            hi, lo = self.ir[j, cols], self.ir[j + 1, cols]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t = np.where(lo > 0, np.log(hi / level) / np.log(hi / lo), 1.0)
-            t = np.clip(np.nan_to_num(t, nan=1.0), 0.0, 1.0)
-            best = max(best, float(np.max(np.exp(np.log(r[j]) + t * (np.log(r[j + 1]) - np.log(r[j]))))))
-        return best
+        return float(np.max(reach_of(self.ir, level, self.grid.r)))
 
     def at(self, xs, ys) -> np.ndarray:
         """IR (per year) of this site at points (metric CRS); bilinear in (ln r, θ); 0 beyond the grid."""
@@ -146,7 +131,36 @@ class SiteRisk:
         return np.where(rr > r[-1], 0.0, v)
 
 
-def _full_circle(directional: np.ndarray, n_theta: int) -> np.ndarray:
+def reach_of(values, threshold: float, r: np.ndarray):
+    """Largest radius at which ``values`` (rows on radii ``r``; one column or many) reach ``threshold``.
+
+    Between the last radius at or above the threshold and the next one the crossing is
+    interpolated in log–log; 0 where the threshold is never reached; the last radius where it is
+    still reached there.
+
+    >>> round(float(reach_of(np.array([100.0, 10.0, 1.0]), 10.0, np.array([1.0, 10.0, 100.0]))), 6)
+    10.0
+    >>> reach_of(np.array([[100.0, 1.0], [10.0, 0.5], [1.0, 0.1]]), 3.16227766, np.array([1.0, 10.0, 100.0])).round(3)
+    array([31.623,  0.   ])
+    """
+    v = np.asarray(values, dtype=float)
+    flat = v.ndim == 1
+    v = v[:, None] if flat else v
+    above = v >= threshold
+    n = r.size
+    last = np.where(above.any(axis=0), n - 1 - np.argmax(above[::-1], axis=0), -1)
+    i = np.clip(last, 0, n - 2)
+    cols = np.arange(v.shape[1])
+    hi, lo = v[i, cols], v[i + 1, cols]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(lo > 0, np.log(hi / threshold) / np.log(hi / lo), 1.0)
+    t = np.clip(np.nan_to_num(t, nan=1.0), 0.0, 1.0)
+    d = np.exp(np.log(r[i]) + t * (np.log(r[i + 1]) - np.log(r[i])))
+    d = np.where(last == n - 1, r[-1], np.where(last < 0, 0.0, d))
+    return float(d[0]) if flat else d
+
+
+def full_circle(directional: np.ndarray, n_theta: int) -> np.ndarray:
     """(Nr, Na) half-plane table (α = 0…90°) → (Nr, n_theta) over the circle, 0 beyond ±90°."""
     n_a = directional.shape[1]
     m = np.arange(n_theta)
@@ -188,7 +202,7 @@ def site_risk(site_id: str, x: float, y: float, scenarios: list[Scenario], weath
                 else:
                     radial += fp.weight * p * fp.radial[name]
     rose = weather.rose.downwind_weights(n_theta)
-    full = _full_circle(directional, n_theta)
+    full = full_circle(directional, n_theta)
     conv = np.fft.irfft(np.fft.rfft(full, axis=1) * np.fft.rfft(rose)[None, :], n=n_theta, axis=1)
     ir = np.clip(conv, 0.0, None) + radial[:, None]
     notes = list(dict.fromkeys(n for fp in prints for n in fp.notes))

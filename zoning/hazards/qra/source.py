@@ -8,9 +8,10 @@ Outflow through a hole of area A with discharge coefficient C_d (CPR 14E ch. 2; 
       ṁ = C_d·A·p·√(2·M/(R·T)·γ/(γ−1)·[(p_a/p)^(2/γ) − (p_a/p)^((γ+1)/γ)])    (subsonic)
 
 * **liquid** (Bernoulli; also a pressurised liquefied gas through a hole in the vessel wall, which
-  flashes only outside a short hole, L < 0.1 m — CPR 14E ch. 2)::
+  flashes only outside a short hole, L < 0.1 m — CPR 14E ch. 2), with a liquid head h above the
+  hole (rule set ``liquid_head_m``; the store holds no vessel geometry)::
 
-      ṁ = C_d·A·√(2·ρ_l·(p − p_a))
+      ṁ = C_d·A·√(2·ρ_l·(p − p_a) + 2·ρ_l²·g·h)
 
 * **two-phase** through a pipe (L > 0.1 m: flashing in the pipe, equilibrium), Fauske's equilibrium
   rate model with the subcooling term (Fauske & Epstein 1988; CCPS 1999 ch. 2)::
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geo.errors import InputError
-from zoning.hazards.qra.substances import P_ATM, R_GAS, QRASubstance
+from zoning.hazards.qra.substances import G, P_ATM, R_GAS, QRASubstance
 
 __all__ = ["ReleaseRules", "SourceTerm", "orifice_area", "gas_orifice_rate", "liquid_orifice_rate",
            "two_phase_orifice_rate", "airborne_fraction", "pool_area", "boiling_pool_flux",
@@ -68,6 +69,7 @@ class ReleaseRules:
     ground_diffusivity: float = 4.3e-7
     schmidt: float = 0.8
     release_cap_s: float = 1800.0
+    liquid_head_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,14 @@ def gas_orifice_rate(p_pa, t_k, molar_mass, gamma, area_m2, cd, p_amb=P_ATM):
     return cd * area_m2 * p * np.where(ratio <= critical, choked, sub)
 
 
-def liquid_orifice_rate(p_pa, rho, area_m2, cd, p_amb=P_ATM):
-    """Liquid outflow (kg/s) by Bernoulli, ``C_d·A·√(2ρ(p − p_a))`` (hydrostatic head neglected)."""
-    return cd * area_m2 * np.sqrt(2.0 * rho * np.maximum(np.asarray(p_pa, dtype=float) - p_amb, 0.0))
+def liquid_orifice_rate(p_pa, rho, area_m2, cd, p_amb=P_ATM, head_m=0.0):
+    """Liquid outflow (kg/s) by Bernoulli, ``C_d·A·√(2ρ(p − p_a) + 2ρ²·g·h)``.
+
+    >>> round(float(liquid_orifice_rate(P_ATM, 1000.0, orifice_area(0.01), 0.62, head_m=2.0)), 4)   # 2 m of water
+    0.305
+    """
+    dp = np.maximum(np.asarray(p_pa, dtype=float) - p_amb, 0.0)
+    return cd * area_m2 * np.sqrt(2.0 * rho * dp + 2.0 * rho ** 2 * G * head_m)
 
 
 def two_phase_orifice_rate(substance: QRASubstance, t_k, p_pa, area_m2, cd):
@@ -193,12 +200,14 @@ def _outflow(kind: str, substance: QRASubstance, mass_kg: float, diameter_m: flo
     area = float(orifice_area(diameter_m))
     if substance.storage == "compressed":
         rate = float(gas_orifice_rate(p, ambient_k, substance.molar_mass, substance.gamma, area, rules.cd_gas))
-    elif kind == "hole":
-        rate = float(liquid_orifice_rate(p, substance.liquid_density, area, rules.cd_liquid))
+    elif kind == "hole" or substance.boiling_k >= ambient_k:
+        # a short hole, or a liquid below its boiling point (no flashing): Bernoulli with the head
+        rate = float(liquid_orifice_rate(p, substance.liquid_density, area, rules.cd_liquid, head_m=rules.liquid_head_m))
     else:
         rate = float(two_phase_orifice_rate(substance, ambient_k, p, area, rules.cd_liquid))
     if rate <= 0:
-        raise InputError(f"{substance.key}: no outflow at {p / 1e5:.3g} bar (storage pressure not above ambient)")
+        raise InputError(f"{substance.key}: no outflow at {p / 1e5:.3g} bar and no liquid head "
+                         "(qra.release.liquid_head_m): a liquid below its boiling point needs a head to flow")
     return rate, min(mass_kg / rate, rules.release_cap_s)
 
 
