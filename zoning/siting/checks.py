@@ -103,6 +103,7 @@ def check_zone(geom, cls: str, kind, level: int, ctx: SitingContext, rules: Siti
     known = ids.isin(geom_of.index).to_numpy()
     rows = pd.DataFrame({"site_id": ids[known].to_numpy(), "target_class": b["target_class"].to_numpy()[known],
                          "method": b["method"].to_numpy()[known] if "method" in b else None,
+                         "basis": b["reasons"].astype(str).to_numpy()[known] if "reasons" in b else None,
                          "required_m": b["distance_m"].to_numpy(float)[known]})
     rows["actual_m"] = shapely.distance(geom_of.reindex(rows["site_id"]).to_numpy(), geom)
     rows["name"] = name_of.reindex(rows["site_id"]).to_numpy() if len(name_of) else None
@@ -163,7 +164,7 @@ def check_zone(geom, cls: str, kind, level: int, ctx: SitingContext, rules: Siti
                 f"largest distance {_f(r.required_m)} m, actual {_f(r.actual_m)} m (separation.crowded_kinds)",
                 {"site_id": r.site_id, "required_m": float(r.required_m), "actual_m": float(r.actual_m)}))
     buffers = records(inside, ["site_id", "name", "target_class", "method", "required_m", "actual_m",
-                                "shortfall_m", "own_class"])
+                                "shortfall_m", "own_class", "basis"])
     return zone, buffers, reasons, list(dict.fromkeys([*inside["site_id"], *near["site_id"]]))
 
 
@@ -370,6 +371,11 @@ def map_features(geom_m, ctx: SitingContext, rules: SitingRules, cls: str, site_
                           **{k: clean(v[i]) for k, v in extra.items()}, "geometry": g})
 
     extent = geom_m.buffer(rules.nearby_m)
+    contours = ctx.ir_contours
+    if contours is not None and len(contours) and len(site_ids):
+        near = contours[shapely.intersects(contours.geometry.to_numpy(), geom_m.buffer(2 * rules.nearby_m))]
+        add("ir_contour", near, "level_label", (near["level_label"] + " " + near["site_ids"].astype(str)).to_numpy(),
+            level=near["level"].to_numpy(float), site_ids=near["site_ids"].astype(str).to_numpy())
     if ctx.risk_zones is not None and "zone_kind" in ctx.risk_zones:
         grid = ctx.risk_zones[ctx.risk_zones["zone_kind"] == "grid"]
         grid = grid[shapely.intersects(grid.geometry.to_numpy(), extent)]

@@ -82,6 +82,13 @@ class QRAResult:
     rules: QRARules
     crs: CRS
 
+    def fn_for(self, risk: SiteRisk, people_xy: np.ndarray, people: np.ndarray) -> FNCurve:
+        """The F-N curve of a site's risk for the people given (metric (k, 2) points and counts)."""
+        r = self.rules
+        return site_fn(risk, people_xy, people, rose_weights=r.weather.rose.downwind_weights(DIRECTIONS),
+                       indoor_fraction=r.indoor_fraction, indoor_factor=r.indoor_factor, upper=r.fn_upper,
+                       lower=r.fn_lower, n_min=r.fn_n_min, n_max=r.fn_n_max)
+
     def distance_rows(self, classes) -> pd.DataFrame:
         """(site_id, target_class, distance_m, reason, notes) for every assessed site and class."""
         rows = []
@@ -192,9 +199,9 @@ def assess_sites(sites: gpd.GeoDataFrame, ruleset: RuleSet, *, status: str | Non
     points = shapely.get_coordinates(sites.geometry.representative_point().to_numpy())
     people = people_points(crs, population=population, targets=targets) \
         if population is not None or (targets is not None and len(targets)) else None
-    rose = rules.weather.rose.downwind_weights(DIRECTIONS)
     tree = cKDTree(people[0]) if people is not None and len(people[1]) else None
-    assessed, skipped = {}, {}
+    result = QRAResult({}, {}, rules, crs)
+    assessed, skipped = result.sites, result.skipped
     for pos in qra_sites:
         held = gas[gas["site"] == pos].groupby("substance")["quantity_t"].sum()
         missing = [k for k in held.index if k not in rules.substances]
@@ -211,13 +218,10 @@ def assess_sites(sites: gpd.GeoDataFrame, ruleset: RuleSet, *, status: str | Non
         distances = {c: risk.distance_to(v) for c, v in levels.items()}
         fn = None
         if people is not None:
-            near = tree.query_ball_point([x, y], lethal_reach(risk)) if len(people[1]) else []
-            fn = site_fn(risk, people[0][near], people[1][near], rose_weights=rose,
-                         indoor_fraction=rules.indoor_fraction,
-                         indoor_factor=rules.indoor_factor, upper=rules.fn_upper, lower=rules.fn_lower,
-                         n_min=rules.fn_n_min, n_max=rules.fn_n_max)
+            near = tree.query_ball_point([x, y], lethal_reach(risk)) if tree is not None else []
+            fn = result.fn_for(risk, people[0][near], people[1][near])
         vessels = {sc.substance.key: sc.vessels for sc in scenarios}
         notes = _notes(risk, distances, rules, scenarios) + (fn.notes if fn is not None else [])
         assessed[ids[pos]] = SiteQRA(ids[pos], status, risk, [(s.key, t, vessels.get(s.key, 1)) for s, t in holdings],
                                      distances, levels, fn, validity.notes(notes))
-    return QRAResult(assessed, skipped, rules, crs)
+    return result

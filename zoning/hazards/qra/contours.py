@@ -32,13 +32,15 @@ CONTOUR_COLUMNS = ["level", "level_label", "criteria", "site_ids", "max_ir", "ar
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def format_rate(value: float) -> str:
-    """``3×10⁻⁷/a`` for 3e-7 (per year).
+def format_rate(value: float, digits: int = 1) -> str:
+    """``3×10⁻⁷/a`` for 3e-7 (per year), with ``digits`` significant digits.
 
-    >>> format_rate(3e-7), format_rate(1e-5)
-    ('3×10⁻⁷/a', '1×10⁻⁵/a')
+    >>> format_rate(3e-7), format_rate(1e-5), format_rate(3.49e-6, 2)
+    ('3×10⁻⁷/a', '1×10⁻⁵/a', '3.5×10⁻⁶/a')
     """
-    mantissa, exponent = f"{value:.0e}".split("e")
+    if value <= 0:
+        return "0/a"
+    mantissa, exponent = f"{value:.{max(digits - 1, 0)}e}".split("e")
     return f"{mantissa}×10{str(int(exponent)).translate(_SUP)}/a"
 
 

@@ -24,8 +24,8 @@ from zoning.hazards.qra.individual import SiteRisk, reach_of
 
 __all__ = ["threat_distances", "threat_zones", "THREAT_COLUMNS"]
 
-THREAT_COLUMNS = ["site_id", "hazard", "threshold", "value", "unit", "distance_m", "substances", "source",
-                  "geometry"]
+THREAT_COLUMNS = ["site_id", "hazard", "threshold", "value", "unit", "distance_m", "at_least", "substances",
+                  "source", "geometry"]
 _SOURCES = {
     "aegl3": "US EPA AEGL-3, 60 min (to confirm)",
     "aegl2": "US EPA AEGL-2, 60 min (to confirm)",
@@ -42,7 +42,11 @@ def _farthest(profiles: list[np.ndarray], threshold: float, r: np.ndarray) -> fl
 
 def threat_distances(site: SiteRisk, *, radiation_kw_m2=(), toxic=(), overpressure_kpa=(), ambient_k: float = 289.15,
                      pressure_pa: float = 101_325.0) -> list[dict]:
-    """Rows (hazard, threshold, value, unit, distance_m, substances, source) for one site."""
+    """Rows (hazard, threshold, value, unit, distance_m, at_least, substances, source) for one site.
+
+    ``at_least`` is true where the threshold is still reached at the grid's last radius
+    (``qra.max_distance_m``): the zone reaches at least that far, beyond the models' range.
+    """
     r = site.grid.r
     rows = []
     by_sub: dict[str, list] = {}
@@ -71,7 +75,8 @@ def threat_distances(site: SiteRisk, *, radiation_kw_m2=(), toxic=(), overpressu
     for kpa in overpressure_kpa if blasts else ():
         d = _farthest([fp.overpressure_kpa for fp in blasts], kpa, r)
         rows.append(("overpressure", f"{kpa:g} kPa", kpa, "kPa", d, flam, _SOURCES["blast"]))
-    return [dict(zip(THREAT_COLUMNS[1:-1], row)) for row in rows]
+    keys = [c for c in THREAT_COLUMNS[1:-1] if c != "at_least"]
+    return [{**dict(zip(keys, row)), "at_least": bool(row[4] >= r[-1])} for row in rows]
 
 
 def threat_zones(sites: list[SiteRisk], crs, *, quad_segs: int = 32, **thresholds) -> gpd.GeoDataFrame:
