@@ -111,7 +111,7 @@ def ir_contours(sites: list[SiteRisk], levels, cell_m: float, crs, *, criteria: 
                 rows += _trace(total, own, ids, window, level)
     frame = pd.DataFrame(rows, columns=["level", "site_ids", "max_ir", "geometry"])
     frame["level_label"] = frame["level"].map(format_rate)
-    frame["criteria"] = frame["level"].map(criteria or {}).fillna("")
+    frame["criteria"] = [(criteria or {}).get(v, "") for v in frame["level"]]
     out = gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
     out["area_m2"] = out.geometry.area if len(out) else pd.Series(dtype=float)
     out = out[CONTOUR_COLUMNS].sort_values("level", ascending=False, kind="stable").reset_index(drop=True)

@@ -161,12 +161,14 @@ def centreline_ratio(x_m, length_scale: float, alpha: float, chart: Chart, passi
     beta = chart.beta(alpha)
     log_c = np.log10(np.asarray(chart.ratios))
     kind = chart.name
-    x0 = 30.0 if kind == "plume" else 10.0 ** beta[0]
-    c0 = max(float(_near_field(kind, np.array(x0))), chart.ratios[0]) if kind == "plume" else chart.ratios[0]
-    knots_b = np.concatenate([[np.log10(x0)], beta]) if kind == "plume" else beta
-    knots_c = np.concatenate([[np.log10(c0)], log_c]) if kind == "plume" else log_c
-    order = np.argsort(knots_b, kind="stable")
-    knots_b, knots_c = np.maximum.accumulate(knots_b[order]), knots_c[order]
+    if kind == "plume" and 30.0 < 10.0 ** beta[0]:
+        # the near-field form up to x' = 30, then log–log towards the first chart point
+        knots_b = np.concatenate([[np.log10(30.0)], beta])
+        knots_c = np.concatenate([[np.log10(_near_field(kind, np.array(30.0)))], log_c])
+    else:
+        # (puff, or a plume whose first chart point comes before x' = 30): near field down to the chart
+        knots_b, knots_c = beta, log_c
+    knots_b = np.maximum.accumulate(knots_b)
     b = np.log10(xs)
     inside = np.power(10.0, np.interp(b, knots_b, knots_c))
     near = np.maximum(_near_field(kind, xs), 10.0 ** knots_c[0])

@@ -204,7 +204,8 @@ def site_risk(site_id: str, x: float, y: float, scenarios: list[Scenario], weath
     rose = weather.rose.downwind_weights(n_theta)
     full = full_circle(directional, n_theta)
     conv = np.fft.irfft(np.fft.rfft(full, axis=1) * np.fft.rfft(rose)[None, :], n=n_theta, axis=1)
-    ir = np.clip(conv, 0.0, None) + radial[:, None]
+    conv[conv < 1e-12 * max(float(conv.max()), 0.0)] = 0.0     # round-off of the FFT where no wind blows
+    ir = conv + radial[:, None]
     notes = list(dict.fromkeys(n for fp in prints for n in fp.notes))
     return SiteRisk(site_id, float(x), float(y), grid, prints, ir, directional, radial, notes)
 

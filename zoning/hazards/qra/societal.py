@@ -73,6 +73,7 @@ def fn_curve(frequencies, deaths, *, upper: float, lower: float, n_min: float = 
     f = np.asarray(frequencies, dtype=float)
     n = np.asarray(deaths, dtype=float)
     expected = float((f * n).sum())
+    n = np.round(n, 6)   # the same N reached by different sums (FFT round-off) is one point of the curve
     keep = (n >= n_min) & (f > 0)
     f, n = f[keep], n[keep]
     if not n.size:

@@ -31,6 +31,15 @@ __all__ = ["Limits", "notes", "GAUSSIAN_PLUME", "GAUSSIAN_PUFF", "BRITTER_MCQUAI
            "FIREBALL", "TNT_BLAST", "SOURCE_TERMS", "PROBIT", "ALL_LIMITS"]
 
 
+def _label(name: str) -> str:
+    """``distance_m`` → ``distance``: the quantity without its unit suffix."""
+    return re.sub(r"_(m_s|m|s|min|kg)$", "", name).replace("_", " ")
+
+
+def _with_unit(value: str, unit: str) -> str:
+    return f"{value} {unit}" if unit else value
+
+
 def _fmt(x: float) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}".replace(",", " ")
@@ -70,18 +79,18 @@ class Limits:
             arr = arr[np.isfinite(arr)]
             if not arr.size:
                 continue
-            label = re.sub(r"_(m_s|m|s|min|kg)$", "", name).replace("_", " ")
+            rng = _with_unit(f"{_fmt(low)}–{_fmt(high)}", unit)
             if arr.min() < low:
-                out.append(f"{self.model}: {label} {_fmt(arr.min())} {unit} below its range "
-                           f"{_fmt(low)}–{_fmt(high)} {unit} ({source})")
+                out.append(f"{self.model}: {_label(name)} {_with_unit(_fmt(arr.min()), unit)} below its range "
+                           f"{rng} ({source})")
             if arr.max() > high:
-                out.append(f"{self.model}: {label} {_fmt(arr.max())} {unit} above its range "
-                           f"{_fmt(low)}–{_fmt(high)} {unit} ({source})")
+                out.append(f"{self.model}: {_label(name)} {_with_unit(_fmt(arr.max()), unit)} above its range "
+                           f"{rng} ({source})")
         return out
 
     def describe(self) -> str:
         """One line: every range and case, for reports and the rule set's documentation."""
-        parts = [f"{name.replace('_', ' ')} {_fmt(lo)}–{_fmt(hi)} {unit}"
+        parts = [f"{_label(name)} {_with_unit(f'{_fmt(lo)}–{_fmt(hi)}', unit)}"
                  for name, (lo, hi, unit, _) in self.ranges.items()]
         return f"{self.model}: " + "; ".join(parts + list(self.cases))
 
