@@ -25,6 +25,7 @@ from zoning.coverage.network import coverage_rules, representative_points
 from zoning.coverage.shelters import assess_shelters
 from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
 from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
+from zoning.hazards.qra.assess import assess_sites
 from zoning.hazards.separation import find_violations, parse_separation_rules
 from zoning.siting.rules import CLASS_ZH, ZONE_ZH, SitingRules
 
@@ -152,8 +153,8 @@ def check_zone(geom, cls: str, kind, level: int, ctx: SitingContext, rules: Siti
                 f"veto: a {cls} target may not stand inside the external safety distance of hazard site "
                 f"{r.site_id} for its class ({_f(r.actual_m)} m < {_f(r.required_m)} m, short by "
                 f"{_f(r.shortfall_m)} m; GB/T 37243-2019 §4, GB 36894-2018)",
-                {"site_id": r.site_id, "required_m": r.required_m, "actual_m": r.actual_m,
-                 "shortfall_m": r.shortfall_m}))
+                {"site_id": r.site_id, "target_class": r.target_class, "required_m": r.required_m,
+                 "actual_m": r.actual_m, "shortfall_m": r.shortfall_m}))
     if kind.target_kind in crowded:
         for r in largest[largest["actual_m"] < largest["required_m"] - EDGE_M].itertuples():
             reasons.append(Reason(
@@ -274,7 +275,11 @@ def check_nearby(geom, ctx: SitingContext, radius: float) -> dict:
 
 
 def check_plant(geom, inventory, ctx: SitingContext, rules: SitingRules) -> tuple:
-    """A new hazardous plant: grade, own distances and buffers, and what they would swallow."""
+    """A new hazardous plant: grade, own distances and buffers, and what they would swallow.
+
+    On the QRA path (GB/T 37243-2019 §4) its distances come from its own QRA as a *new*
+    installation (GB 36894-2018 Table 1, first column).
+    """
     mh, dr = parse_major_hazard_rules(ctx.ruleset), parse_distance_rules(ctx.ruleset)
     targets = ctx.protected_targets
     people = 0
@@ -286,7 +291,9 @@ def check_plant(geom, inventory, ctx: SitingContext, rules: SitingRules) -> tupl
                             geometry=[geom], crs=ctx.crs)
     try:
         graded = grade_sites(site, mh).iloc[0]
-        distances = safety_distances(site, dr, mh)
+        qra = assess_sites(site, ctx.ruleset, status="new", population=ctx.population, targets=targets) \
+            if "qra" in ctx.ruleset.tables else None
+        distances = safety_distances(site, dr, mh, qra=qra)
     except ValidationError as exc:
         raise InputError("inventory: " + "; ".join(p.message for p in exc.problems)) from None
     if distances.empty:
