@@ -105,7 +105,7 @@ class QRAResult:
             for c, v in row.items():
                 criteria.setdefault(v, []).append(f"{c} ({status})")
         return ir_contours([s.risk for s in self.sites.values()], self.rules.levels, self.rules.grid_cell_m, self.crs,
-                           criteria={k: ", ".join(v) for k, v in criteria.items()}, floor=self.rules.negligible_ir)
+                           criteria={k: ", ".join(v) for k, v in criteria.items()})
 
     def threat_zones(self) -> gpd.GeoDataFrame:
         """The ``threat_zones`` layer (metric CRS of the assessment)."""
@@ -201,6 +201,7 @@ def assess_sites(sites: gpd.GeoDataFrame, ruleset: RuleSet, *, status: str | Non
         if population is not None or (targets is not None and len(targets)) else None
     tree = cKDTree(people[0]) if people is not None and len(people[1]) else None
     result = QRAResult({}, {}, rules, crs)
+    shared: dict = {}     # footprints of equal source terms, computed once for all sites
     assessed, skipped = result.sites, result.skipped
     for pos in qra_sites:
         held = gas[gas["site"] == pos].groupby("substance")["quantity_t"].sum()
@@ -213,7 +214,7 @@ def assess_sites(sites: gpd.GeoDataFrame, ruleset: RuleSet, *, status: str | Non
         scenarios = site_scenarios(holdings, rules.equipment, rules.installation)
         x, y = points[pos]
         risk = site_risk(ids[pos], x, y, scenarios, rules.weather, rules.grid, release=rules.release,
-                         ignition=rules.ignition, effects=rules.effects)
+                         ignition=rules.ignition, effects=rules.effects, cache=shared)
         levels = {c: rules.criterion(c, status) for c in dr.classes}
         distances = {c: risk.distance_to(v) for c, v in levels.items()}
         fn = None

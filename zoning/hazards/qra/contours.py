@@ -2,8 +2,8 @@
 
 Sites whose reach at the lowest level overlap are grouped into clusters (connected components of
 their reach boxes); each cluster's window of the global cell lattice (``qra.grid_cell_m``) is
-filled by :func:`zoning.hazards.qra.individual.risk_window` — a pure function, so the same cells
-get the same values however the province is tiled — and every level is traced as the polygons of
+filled with the sum of its sites' IR, as :func:`zoning.hazards.qra.individual.risk_window` makes it
+— a pure function, so the same cells get the same values however the province is tiled — and every level is traced as the polygons of
 the cells at or above it (``rasterio.features.shapes``: cell-edge outlines, exact to the cell).
 
 Each polygon names the sites that drive it: those whose own IR reaches 10 % of the level
@@ -22,7 +22,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from zoning.hazards.qra.individual import SiteRisk, Window, risk_window, window_for
+from zoning.hazards.qra.individual import SiteRisk, Window, window_for
 
 __all__ = ["ir_contours", "format_rate", "CONTRIBUTION_SHARE", "CONTOUR_COLUMNS"]
 
@@ -68,8 +68,8 @@ def _trace(ir: np.ndarray, own: list[np.ndarray], ids: list[str], window: Window
              "geometry": shapely.union_all(parts[i])} for i in index if i in parts]
 
 
-def ir_contours(sites: list[SiteRisk], levels, cell_m: float, crs, *, criteria: dict[float, str] | None = None,
-                floor: float = 0.0) -> gpd.GeoDataFrame:
+def ir_contours(sites: list[SiteRisk], levels, cell_m: float, crs, *,
+                criteria: dict[float, str] | None = None) -> gpd.GeoDataFrame:
     """Polygons of the summed individual risk at each level (per year), in ``crs`` (metric).
 
     Parameters
@@ -83,9 +83,6 @@ def ir_contours(sites: list[SiteRisk], levels, cell_m: float, crs, *, criteria: 
         The metric CRS the sites' coordinates are in.
     criteria : dict, optional
         Level → text naming the GB 36894 classes it is the criterion of.
-    floor : float
-        IR below which a site is not added to a window.
-
     Returns
     -------
     geopandas.GeoDataFrame
@@ -105,7 +102,9 @@ def ir_contours(sites: list[SiteRisk], levels, cell_m: float, crs, *, criteria: 
             window = window_for(bounds, cell_m)
             xs, ys = window.centres
             own = [s.at(xs, ys) for s in members]
-            total = risk_window(members, window, floor=floor)
+            total = np.zeros(xs.shape)
+            for v in own:          # the sum risk_window makes, site by site in the same order
+                total += v
             ids = [s.site_id for s in members]
             for level in levels:
                 rows += _trace(total, own, ids, window, level)

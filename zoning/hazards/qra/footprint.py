@@ -22,7 +22,7 @@ on the axis, heat flux, overpressure).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -251,15 +251,27 @@ def _clouds(st, sub, weather, wc, grid, rules, notes) -> list[_Cloud]:
 
 
 def footprint(scenario: Scenario, wc: WeatherClass, weather: Weather, grid: PolarGrid, *,
-              release: ReleaseRules, ignition: IgnitionRules, effects: EffectRules) -> Footprint:
-    """Lethality of each outcome of ``scenario`` in weather class ``wc`` (see the module docstring)."""
+              release: ReleaseRules, ignition: IgnitionRules, effects: EffectRules,
+              cache: dict | None = None) -> Footprint:
+    """Lethality of each outcome of ``scenario`` in weather class ``wc`` (see the module docstring).
+
+    ``cache`` (a dict kept by the caller for one grid and one set of rules) shares the tables of
+    scenarios whose source terms are the same: a 10 mm hole in a 20 t vessel and in a 40 t one
+    both run for the 30-min cap at the same rate, so they have one footprint (with each its own
+    frequency).
+    """
     sub = scenario.substance
     st = source_term(scenario.kind, sub, scenario.mass_kg, ambient_k=weather.ambient_k, wind_m_s=wc.wind_m_s,
                      rules=release, diameter_m=scenario.diameter_m, duration_s=scenario.duration_s,
                      exposure_cap_s=effects.exposure_cap_s)
+    key = (sub, replace(st, mass_kg=0.0) if st.kind == "continuous" else st, wc, weather.ambient_k, weather.pressure_pa)
+    if cache is not None and key in cache:
+        b = cache[key]
+        return Footprint(scenario, wc, b.outcomes, b.directional, b.radial, b.peak_mg_m3, b.heat_w_m2,
+                         b.overpressure_kpa, b.flame_m, b.models, b.notes)
     notes = list(st.notes)
     if st.kind == "continuous" and st.duration_s < 20.0:
-        notes.append(f"{scenario.label}: continuous release of {st.duration_s:.0f} s, shorter than the 20 s "
+        notes.append(f"{sub.key}: continuous release of {st.duration_s:.0f} s, shorter than the 20 s "
                      "CPR 18E ch. 4 treats as instantaneous; kept as a plume")
     clouds = _clouds(st, sub, weather, wc, grid, effects, notes)
     size = st.mass_kg if st.kind == "instantaneous" else st.rate_kg_s
@@ -310,4 +322,6 @@ def footprint(scenario: Scenario, wc: WeatherClass, weather: Weather, grid: Pola
             fp.radial["jet_fire"] = thermal_lethality(heat, effects.fire_exposure_s, a_t, b_t, n_t,
                                                       effects.lethal_radiation_w_m2)
             fp.models.add("point_source")
+    if cache is not None:
+        cache[key] = fp
     return fp

@@ -172,8 +172,11 @@ def full_circle(directional: np.ndarray, n_theta: int) -> np.ndarray:
 
 
 def site_risk(site_id: str, x: float, y: float, scenarios: list[Scenario], weather: Weather, grid: PolarGrid, *,
-              release: ReleaseRules, ignition: IgnitionRules, effects: EffectRules) -> SiteRisk:
+              release: ReleaseRules, ignition: IgnitionRules, effects: EffectRules,
+              cache: dict | None = None) -> SiteRisk:
     """The polar IR table of one site (see the module docstring).
+
+    ``cache``: footprints shared between sites of one run (:func:`~zoning.hazards.qra.footprint.footprint`).
 
     Examples
     --------
@@ -194,7 +197,7 @@ def site_risk(site_id: str, x: float, y: float, scenarios: list[Scenario], weath
         for wc in weather.classes:
             if wc.probability <= 0:
                 continue
-            fp = footprint(sc, wc, weather, grid, release=release, ignition=ignition, effects=effects)
+            fp = footprint(sc, wc, weather, grid, release=release, ignition=ignition, effects=effects, cache=cache)
             prints.append(fp)
             for name, p in fp.outcomes:
                 if OUTCOMES[name]:

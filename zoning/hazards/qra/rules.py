@@ -46,7 +46,6 @@ class QRARules:
     site_status: str
     grid: PolarGrid
     grid_cell_m: float
-    negligible_ir: float
     individual_risk: dict
     fn_upper: float
     fn_lower: float
@@ -287,7 +286,7 @@ def parse_qra_rules(ruleset: RuleSet) -> QRARules:
     equipment = _equipment(q)
     return QRARules(
         site_status=_choice(q, "site_status", "qra", STATUSES), grid=grid, grid_cell_m=_pos(q, "grid_cell_m", "qra"),
-        negligible_ir=_pos(q, "negligible_ir", "qra", maximum=1.0), individual_risk=ir, fn_upper=upper,
+        individual_risk=ir, fn_upper=upper,
         fn_lower=lower, fn_n_min=n_min, fn_n_max=n_max, weather=_weather(q), release=release, ignition=ignition,
         effects=effects, equipment=equipment, installation=_installation(q),
         substances=_substances(q, ruleset, equipment),
