@@ -123,7 +123,8 @@ def main(argv=None) -> None:
     print(f"sites assessed             {len(sites)} ({sum(len(s.footprints) for s in sites)} scenario × weather cases)")
     print(f"risk tables (site_risk)    {t_tables:8.2f} s   ({t_tables / max(len(sites), 1) * 1000:.0f} ms per site,"
           " F-N not included: no population)")
-    print(f"IR grid (risk_window)      {t_grid:8.2f} s   {cells:,} cells of {args.cell:g} m: {per_fast:,.1f} µs per cell")
+    print(f"IR grid (risk_window)      {t_grid:8.2f} s   {cells:,} cells of {args.cell:g} m: "
+          f"{per_fast:,.1f} µs per cell")
     print(f"naive per-cell loop        {t_naive:8.2f} s   {len(pick)} cells: {per_naive:,.0f} µs per cell")
     print(f"ratio naive / vectorised   {per_naive / per_fast:8.0f} ×")
     print(f"agreement on sampled cells median {np.median(rel) * 100:.2f} %, max {rel.max() * 100:.2f} % "

@@ -77,7 +77,8 @@ def test_the_school_is_vetoed_on_h1s_qra_distance(store, verdict):
     assert required > 250.0          # the school stands inside it
     assert verdict.verdict == "veto"
     d = verdict.deciding
-    assert (d["rule"], d["site_id"], d["target_class"], d["method"]) == ("veto_own_class", "H1", "high_sensitivity", "qra")
+    assert (d["rule"], d["site_id"], d["target_class"], d["method"]) == \
+        ("veto_own_class", "H1", "high_sensitivity", "qra")
     assert d["required_m"] == pytest.approx(required) and d["actual_m"] == pytest.approx(250.0, abs=0.01)
     assert "individual risk 3×10⁻⁶/a" in d["basis"]
     rules = {r.rule: r for r in verdict.reasons}

@@ -16,7 +16,8 @@ from zoning.rules import load_ruleset
 def test_limits_note_each_side_once_with_the_extreme_value():
     lim = Limits("m", {"distance_m": (100.0, 10_000.0, "m", "src")})
     assert lim.check(distance_m=[20.0, 50.0, 500.0, 12_000.0, float("nan")]) == [
-        "m: distance 20 m below its range 100–10 000 m (src)", "m: distance 12 000 m above its range 100–10 000 m (src)"]
+        "m: distance 20 m below its range 100–10 000 m (src)",
+        "m: distance 12 000 m above its range 100–10 000 m (src)"]
     assert lim.check(distance_m=[]) == []
     with pytest.raises(KeyError, match="known: distance_m"):
         lim.check(wind_m_s=1.0)

@@ -72,7 +72,8 @@ def check_qra(geom, cls: str, population: int, ctx: SitingContext, rules: Siting
         order = ("acceptable", "alarp", "unacceptable")
         fn_worst = max(fn_worst, fn_with.verdict, key=order.index)
         name = chosen.loc[chosen["site_id"].astype(str) == sid, "name"].iloc[0] if "name" in chosen else None
-        zones = records(zones_all[zones_all["site_id"] == sid], ["hazard", "threshold", "distance_m", "at_least", "source"])
+        zones = records(zones_all[zones_all["site_id"] == sid],
+                        ["hazard", "threshold", "distance_m", "at_least", "source"])
         rows.append({"site_id": sid, "name": name, "status": s.status, "holdings": s.holdings,
                      "distances": s.distances, "levels": s.levels, "ir_here": float(ir.max()),
                      "fn": s.fn.to_dict() if s.fn is not None else None, "fn_with": fn_with.to_dict(),

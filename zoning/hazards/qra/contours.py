@@ -3,7 +3,8 @@
 Sites whose reach at the lowest level overlap are grouped into clusters (connected components of
 their reach boxes); each cluster's window of the global cell lattice (``qra.grid_cell_m``) is
 filled with the sum of its sites' IR, as :func:`zoning.hazards.qra.individual.risk_window` makes it
-— a pure function, so the same cells get the same values however the province is tiled — and every level is traced as the polygons of
+— a pure function, so the same cells get the same values however the province is tiled — and every
+level is traced as the polygons of
 the cells at or above it (``rasterio.features.shapes``: cell-edge outlines, exact to the cell).
 
 Each polygon names the sites that drive it: those whose own IR reaches 10 % of the level

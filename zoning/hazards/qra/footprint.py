@@ -185,46 +185,31 @@ def _passive_puff(mass, rho0, wc, grid, rules):
                   "gaussian_puff", puff_wind=wc.wind_m_s)
 
 
-def _dense_centre(ratio, t0, rho0, weather, sub) -> np.ndarray:
-    """ln of the mass concentration (kg/m³) of a temperature-corrected Britter–McQuaid ratio."""
+def _dense(kind: str, amount, duration, rho0, t0, g0, weather, wc, grid, rules, notes, sub) -> _Cloud:
+    """A Britter–McQuaid cloud: ``plume`` of ``amount`` kg/s for ``duration`` s, or ``puff`` of ``amount`` kg."""
+    r, u = grid.r, wc.wind_m_s
+    plume = kind == "plume"
+    volume = amount / rho0                                   # m³/s for a plume, m³ for a puff
+    alpha = bm.plume_alpha(g0, volume, u) if plume else bm.puff_alpha(g0, volume, u)
+    if not -1.0 <= alpha <= 1.0:
+        notes.append(f"Britter–McQuaid dense {kind} of {sub.key}: α = {alpha:.2f} outside the chart range −1…1 "
+                     "(clamped to the edge)")
+
+    def passive(x):   # the Gaussian centreline beyond the charts: 1/(σy·σz) for a plume, 1/(σy²·σz) for a puff
+        sy, sz = plume_sigmas(x, wc.stability, rules.terrain)
+        return 1.0 / (sy * sz * (1.0 if plume else sy))
+
+    scale = np.sqrt(volume / u) if plume else np.cbrt(volume)
+    ratio = bm.centreline_ratio(r, scale, alpha, bm.PLUME_CHART if plume else bm.PUFF_CHART, passive)
     ratio = bm.temperature_corrected(ratio, t0, weather.ambient_k)
     rho_amb = weather.pressure_pa * sub.molar_mass / (R_GAS * weather.ambient_k)
-    return _ln(np.minimum(ratio * rho_amb, rho0))
-
-
-def _dense_plume(rate, duration, rho0, t0, g0, weather, wc, grid, rules, notes, sub):
-    r, u = grid.r, wc.wind_m_s
-    q0 = rate / rho0
-    alpha = bm.plume_alpha(g0, q0, u)
-    if not -1.0 <= alpha <= 1.0:
-        notes.append(f"Britter–McQuaid dense plume of {sub.key}: α = {alpha:.2f} outside the chart range −1…1 "
-                     "(clamped to the edge)")
-
-    def shape(x):
-        sy, sz = plume_sigmas(x, wc.stability, rules.terrain)
-        return 1.0 / (sy * sz)
-
-    ratio = bm.centreline_ratio(r, np.sqrt(q0 / u), alpha, bm.PLUME_CHART, shape)
-    return _Cloud(_dense_centre(ratio, t0, rho0, weather, sub), "tophat", bm.plume_half_width(r, g0, q0, u),
-                  np.full(r.size, min(duration, rules.exposure_cap_s)), "britter_mcquaid")
-
-
-def _dense_puff(mass, rho0, t0, g0, weather, wc, grid, rules, notes, sub):
-    r, u = grid.r, wc.wind_m_s
-    v0 = mass / rho0
-    alpha = bm.puff_alpha(g0, v0, u)
-    if not -1.0 <= alpha <= 1.0:
-        notes.append(f"Britter–McQuaid dense puff of {sub.key}: α = {alpha:.2f} outside the chart range −1…1 "
-                     "(clamped to the edge)")
-
-    def shape(x):
-        sy, sz = plume_sigmas(x, wc.stability, rules.terrain)
-        return 1.0 / (sy * sy * sz)
-
-    ratio = bm.centreline_ratio(r, np.cbrt(v0), alpha, bm.PUFF_CHART, shape)
-    radius, _ = bm.puff_radius(r, g0, v0, u)
+    centre = _ln(np.minimum(ratio * rho_amb, rho0))
+    if plume:
+        return _Cloud(centre, "tophat", bm.plume_half_width(r, g0, volume, u),
+                      np.full(r.size, min(duration, rules.exposure_cap_s)), "britter_mcquaid")
+    radius, _ = bm.puff_radius(r, g0, volume, u)
     passage = np.minimum(2.0 * radius / (bm.PUFF_ADVECTION * u), rules.exposure_cap_s)
-    return _Cloud(_dense_centre(ratio, t0, rho0, weather, sub), "tophat", radius, passage, "britter_mcquaid")
+    return _Cloud(centre, "tophat", radius, passage, "britter_mcquaid")
 
 
 def _clouds(st, sub, weather, wc, grid, rules, notes) -> list[_Cloud]:
@@ -241,11 +226,11 @@ def _clouds(st, sub, weather, wc, grid, rules, notes) -> list[_Cloud]:
         g0 = bm.reduced_gravity(rho0, rho_air)
         if kind == "puff":
             dense = rules.dense_gas and bm.is_dense_puff(g0, amount / rho0, wc.wind_m_s)
-            out.append(_dense_puff(amount, rho0, t0, g0, weather, wc, grid, rules, notes, sub) if dense
+            out.append(_dense("puff", amount, 0.0, rho0, t0, g0, weather, wc, grid, rules, notes, sub) if dense
                        else _passive_puff(amount, rho0, wc, grid, rules))
         else:
             dense = rules.dense_gas and bm.is_dense_plume(g0, amount / rho0, wc.wind_m_s)
-            out.append(_dense_plume(amount, duration, rho0, t0, g0, weather, wc, grid, rules, notes, sub) if dense
+            out.append(_dense("plume", amount, duration, rho0, t0, g0, weather, wc, grid, rules, notes, sub) if dense
                        else _passive_plume(amount, duration, rho0, wc, grid, rules))
     return out
 

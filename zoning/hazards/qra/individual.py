@@ -127,7 +127,8 @@ class SiteRisk:
         j1 = (j0 + 1) % self.n_theta
         tj = fj - np.floor(fj)
         ir = self.ir
-        v = ((1 - ti) * ((1 - tj) * ir[i0, j0] + tj * ir[i0, j1]) + ti * ((1 - tj) * ir[i0 + 1, j0] + tj * ir[i0 + 1, j1]))
+        v = ((1 - ti) * ((1 - tj) * ir[i0, j0] + tj * ir[i0, j1])
+             + ti * ((1 - tj) * ir[i0 + 1, j0] + tj * ir[i0 + 1, j1]))
         return np.where(rr > r[-1], 0.0, v)
 
 

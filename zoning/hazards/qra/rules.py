@@ -106,6 +106,21 @@ def _choice(t: dict, key: str, root: str, allowed, default=None) -> str:
     return v
 
 
+def _rows(rows, root: str, fields: str, build) -> list:
+    """``build(row, where)`` for each table of a list, ``where`` its key path; non-tables and the
+    model's own InputError become RuleSetError naming the row (``qra.weather.classes[2]: …``)."""
+    out = []
+    for i, row in enumerate(rows):
+        where = f"{root}[{i}]"
+        if not isinstance(row, dict):
+            raise RuleSetError(f"{where}: expected a table {{{fields}}}")
+        try:
+            out.append(build(row, where))
+        except InputError as exc:
+            raise RuleSetError(f"{where}: {exc}") from None
+    return out
+
+
 def _criteria(q: dict) -> tuple[dict, tuple[float, ...]]:
     ir = {}
     for status in STATUSES:
@@ -124,47 +139,40 @@ def _criteria(q: dict) -> tuple[dict, tuple[float, ...]]:
 def _weather(q: dict) -> Weather:
     root = "qra.weather"
     w = get(q, "weather", dict, root="qra")
-    classes = []
-    for i, row in enumerate(get(w, "classes", list, root=root)):
-        where = f"{root}.classes[{i}]"
-        if not isinstance(row, dict):
-            raise RuleSetError(f"{where}: expected a table {{name, stability, wind_m_s, probability}}")
-        try:
-            classes.append(WeatherClass(get(row, "name", str, root=where), get(row, "stability", str, root=where),
-                                        get(row, "wind_m_s", float, root=where),
-                                        get(row, "probability", float, root=where)))
-        except InputError as exc:
-            raise RuleSetError(f"{where}: {exc}") from None
+    classes = _rows(get(w, "classes", list, root=root), f"{root}.classes", "name, stability, wind_m_s, probability",
+                    lambda row, where: WeatherClass(get(row, "name", str, root=where),
+                                                    get(row, "stability", str, root=where),
+                                                    get(row, "wind_m_s", float, root=where),
+                                                    get(row, "probability", float, root=where)))
     rose = _floats(w, "rose", root)
     if not rose or min(rose) < 0 or sum(rose) <= 0:
         raise RuleSetError(f"{root}.rose: expected relative frequencies ≥ 0, not all 0")
     total = sum(rose)
     try:
         return Weather(tuple(classes), WindRose(tuple(v / total for v in rose), get(w, "source", str, root=root)),
-                       ambient_k=get(w, "ambient_temperature_c", float, minimum=-50.0, maximum=60.0, root=root) + 273.15,
+                       ambient_k=273.15 + get(w, "ambient_temperature_c", float, minimum=-50.0, maximum=60.0,
+                                              root=root),
                        pressure_pa=_pos(w, "pressure_pa", root), source=get(w, "source", str, root=root))
     except InputError as exc:
         raise RuleSetError(f"{root}: {exc}") from None
+
+
+def _loc(row: dict, where: str) -> LOCDefinition:
+    loc = LOCDefinition(get(row, "name", str, root=where), get(row, "kind", str, root=where),
+                        get(row, "frequency", float, root=where),
+                        get(row, "diameter_mm", float, default=0.0, minimum=0.0, root=where),
+                        get(row, "duration_s", float, default=600.0, minimum=1.0, root=where))
+    if loc.kind == "hole" and loc.diameter_mm <= 0:
+        raise RuleSetError(f"{where}.diameter_mm: a hole needs a diameter above 0")
+    return loc
 
 
 def _equipment(q: dict) -> dict:
     out = {}
     for key, entry in get(q, "equipment", dict, root="qra").items():
         root = _path("qra.equipment", key)
-        locs = []
-        for i, row in enumerate(get(entry, "locs", list, root=root) if isinstance(entry, dict) else [None]):
-            where = f"{root}.locs[{i}]"
-            if not isinstance(row, dict):
-                raise RuleSetError(f"{where}: expected a table {{name, kind, frequency}}")
-            try:
-                locs.append(LOCDefinition(get(row, "name", str, root=where), get(row, "kind", str, root=where),
-                                          get(row, "frequency", float, root=where),
-                                          get(row, "diameter_mm", float, default=0.0, minimum=0.0, root=where),
-                                          get(row, "duration_s", float, default=600.0, minimum=1.0, root=where)))
-            except InputError as exc:
-                raise RuleSetError(f"{where}: {exc}") from None
-            if locs[-1].kind == "hole" and locs[-1].diameter_mm <= 0:
-                raise RuleSetError(f"{where}.diameter_mm: a hole needs a diameter above 0")
+        locs = _rows(get(entry, "locs", list, root=root) if isinstance(entry, dict) else [None], f"{root}.locs",
+                     "name, kind, frequency", _loc)
         if not locs:
             raise RuleSetError(f"{root}.locs: no loss-of-containment event")
         out[key] = Equipment(key, tuple(locs), get(entry, "citation", str, default="", root=root))
@@ -174,13 +182,11 @@ def _equipment(q: dict) -> dict:
 def _installation(q: dict) -> Installation:
     root = "qra.installation"
     t = get(q, "installation", dict, root="qra")
-    bands = []
-    for i, row in enumerate(get(t, "pipes", list, default=[], root=root)):
-        where = f"{root}.pipes[{i}]"
-        if not isinstance(row, dict):
-            raise RuleSetError(f"{where}: expected a table {{max_diameter_mm, rupture_per_m, leak_per_m}}")
-        bands.append(PipeBand(_pos(row, "max_diameter_mm", where), _pos(row, "rupture_per_m", where, maximum=1.0),
-                              _pos(row, "leak_per_m", where, maximum=1.0)))
+    bands = _rows(get(t, "pipes", list, default=[], root=root), f"{root}.pipes",
+                  "max_diameter_mm, rupture_per_m, leak_per_m",
+                  lambda row, where: PipeBand(_pos(row, "max_diameter_mm", where),
+                                              _pos(row, "rupture_per_m", where, maximum=1.0),
+                                              _pos(row, "leak_per_m", where, maximum=1.0)))
     if any(a.max_diameter_mm >= b.max_diameter_mm for a, b in zip(bands, bands[1:])):
         raise RuleSetError(f"{root}.pipes: max_diameter_mm must increase")
     return Installation(get(t, "pipe_length_m", float, minimum=0.0, root=root), _pos(t, "pipe_diameter_mm", root),
@@ -257,7 +263,8 @@ def parse_qra_rules(ruleset: RuleSet) -> QRARules:
         "ground_diffusivity", "schmidt", "release_cap_s")),
         liquid_head_m=get(rel, "liquid_head_m", float, minimum=0.0, root="qra.release"))
     ign = get(q, "ignition", dict, root="qra")
-    edges_c, edges_i = _floats(ign, "continuous_kg_s", "qra.ignition", 2), _floats(ign, "instantaneous_kg", "qra.ignition", 2)
+    edges_c = _floats(ign, "continuous_kg_s", "qra.ignition", 2)
+    edges_i = _floats(ign, "instantaneous_kg", "qra.ignition", 2)
     direct = {r: _floats(ign, r, "qra.ignition", 3) for r in REACTIVITY}
     if any(not 0 <= p <= 1 for row in direct.values() for p in row) or edges_c[0] >= edges_c[1] \
             or edges_i[0] >= edges_i[1]:
@@ -273,7 +280,8 @@ def parse_qra_rules(ruleset: RuleSet) -> QRARules:
         _pos(eff, "pool_radiative_fraction", "qra.effects", maximum=1.0),
         _pos(eff, "fireball_emissive_kw_m2", "qra.effects") * 1e3, _pos(eff, "vce_yield", "qra.effects", maximum=1.0),
         q_tnt, _pos(eff, "lethal_overpressure_kpa", "qra.effects"), _pos(rel, "exposure_cap_s", "qra.release"),
-        _choice(disp, "terrain", "qra.dispersion", TERRAINS), _choice(disp, "puff_sigmas", "qra.dispersion", PUFF_SIGMAS),
+        _choice(disp, "terrain", "qra.dispersion", TERRAINS),
+        _choice(disp, "puff_sigmas", "qra.dispersion", PUFF_SIGMAS),
         get(disp, "dense_gas", bool, root="qra.dispersion"))
     soc = get(q, "societal", dict, root="qra")
     factors = get(soc, "indoor_factor", dict, root="qra.societal")

@@ -162,7 +162,8 @@ def boiling_pool_flux(ground_k, boiling_k, heat_of_vaporisation, conductivity, d
     0.01099
     """
     dt = np.maximum(ground_k - boiling_k, 0.0)
-    return 2.0 * conductivity * dt / (heat_of_vaporisation * np.sqrt(np.pi * diffusivity * np.asarray(seconds, dtype=float)))
+    t = np.asarray(seconds, dtype=float)
+    return 2.0 * conductivity * dt / (heat_of_vaporisation * np.sqrt(np.pi * diffusivity * t))
 
 
 def mass_transfer_flux(vapour_pressure_pa, molar_mass, t_k, wind_m_s, pool_diameter_m, schmidt=0.8):
@@ -171,8 +172,8 @@ def mass_transfer_flux(vapour_pressure_pa, molar_mass, t_k, wind_m_s, pool_diame
     >>> round(float(mass_transfer_flux(10_000.0, 0.02, 289.15, 5.0, 10.0)) * 1e3, 4)   # g/(m²·s)
     1.2544
     """
-    km = 0.0048 * np.asarray(wind_m_s, dtype=float) ** (7.0 / 9.0) * np.asarray(pool_diameter_m, dtype=float) ** (-1.0 / 9.0) \
-        * schmidt ** (-2.0 / 3.0)
+    u, d = np.asarray(wind_m_s, dtype=float), np.asarray(pool_diameter_m, dtype=float)
+    km = 0.0048 * u ** (7.0 / 9.0) * d ** (-1.0 / 9.0) * schmidt ** (-2.0 / 3.0)
     return km * molar_mass * np.asarray(vapour_pressure_pa, dtype=float) / (R_GAS * t_k)
 
 
@@ -202,7 +203,8 @@ def _outflow(kind: str, substance: QRASubstance, mass_kg: float, diameter_m: flo
         rate = float(gas_orifice_rate(p, ambient_k, substance.molar_mass, substance.gamma, area, rules.cd_gas))
     elif kind == "hole" or substance.boiling_k >= ambient_k:
         # a short hole, or a liquid below its boiling point (no flashing): Bernoulli with the head
-        rate = float(liquid_orifice_rate(p, substance.liquid_density, area, rules.cd_liquid, head_m=rules.liquid_head_m))
+        rate = float(liquid_orifice_rate(p, substance.liquid_density, area, rules.cd_liquid,
+                                         head_m=rules.liquid_head_m))
     else:
         rate = float(two_phase_orifice_rate(substance, ambient_k, p, area, rules.cd_liquid))
     if rate <= 0:

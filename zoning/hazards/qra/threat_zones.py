@@ -88,8 +88,8 @@ def threat_zones(sites: list[SiteRisk], crs, *, quad_segs: int = 32, **threshold
     for s in sites:
         for row in threat_distances(s, **thresholds):
             if row["distance_m"] > 0:
-                rows.append({"site_id": s.site_id, **row,
-                             "geometry": shapely.buffer(shapely.Point(s.x, s.y), row["distance_m"], quad_segs=quad_segs)})
+                circle = shapely.buffer(shapely.Point(s.x, s.y), row["distance_m"], quad_segs=quad_segs)
+                rows.append({"site_id": s.site_id, **row, "geometry": circle})
     frame = pd.DataFrame(rows, columns=THREAT_COLUMNS)
     out = gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
     out.attrs["layer"] = "threat_zones"
