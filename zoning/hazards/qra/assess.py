@@ -81,13 +81,14 @@ class QRAResult:
     skipped: dict[str, str]
     rules: QRARules
     crs: CRS
+    _spectra: dict = field(default_factory=dict, repr=False)     # F-N sector spectra shared between sites
 
     def fn_for(self, risk: SiteRisk, people_xy: np.ndarray, people: np.ndarray) -> FNCurve:
         """The F-N curve of a site's risk for the people given (metric (k, 2) points and counts)."""
         r = self.rules
         return site_fn(risk, people_xy, people, rose_weights=r.weather.rose.downwind_weights(DIRECTIONS),
                        indoor_fraction=r.indoor_fraction, indoor_factor=r.indoor_factor, upper=r.fn_upper,
-                       lower=r.fn_lower, n_min=r.fn_n_min, n_max=r.fn_n_max)
+                       lower=r.fn_lower, n_min=r.fn_n_min, n_max=r.fn_n_max, memo=self._spectra)
 
     def distance_rows(self, classes) -> pd.DataFrame:
         """(site_id, target_class, distance_m, reason, notes) for every assessed site and class."""

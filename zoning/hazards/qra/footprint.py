@@ -111,12 +111,13 @@ class PolarGrid:
 class _Cloud:
     """One dispersing cloud, by its centreline on the radii: ln of the peak concentration (kg/m³),
     the crosswind profile (``gauss`` with σy, or ``tophat`` with a half-width), and the exposure
-    (s) a person on the axis gets — for a Gaussian puff as σx so that the exposure is σx·√(2π/n)/u."""
+    (s) a person on the axis gets — one number for a steady plume; for a Gaussian puff σx on the
+    radii, so that the exposure is σx·√(2π/n)/u."""
 
     ln_centre: np.ndarray
     profile: str
     width: np.ndarray
-    exposure: np.ndarray
+    exposure: np.ndarray | float
     model: str
     puff_wind: float = 0.0
 
@@ -130,8 +131,11 @@ class _Cloud:
                 return ln_c - 0.5 * (y / np.maximum(w, 1e-9)) ** 2
         return np.where(np.abs(y) <= w, ln_c, -np.inf)
 
-    def ln_exposure_min(self, grid: PolarGrid, n: float) -> np.ndarray:
+    def ln_exposure_min(self, grid: PolarGrid, n: float):
+        """ln of the exposure in minutes: a scalar for a steady plume, else over the half-plane."""
         e = self.exposure if not self.puff_wind else self.exposure * np.sqrt(2.0 * np.pi / n) / self.puff_wind
+        if np.ndim(e) == 0:
+            return float(np.log(max(float(e), 1e-12) / 60.0))
         return np.log(np.maximum(grid.at_x(e), 1e-12) / 60.0)
 
 
@@ -173,7 +177,7 @@ def _passive_plume(rate, duration, rho0, wc, grid, rules):
     r = grid.r
     sy, _ = plume_sigmas(r, wc.stability, rules.terrain)
     c = np.minimum(plume_concentration(rate, wc.wind_m_s, r, 0.0, wc.stability, rules.terrain), rho0)
-    return _Cloud(_ln(c), "gauss", sy, np.full(r.size, min(duration, rules.exposure_cap_s)), "gaussian_plume")
+    return _Cloud(_ln(c), "gauss", sy, min(duration, rules.exposure_cap_s), "gaussian_plume")
 
 
 def _passive_puff(mass, rho0, wc, grid, rules):
@@ -205,8 +209,8 @@ def _dense(kind: str, amount, duration, rho0, t0, g0, weather, wc, grid, rules, 
     rho_amb = weather.pressure_pa * sub.molar_mass / (R_GAS * weather.ambient_k)
     centre = _ln(np.minimum(ratio * rho_amb, rho0))
     if plume:
-        return _Cloud(centre, "tophat", bm.plume_half_width(r, g0, volume, u),
-                      np.full(r.size, min(duration, rules.exposure_cap_s)), "britter_mcquaid")
+        return _Cloud(centre, "tophat", bm.plume_half_width(r, g0, volume, u), min(duration, rules.exposure_cap_s),
+                      "britter_mcquaid")
     radius, _ = bm.puff_radius(r, g0, volume, u)
     passage = np.minimum(2.0 * radius / (bm.PUFF_ADVECTION * u), rules.exposure_cap_s)
     return _Cloud(centre, "tophat", radius, passage, "britter_mcquaid")

@@ -139,7 +139,7 @@ def _sector_columns(n_alpha: int, step_deg: float, n_dir: int) -> tuple[np.ndarr
 
 def site_fn(site: SiteRisk, people_xy: np.ndarray, people: np.ndarray, *, rose_weights: np.ndarray | None,
             indoor_fraction: float, indoor_factor: dict, upper: float, lower: float, n_min: float = 1.0,
-            n_max: float = 1000.0) -> FNCurve:
+            n_max: float = 1000.0, memo: dict | None = None) -> FNCurve:
     """The F-N curve of a site for people at ``people_xy`` (metric, (k, 2)) numbering ``people``.
 
     People are binned on the site's polar grid (its radii × :data:`DIRECTIONS` sectors); for the
@@ -147,7 +147,8 @@ def site_fn(site: SiteRisk, people_xy: np.ndarray, people: np.ndarray, *, rose_w
     ``Σ_r Σ_k people[r, k]·L[r, k − d]`` (a circular correlation, computed by FFT), with L the
     outcome's lethality averaged over each sector. ``rose_weights`` are the probabilities of the
     wind blowing towards each sector (:meth:`~zoning.hazards.qra.weather.WindRose.downwind_weights`
-    with :data:`DIRECTIONS` bins); None means uniform.
+    with :data:`DIRECTIONS` bins); None means uniform. ``memo`` (a dict kept by the caller) keeps the
+    sector spectra of lethality tables that sites share (footprints of equal source terms).
     """
     n_dir = DIRECTIONS
     grid = np.asarray(_polar_people(site, np.asarray(people_xy, dtype=float).reshape(-1, 2),
@@ -161,8 +162,14 @@ def site_fn(site: SiteRisk, people_xy: np.ndarray, people: np.ndarray, *, rose_w
         for name, p in fp.outcomes:
             shield = (1.0 - indoor_fraction) + indoor_fraction * indoor_factor.get(name, 1.0)
             if OUTCOMES[name]:
-                table = (fp.directional[name][:, columns] * weights).sum(axis=2)
-                n = np.fft.irfft((np.conj(np.fft.rfft(table, axis=1)) * spectrum).sum(axis=0), n=n_dir)
+                table = fp.directional[name]
+                key = (id(table), n_dir)
+                lethal = memo.get(key) if memo is not None else None
+                if lethal is None:
+                    lethal = np.conj(np.fft.rfft((table[:, columns] * weights).sum(axis=2), axis=1))
+                    if memo is not None:
+                        memo[key] = lethal
+                n = np.fft.irfft((lethal * spectrum).sum(axis=0), n=n_dir)
                 deaths.append(np.clip(n, 0.0, None) * shield)
                 freqs.append(fp.weight * p * q)
             else:
