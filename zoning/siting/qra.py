@@ -91,7 +91,7 @@ def check_qra(geom, cls: str, population: int, ctx: SitingContext, rules: Siting
         {"ir": ir_total, "criterion": level, "sites": list(result.sites)})]
     verdict = {"acceptable": "permitted", "alarp": rules.societal_alarp,
                "unacceptable": rules.societal_unacceptable}[fn_worst]
-    if any(r["fn"] is not None for r in rows):
+    if rows:
         worst = max(rows, key=lambda r: r["fn_with"]["worst_ratio"])
         f = worst["fn_with"]
         reasons.append(Reason(

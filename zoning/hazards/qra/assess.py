@@ -11,6 +11,10 @@ For each assessed site (:class:`SiteQRA`): its reference installation and scenar
 GB 36894-2018 protected-target class — the farthest point of the site's own IR contour at that
 class's criterion (new or existing installation) —, its F-N curve when people are known
 (:func:`~zoning.hazards.qra.societal.site_fn`), and the validity notes of every model it used.
+
+A site's releases start at its representative point; the distances are measured from there, and
+:func:`zoning.hazards.distances.safety_buffers` draws them from a polygon site's edge (so a polygon
+site's buffer is, if anything, wider than its QRA asks).
 """
 
 from __future__ import annotations
