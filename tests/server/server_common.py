@@ -71,7 +71,9 @@ def industrial_plots(n: int = 16) -> gpd.GeoDataFrame:
 
 
 def hazard_sites() -> gpd.GeoDataFrame:
-    inventories = [[{"name": "液氨", "cas": "7664-41-7", "quantity_t": 12.5}],
+    # HS1 is on the QRA path (GB/T 37243-2019 §4): 20 t of chlorine reach the 3×10⁻⁶/a individual risk
+    # of high-sensitivity targets about 300 m out, so the school T1 (≈ 220 m) stands inside its distance.
+    inventories = [[{"name": "液氯", "cas": "7782-50-5", "quantity_t": 20.0}],
                    [{"name": "甲苯", "cas": "108-88-3", "quantity_t": 800.0}],
                    [{"name": "氯", "cas": "7782-50-5", "quantity_t": 3.0}]]
     plots = (0, 5, 10)

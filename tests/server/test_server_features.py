@@ -13,7 +13,7 @@ from server_common import PLANNER, TOWN_WEST
 #: The public sees plots only through the risk wall (levels 1-2), never as industrial_plots.
 PUBLIC_COLLECTIONS = {"admin_areas", "rescue_stations", "roads", "shelters", "risk_wall", "risk_zones"}
 PRIVATE_COLLECTIONS = {"industrial_plots", "hazard_sites", "protected_targets", "major_hazards",
-                       "safety_buffers", "separation_violations"}
+                       "safety_buffers", "separation_violations", "ir_contours", "threat_zones"}
 
 
 def rels(doc) -> dict[str, str]:
