@@ -16,7 +16,8 @@ Sources of the split
     stay on the server.
   - ``risk_zones``: the zone colours at the town level only (``zone_kind == "town"``); the grid
     and the reasons stay private.
-  - ``major_hazards``, ``safety_buffers``, ``separation_violations``: private.
+  - ``major_hazards``, ``safety_buffers``, ``separation_violations``, ``ir_contours``,
+    ``threat_zones``: private (planners' layers).
 * **Anything else** (a raster such as ``risk_surface`` or ``population``, a derived layer this
   module does not know yet): private. A new layer is hidden until someone decides otherwise.
 
@@ -112,6 +113,9 @@ DERIVED: dict[str, DerivedLayer] = {d.name: d for d in (
                  ("site_id", "target_class")),
     DerivedLayer("separation_violations", "安全距离不足", "Separation violations",
                  ("rule", "subject_layer", "subject_id", "site_id")),
+    DerivedLayer("ir_contours", "个人风险等值线", "Individual-risk contours (GB 36894)", ("level",)),
+    DerivedLayer("threat_zones", "事故影响范围", "Threat zones by hazard (attention areas)",
+                 ("site_id", "hazard", "threshold")),
 )}
 
 
