@@ -15,7 +15,8 @@ the generated roads, as it would for a real city.
   (``coverage.fallback_speed_kmh`` × ``coverage.driving_min``: 30 km/h × 4 min = 2 km), measured
   along the streets of the demo's grid, which run east–west and north–south: a diamond (the
   points within 2 km east–west plus north–south), not a circle.
-* :func:`catchments` — the people nearest each shelter, in the engine's demand cells.
+* :func:`catchments` — the people nearest each shelter along the grid, in the engine's demand
+  cells (:func:`demand_cells`), the shelters first drawn to the middle of their people.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from geo.errors import InputError
 from layers.demo.population import NODATA, Grid
 from layers.demo.urban import CELL_M
 
-__all__ = ["CoverRules", "cover_rules", "block_sums", "built_up_cells", "greedy_cover", "catchments"]
+__all__ = ["CoverRules", "cover_rules", "block_sums", "built_up_cells", "greedy_cover", "demand_cells",
+           "catchments"]
 
 
 class CoverRules:
@@ -123,10 +125,35 @@ def greedy_cover(demand_xy: np.ndarray, weight: np.ndarray, site_xy: np.ndarray,
     return np.array(chosen, dtype=np.int64)[np.argsort(-alone, kind="stable")]
 
 
-def catchments(grid: Grid, cell_m: float, shelter_xy: np.ndarray) -> np.ndarray:
-    """Persons whose demand cell (block of ``cell_m``, at its centre) is nearest each shelter."""
+def demand_cells(grid: Grid, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (n, 2) and persons of the engine's demand cells: blocks of ``cell_m`` with people."""
     blocks, f = block_sums(grid, cell_m)
     r, c = np.nonzero(blocks > 0)
-    x, y = grid.transform * ((c + 0.5) * f, (r + 0.5) * f)
-    _, nearest = cKDTree(shelter_xy).query(np.stack([x, y], axis=1))
-    return np.bincount(nearest, blocks[r, c], minlength=len(shelter_xy))
+    return np.stack(grid.transform @ ((c + 0.5) * f, (r + 0.5) * f), axis=1), blocks[r, c]
+
+
+def catchments(demand_xy: np.ndarray, people: np.ndarray, shelter_xy: np.ndarray,
+               movable: np.ndarray | None = None, rounds: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Persons nearest each shelter, walking along the demo's east–west and north–south streets.
+
+    With ``rounds``, the ``movable`` shelters are first moved, that many times, to the
+    population-weighted centre of the people nearest them (Lloyd's iteration), so that
+    catchments are compact and the walking routes on the roads end where the straight sums say.
+    Returns the shelter points (moved) and the persons of each.
+
+    >>> xy, load = catchments(np.array([[0.0, 0], [10, 0], [100, 0]]), np.array([1.0, 1, 5]),
+    ...                       np.array([[20.0, 0], [90, 0]]), np.array([True, False]), rounds=2)
+    >>> xy.tolist(), load.tolist()
+    ([[5.0, 0.0], [90.0, 0.0]], [2.0, 5.0])
+    """
+    xy = np.asarray(shelter_xy, dtype=float).copy()
+    movable = np.zeros(len(xy), bool) if movable is None else np.asarray(movable, bool)
+    for _ in range(rounds if movable.any() else 0):
+        _, nearest = cKDTree(xy).query(demand_xy, p=1)
+        weight = np.bincount(nearest, people, minlength=len(xy))
+        moved = movable & (weight > 0)
+        for k in range(2):
+            total = np.bincount(nearest, people * demand_xy[:, k], minlength=len(xy))
+            xy[moved, k] = total[moved] / weight[moved]
+    _, nearest = cKDTree(xy).query(demand_xy, p=1)
+    return xy, np.bincount(nearest, people, minlength=len(xy))

@@ -12,8 +12,9 @@ covered (at large scales) stand where people live. Plus one micro fire station p
 professional rescue team per district beside its chemical plants.
 
 Shelters: set where people live (drawn with the population grid; some in school grounds), plus
-one central shelter of more than 50 hm² in the city centre; each then sized to its catchment, the
-people nearer to it than to any other shelter (:func:`layers.demo.cover.catchments`), with a
+one central shelter of more than 50 hm² in the city centre; the parks then drawn to the middle of
+the people nearest them, and each shelter sized to its catchment, the people nearer to it than to
+any other shelter along the streets (:func:`layers.demo.cover.catchments`), with a
 reserve of :data:`SHELTER_RESERVE`. The shelters with the largest catchments are the fixed ones
 (short-, medium- and long-term: they need the most room); a school ground too small for its
 catchment gives way to a park at the same place. Capacity is the effective area over the space
@@ -29,7 +30,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geo.errors import InputError
-from layers.demo.cover import CoverRules, catchments, greedy_cover
+from layers.demo.cover import CoverRules, catchments, demand_cells, greedy_cover
 from layers.demo.population import Grid
 from layers.demo.sampling import Area, demo_ids, demo_names, rectangles, scaled
 from layers.demo.urban import UrbanField
@@ -63,6 +64,7 @@ SHELTER_RESERVE = 0.3
 _CENTRAL_SIDE_M = 750.0  # 56 hm², above the 50 hm² of a central shelter (GB 50413-2007)
 _SCHOOL_SHARE = 0.4  # share of the emergency shelters first sought in school grounds
 _SCHOOL_USABLE = 0.85
+_BALANCE_ROUNDS = 5  # Lloyd iterations drawing the parks to the middle of their people
 _STATION_JITTER_M = 50.0
 _CANDIDATE_EVERY = 3  # candidate station sites: every third built-up grid cell each way (300 m)
 _MAX_CANDIDATES = 4000  # … or sparser, to keep about this many
@@ -88,12 +90,12 @@ def _station_sites(urban: UrbanField, grid: Grid, rng: np.random.Generator, n: i
     padded[:built.shape[0], :built.shape[1]] = built
     count = padded.reshape(rows // f, f, cols // f, f).sum(axis=(1, 3))
     br, bc = np.nonzero(count)
-    demand = np.stack(urban.transform * ((bc + 0.5) * f, (br + 0.5) * f), axis=1)
+    demand = np.stack(urban.transform @ ((bc + 0.5) * f, (br + 0.5) * f), axis=1)
     # candidates: built cells on a lattice of ≥ 300 m
     every = max(_CANDIDATE_EVERY, int(np.ceil(np.sqrt(built.sum() / _MAX_CANDIDATES))))
     row, col = np.nonzero(built)
     on = (row % every == every // 2) & (col % every == every // 2)
-    cand = np.stack(urban.transform * (col[on] + 0.5, row[on] + 0.5), axis=1)
+    cand = np.stack(urban.transform @ (col[on] + 0.5, row[on] + 0.5), axis=1)
     clear = STATION_SITE_CLEARANCE_M + _STATION_JITTER_M * np.sqrt(2.0)
     if site_tree is not None and len(cand):
         gap, _ = site_tree.query(cand)
@@ -240,8 +242,16 @@ def shelters(
     px, py = _where_people_live(urban, grid, rng, n - grounds.size)
     ccx, ccy = area.core_centre()
     (cx,), (cy,) = area.near(rng, [ccx], [ccy], 500.0, area.district_of([ccx], [ccy]))
-    x, y = np.concatenate([gx, px, [cx]]), np.concatenate([gy, py, [cy]])
-    need = catchments(grid, cell_m, np.stack([x, y], axis=1)) * (1.0 + SHELTER_RESERVE)
+    movable = np.r_[np.zeros(grounds.size, bool), np.ones(px.size, bool), False]  # the parks
+    demand, people = demand_cells(grid, cell_m)
+    start = np.stack([np.r_[gx, px, cx], np.r_[gy, py, cy]], axis=1)
+    xy, load = catchments(demand, people, start, movable, _BALANCE_ROUNDS)
+    astray = ~shapely.contains_xy(area.city, xy[:, 0], xy[:, 1])  # drawn out of a concave district
+    if astray.any():
+        xy[astray] = start[astray]
+        xy, load = catchments(demand, people, xy)
+    x, y = xy[:, 0], xy[:, 1]
+    need = load * (1.0 + SHELTER_RESERVE)
 
     # the largest catchments of the parks are the fixed shelters, the longest-term first
     klass = np.full(n + 1, "emergency", dtype=object)

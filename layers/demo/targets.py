@@ -37,6 +37,7 @@ KINDS = {
     "military": ("军事设施", 0.007, 150, 400, 150, 30, 600),
     "other": ("场所", 0.04, 20, 100, 25, 5, 200),
 }
+_ESTATE_DENSITY_PER_KM2 = (25_000.0, 50_000.0)
 _HIGH = ("school", "kindergarten", "hospital", "care_home", "prison")
 _IMPORTANT = ("cultural_relic", "military")
 
@@ -85,11 +86,15 @@ def protected_targets(
     lo = np.array([s[2] for s in spec], dtype=float)[kind_i]
     hi = np.array([s[3] for s in spec], dtype=float)[kind_i]
     width = rng.uniform(lo, hi)
-    height = np.clip(width * rng.uniform(0.6, 1.4, n), lo, hi)
     median = np.array([s[4] for s in spec], dtype=float)[kind_i]
     pmin = np.array([s[5] for s in spec], dtype=float)[kind_i]
     pmax = np.array([s[6] for s in spec], dtype=float)[kind_i]
     population = np.clip(np.round(rng.lognormal(np.log(median), 0.6)), pmin, pmax).astype(int)
+    # a housing estate is as big as its people need: 25 000–50 000 residents per km²
+    homes = kind == "residential"
+    density = rng.uniform(*_ESTATE_DENSITY_PER_KM2, n)
+    width = np.where(homes, np.clip(np.sqrt(population / density * 1e6), lo, hi), width)
+    height = np.clip(width * rng.uniform(0.6, 1.4, n), lo, hi)
     labels = np.array([s[0] for s in spec], dtype=object)[kind_i]
     return pd.DataFrame(
         {

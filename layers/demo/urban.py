@@ -92,11 +92,11 @@ class UrbanField:
     def centres(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Centre (x, y) of the cells with flat indices ``flat``."""
         row, col = np.divmod(np.asarray(flat, dtype=np.int64), self.shape[1])
-        return self.transform * (col + 0.5, row + 0.5)
+        return self.transform @ (col + 0.5, row + 0.5)
 
     def cell_of(self, x, y) -> np.ndarray:
         """Flat index of the cell holding each point (clipped to the grid)."""
-        col, row = ~self.transform * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        col, row = ~self.transform @ (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         row = np.clip(np.floor(row).astype(np.int64), 0, self.shape[0] - 1)
         col = np.clip(np.floor(col).astype(np.int64), 0, self.shape[1] - 1)
         return row * self.shape[1] + col
@@ -107,9 +107,10 @@ class UrbanField:
 
     def sample(self, rng: np.random.Generator, n: int, weight: np.ndarray | None = None):
         """``n`` random points in cells drawn with probability ∝ ``weight`` (default: the
-        footprint, weighted by the field), uniform within each cell."""
+        footprint, weighted by the square root of the field, as the urban population is),
+        uniform within each cell."""
         if weight is None:
-            weight = np.where(self.footprint, self.field, 0.0)
+            weight = np.where(self.footprint, np.sqrt(self.field), 0.0)
         w = np.asarray(weight, dtype=float).ravel()
         flat = rng.choice(w.size, size=n, p=w / w.sum())
         x, y = self.centres(flat)
@@ -140,13 +141,13 @@ def urban_field(area: Area, rng: np.random.Generator) -> UrbanField:
     field = np.zeros(shape)
     for bx, by, sx, sy in zip(*_bumps(area)):
         # evaluate each bump in its own window (4 σ), not over the whole city
-        c0, r1 = ~transform * (bx - 4 * sx, by - 4 * sy)
-        c1, r0 = ~transform * (bx + 4 * sx, by + 4 * sy)
+        c0, r1 = ~transform @ (bx - 4 * sx, by - 4 * sy)
+        c1, r0 = ~transform @ (bx + 4 * sx, by + 4 * sy)
         r0, c0 = max(int(r0), 0), max(int(c0), 0)
         r1, c1 = min(int(r1) + 1, shape[0]), min(int(c1) + 1, shape[1])
         if r0 >= r1 or c0 >= c1:
             continue
-        gx, gy = transform * (np.arange(c0, c1)[None, :] + 0.5, np.arange(r0, r1)[:, None] + 0.5)
+        gx, gy = transform @ (np.arange(c0, c1)[None, :] + 0.5, np.arange(r0, r1)[:, None] + 0.5)
         q = ((gx - bx) / sx) ** 2 + ((gy - by) / sy) ** 2
         field[r0:r1, c0:c1] += _PEAK * np.exp(-0.5 * q)
     noise = gaussian_filter(rng.standard_normal(shape), _NOISE_SIGMA_M / CELL_M, mode="nearest")
