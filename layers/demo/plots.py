@@ -1,7 +1,8 @@
 """Generated industrial plots (工业地块), clustered in industrial parks inside the real districts.
 
-Parks are placed on the edge of the built-up area (:mod:`layers.demo.urban`), where towns put
-their industrial zones, more of them in the industrial districts (Wujin, Xinbei).
+Parks are placed on the edge of the built-up area of a town (:mod:`layers.demo.urban`), where
+towns put their industrial zones, more of them in the industrial districts (Wujin, Xinbei); every
+town of a district is as likely to have them (southern Jiangsu's township industry).
 Inside a park, plots are rectangles 40–300 m a side laid out in rows (shelf packing) with a 12 m
 gap for the park roads, so plots of one park never overlap; the whole park is turned by a random
 angle. Where two parks meet, the later park's plots that touch an earlier plot are dropped and laid
@@ -44,22 +45,28 @@ _INSPECTION_DAYS = 670
 
 def _park_centres(area: Area, rng: np.random.Generator, n_parks: int, urban: UrbanField, edge: float,
                   uniform: float):
-    """Park centres, districts weighted by industry: on the edge of the built-up area (cells where
-    the urban field is between ``edge`` and 1), or, for a share ``uniform`` of them, anywhere in
-    the district."""
+    """Park centres, districts weighted by industry, then a town of the district at random: on the
+    edge of the built-up area in that town (cells where the urban field is between ``edge`` and
+    1), or, for a share ``uniform`` of them (and in a town with no such edge), anywhere in the
+    district."""
     codes = area.districts["code"].to_numpy(dtype=object)
     weight = np.array([INDUSTRY_WEIGHT.get(c, 0.1) for c in codes])
     district = rng.choice(len(codes), size=n_parks, p=weight / weight.sum())
-    x, y = np.empty(n_parks), np.empty(n_parks)
-    fringe = (urban.field >= edge) & (urban.field < 1.0)
+    town_district = area.district_index(area.towns["parent"])
+    town = np.empty(n_parks, dtype=int)
     for d in np.unique(district):
-        sel = np.flatnonzero(district == d)
-        mine = fringe & (urban.district == d)
-        if mine.any():
-            x[sel], y[sel] = urban.sample(rng, sel.size, weight=mine)
-        else:
-            x[sel], y[sel] = area.uniform(rng, np.full(sel.size, d))
-    anywhere = rng.random(n_parks) < uniform
+        sel = district == d
+        town[sel] = rng.choice(np.flatnonzero(town_district == d), size=int(sel.sum()))
+    fringe = np.flatnonzero(((urban.field >= edge) & (urban.field < 1.0)).ravel())
+    fringe_town = urban.town.ravel()[fringe]
+    order = np.argsort(fringe_town, kind="stable")
+    fringe, fringe_town = fringe[order], fringe_town[order]
+    lo, hi = np.searchsorted(fringe_town, town), np.searchsorted(fringe_town, town, side="right")
+    anywhere = (rng.random(n_parks) < uniform) | (hi == lo)
+    cell = fringe[np.minimum(lo + (rng.random(n_parks) * (hi - lo)).astype(int), max(fringe.size - 1, 0))]
+    x, y = urban.centres(cell) if fringe.size else (np.zeros(n_parks), np.zeros(n_parks))
+    half = urban.transform.a / 2.0
+    x, y = x + rng.uniform(-half, half, n_parks), y + rng.uniform(-half, half, n_parks)
     x[anywhere], y[anywhere] = area.uniform(rng, district[anywhere])
     return x, y, district
 
@@ -123,8 +130,7 @@ def _place(area: Area, rng: np.random.Generator, n: int, urban: UrbanField):
         m = int(need * 1.25) + 16 if first else 2 * need + 64
         park = np.sort(rng.choice(n_parks, size=m, p=size / size.sum()))
         poly, cx, cy = _layout(rng, park, px, py, angle)
-        corners = _corners(poly)
-        ok = area.inside(np.repeat(pdist[park], 4), corners[:, 0], corners[:, 1]).reshape(-1, 4).all(axis=1)
+        ok = shapely.contains(area.districts.geometry.values[pdist[park]], poly)
         if rounds <= _CLASH_ROUNDS:  # drop plots meeting a plot of another park placed before
             every = np.concatenate([geoms, poly])
             owner = np.concatenate([np.full(geoms.size, -1), park])
@@ -138,12 +144,6 @@ def _place(area: Area, rng: np.random.Generator, n: int, urban: UrbanField):
         xs, ys = np.concatenate([xs, cx[kept]]), np.concatenate([ys, cy[kept]])
         need -= kept.size
     return geoms, xs, ys
-
-
-def _corners(poly: np.ndarray) -> np.ndarray:
-    """The four corners of each rectangle, as an (4·n, 2) array."""
-    coords = shapely.get_coordinates(shapely.get_exterior_ring(poly))
-    return coords.reshape(len(poly), 5, 2)[:, :4, :].reshape(-1, 2)
 
 
 def _chance(rng: np.random.Generator, p: float, n: int) -> np.ndarray:

@@ -45,6 +45,11 @@ _NOISE_SIGMA_M = 1200.0  # correlation length of the ragged edges
 _NOISE_SD = 0.35  # spread of log-noise on the field
 
 
+def _label(geoms, shape, transform) -> np.ndarray:
+    """Row of the polygon holding each cell (-1 outside all)."""
+    return rasterize(zip(geoms, range(len(geoms))), out_shape=shape, transform=transform, fill=-1, dtype="int32")
+
+
 def raster_frame(area: Area) -> tuple[tuple[int, int], Affine, np.ndarray]:
     """Shape, transform and district of each cell (row in ``area.districts``, -1 outside) of the
     :data:`CELL_M` grid over the city."""
@@ -53,9 +58,7 @@ def raster_frame(area: Area) -> tuple[tuple[int, int], Affine, np.ndarray]:
     x1, y1 = np.ceil(x1 / CELL_M) * CELL_M, np.ceil(y1 / CELL_M) * CELL_M
     shape = (int(round((y1 - y0) / CELL_M)), int(round((x1 - x0) / CELL_M)))
     transform = Affine(CELL_M, 0.0, x0, 0.0, -CELL_M, y1)
-    district = rasterize(zip(area.districts.geometry.values, range(len(area.districts))), out_shape=shape,
-                         transform=transform, fill=-1, dtype="int32")
-    return shape, transform, district
+    return shape, transform, _label(area.districts.geometry.values, shape, transform)
 
 
 @dataclass
@@ -66,13 +69,15 @@ class UrbanField:
     ----------
     field : numpy.ndarray
         ≥ 1 where built up, falling towards 0 in open country; 0 outside the districts.
-    district : numpy.ndarray of int
-        Row in ``Area.districts`` of the district holding each cell, -1 outside them.
+    district, town : numpy.ndarray of int
+        Row in ``Area.districts`` (``Area.towns``) of the district (town) holding each cell, -1
+        outside them.
     transform : affine.Affine
     """
 
     field: np.ndarray
     district: np.ndarray
+    town: np.ndarray
     transform: Affine
 
     @property
@@ -153,4 +158,4 @@ def urban_field(area: Area, rng: np.random.Generator) -> UrbanField:
     noise = gaussian_filter(rng.standard_normal(shape), _NOISE_SIGMA_M / CELL_M, mode="nearest")
     noise *= _NOISE_SD / max(float(noise.std()), 1e-12)
     return UrbanField(field=np.where(district >= 0, field * np.exp(noise), 0.0), district=district,
-                      transform=transform)
+                      town=_label(area.towns.geometry.values, shape, transform), transform=transform)
