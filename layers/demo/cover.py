@@ -2,7 +2,7 @@
 
 The demo city should look like one whose plan works: fire stations placed to cover the built-up
 area within the response time (seed 001 sets 城市建成区消防站覆盖率达到100 %), shelters big enough
-for the people who will come to them. Both are worked out here with straight lines, numpy and
+for the people who will come to them. Both are worked out here with grid distances, numpy and
 scipy only (``layers`` may not use the ``zoning`` engine); the engine then measures the result on
 the generated roads, as it would for a real city.
 
@@ -14,7 +14,8 @@ the generated roads, as it would for a real city.
   drives in the driving time at the rule set's speed for streets of no known class
   (``coverage.fallback_speed_kmh`` × ``coverage.driving_min``: 30 km/h × 4 min = 2 km), measured
   along the streets of the demo's grid, which run east–west and north–south: a diamond (the
-  points within 2 km east–west plus north–south), not a circle.
+  points within 2 km east–west plus north–south), not a circle. Each site is then moved, once,
+  to the spot covering most of what the others leave.
 * :func:`catchments` — the people nearest each shelter along the grid, in the engine's demand
   cells (:func:`demand_cells`), the shelters first drawn to the middle of their people.
 """
@@ -30,7 +31,7 @@ from geo.errors import InputError
 from layers.demo.population import NODATA, Grid
 from layers.demo.urban import CELL_M
 
-__all__ = ["CoverRules", "cover_rules", "block_sums", "built_up_cells", "greedy_cover", "demand_cells",
+__all__ = ["CoverRules", "cover_rules", "sum_blocks", "block_sums", "built_up_cells", "greedy_cover", "demand_cells",
            "catchments"]
 
 
@@ -58,15 +59,23 @@ def cover_rules(rules: dict) -> CoverRules:
                          "or [coverage_run] population_cell_m, built_up_min_per_km2") from None
 
 
+def sum_blocks(values: np.ndarray, f: int) -> np.ndarray:
+    """Sums over blocks of ``f`` × ``f`` cells, counted from the top-left corner (the last ones padded).
+
+    >>> sum_blocks(np.arange(9.0).reshape(3, 3), 2).tolist()
+    [[8.0, 7.0], [13.0, 8.0]]
+    """
+    rows, cols = -(-values.shape[0] // f) * f, -(-values.shape[1] // f) * f
+    padded = np.zeros((rows, cols))
+    padded[:values.shape[0], :values.shape[1]] = values
+    return padded.reshape(rows // f, f, cols // f, f).sum(axis=(1, 3))
+
+
 def block_sums(grid: Grid, cell_m: float) -> tuple[np.ndarray, int]:
     """Persons per block of ``cell_m`` (whole grid cells, counted from the top-left corner, as the
     engine's ``load_population`` does) and the block side in grid cells."""
     f = max(1, int(round(cell_m / CELL_M)))
-    data = np.where(grid.data == NODATA, 0.0, grid.data).astype(float)
-    rows, cols = -(-data.shape[0] // f) * f, -(-data.shape[1] // f) * f
-    padded = np.zeros((rows, cols))
-    padded[:data.shape[0], :data.shape[1]] = data
-    return padded.reshape(rows // f, f, cols // f, f).sum(axis=(1, 3)), f
+    return sum_blocks(np.where(grid.data == NODATA, 0.0, grid.data).astype(float), f), f
 
 
 def built_up_cells(grid: Grid, rules: CoverRules, plots=None) -> np.ndarray:
@@ -138,7 +147,7 @@ def catchments(demand_xy: np.ndarray, people: np.ndarray, shelter_xy: np.ndarray
 
     With ``rounds``, the ``movable`` shelters are first moved, that many times, to the
     population-weighted centre of the people nearest them (Lloyd's iteration), so that
-    catchments are compact and the walking routes on the roads end where the straight sums say.
+    catchments are compact and the walking routes on the roads end about where these sums say.
     Returns the shelter points (moved) and the persons of each.
 
     >>> xy, load = catchments(np.array([[0.0, 0], [10, 0], [100, 0]]), np.array([1.0, 1, 5]),

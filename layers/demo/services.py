@@ -4,8 +4,8 @@ Stations: 43 fire stations at scale 1, the number of stations of all kinds Chang
 reaching in its 14th five-year emergency-management plan (seed 001: "各类消防站总数达到43个"),
 placed where the plan of a city aiming at 城市建成区消防站覆盖率达到100 % (the same seed) would put
 them: one after another on the built-up area, each where it covers the most built-up land not yet
-covered within the rule set's straight-line reach (:func:`layers.demo.cover.greedy_cover`), at
-least 300 m from any hazardous-chemical site (建标152-2017). The first taken, covering the most,
+covered within the rule set's 4 minutes of driving along the grid (:func:`layers.demo.cover.greedy_cover`),
+at least 300 m from any hazardous-chemical site (建标152-2017). The first taken, covering the most,
 are the special-service and class 1 stations; the last, on small towns, the class 2 and small ones
 (建标152-2017 gives them districts of ≤ 4 and ≤ 2 km²). Stations left over once the built-up area is
 covered (at large scales) stand where people live. Plus one micro fire station per town and one
@@ -30,7 +30,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geo.errors import InputError
-from layers.demo.cover import CoverRules, catchments, demand_cells, greedy_cover
+from layers.demo.cover import CoverRules, catchments, demand_cells, greedy_cover, sum_blocks
 from layers.demo.population import Grid
 from layers.demo.sampling import Area, demo_ids, demo_names, rectangles, scaled
 from layers.demo.urban import UrbanField
@@ -59,7 +59,7 @@ SHELTER_MIX = {
     "fixed_long": (0.05, 150.0),
 }
 #: Capacity planned above the catchment's people (a demo choice: walking routes on the roads
-#: are not the straight lines the sizing uses).
+#: are not the grid distances the sizing uses).
 SHELTER_RESERVE = 0.3
 _CENTRAL_SIDE_M = 750.0  # 56 hm², above the 50 hm² of a central shelter (GB 50413-2007)
 _SCHOOL_SHARE = 0.4  # share of the emergency shelters first sought in school grounds
@@ -85,10 +85,7 @@ def _station_sites(urban: UrbanField, grid: Grid, rng: np.random.Generator, n: i
     """(n, 2) fire-station points: greedy cover of the ``built`` cells, then where people live."""
     # demand: the built cells, summed into blocks when there are very many (large scales)
     f = max(1, int(np.ceil(np.sqrt(built.sum() / _MAX_DEMAND))))
-    rows, cols = -(-built.shape[0] // f) * f, -(-built.shape[1] // f) * f
-    padded = np.zeros((rows, cols))
-    padded[:built.shape[0], :built.shape[1]] = built
-    count = padded.reshape(rows // f, f, cols // f, f).sum(axis=(1, 3))
+    count = sum_blocks(built, f)
     br, bc = np.nonzero(count)
     demand = np.stack(urban.transform @ ((bc + 0.5) * f, (br + 0.5) * f), axis=1)
     # candidates: built cells on a lattice of ≥ 300 m
