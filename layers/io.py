@@ -3,8 +3,9 @@
 Three steps, each usable alone:
 
 * :func:`read_source` reads GeoPackage, GeoJSON, Shapefile (also zipped), GeoParquet, CSV
-  (lon/lat columns or a WKT column) and OpenStreetMap extracts (.osm.pbf, .osm) into a GeoDataFrame in the file's own CRS, and says which
-  Chinese web-map offset (GCJ-02, BD-09) the coordinates carry, if the user said so. Every error
+  (lon/lat columns or a WKT column) and OpenStreetMap extracts (.osm.pbf, .osm) into a
+  GeoDataFrame in the file's own CRS, and says which Chinese web-map offset (GCJ-02, BD-09) the
+  coordinates carry, if the user said so. Every error
   is a :class:`~geo.errors.RiskmapError` naming the file: missing, empty, malformed JSON, text
   that is not UTF-8 (GBK is recognised, as most Chinese office software writes it), no CRS,
   unknown CRS.
@@ -363,8 +364,8 @@ def read_source(
     elif declared is None:
         raise CRSError(f"{path}: no CRS declared; {CRS_HINT}")
     elif CRS.from_user_input(declared).equals(WGS84, ignore_axis_order=True):
-        notes.append("coordinates taken as WGS84 as the file declares (GeoJSON always does); if they "
-                     "were digitised on a Chinese web map pass --crs gcj02 (Amap, Tencent) or "
+        notes.append("coordinates taken as WGS84 as the file declares (GeoJSON and OpenStreetMap always "
+                     "do); if they were digitised on a Chinese web map pass --crs gcj02 (Amap, Tencent) or "
                      "--crs bd09 (Baidu)")
     gdf.attrs["notes"] = notes
     return gdf, offset

@@ -107,8 +107,8 @@ def oneway_direction(oneway, junction=None, highway=None) -> tuple[np.ndarray, n
 
     >>> one, rev, odd = oneway_direction(["yes", "-1", "no", None, None, "reversible"],
     ...                                  [None, None, "roundabout", "roundabout", None, None])
-    >>> one.tolist(), rev.tolist(), odd.tolist()
-    ([True, True, False, True, False, False], [False, True, False, False, False, False], [False, False, False, False, False, True])
+    >>> one.astype(int).tolist(), rev.astype(int).tolist(), odd.astype(int).tolist()
+    ([1, 1, 0, 1, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1])
     """
     value = pd.Series(oneway, dtype="string").str.strip().str.lower()
     n = len(value)

@@ -12,9 +12,10 @@ of ``data/rules/default.toml``), so the demo holds no speed of its own.
 
 Each edge runs between two consecutive intersections, so the layer is routable as it is; edges
 crossing a district's boundary are cut at it. Away from the towns half the open-country residential
-streets are left out, and in each district only the largest connected piece of network is kept, so
-every edge can be reached from every other (one-way streets aside: they are only made where both
-ends have other ways in and out).
+streets are left out (and, once the lattice is as fine as city blocks, half those of industrial
+parks away from where people live), and in each district only the largest connected piece of
+network is kept, so every edge can be reached from every other (one-way streets aside: they are
+only made where both ends have other ways in and out).
 
 The spacing is :data:`BASE_SPACING_M` at scale 1 and shrinks as 1/√scale (down to
 :data:`MIN_SPACING_M`), so the number of edges grows about linearly with the scale; once the
@@ -117,6 +118,7 @@ class _Lattice:
         self.fine_jitter = rng.uniform(-_FINE_JITTER, _FINE_JITTER, (2, (ny - 1) * self.k + 1,
                                                                         (nx - 1) * self.k + 1)) * (s / self.k)
         self.urban = self._built_cells(urban, built)
+        self.peopled = urban.built_up  # (x, y) -> in the footprint where people live
 
     def _built_cells(self, urban: UrbanField, built: np.ndarray) -> np.ndarray:
         """(ny - 1, nx - 1) mask of the lattice cells that are partly built up (sampled on a sub-grid)."""
@@ -224,8 +226,15 @@ def _district_edges(area: Area, d: int, lattice: _Lattice, rng: np.random.Genera
     sin = shapely.contains_xy(geom, ends[:, 0, 0], ends[:, 0, 1])
     ein = shapely.contains_xy(geom, ends[:, 1, 0], ends[:, 1, 1])
     keep = sin | ein
-    # thin the residential streets of open country far from the towns
-    street = np.flatnonzero(keep & rural & (klass == _RESIDENTIAL))
+    # thin the residential streets of open country far from the towns; once the lattice is itself
+    # as fine as city blocks (k = 1), also those of built-up cells where nobody lives (parks)
+    street = keep & (klass == _RESIDENTIAL)
+    if lattice.k == 1:
+        parks = np.flatnonzero(street & ~rural)
+        mid = ends[parks].mean(axis=1)
+        rural = rural.copy()
+        rural[parks] = ~lattice.peopled(mid[:, 0], mid[:, 1])
+    street = np.flatnonzero(street & rural)
     far, _ = centres.query(ends[street].mean(axis=1))
     keep[street[(far > _RURAL_M) & (rng.random(street.size) > _RURAL_KEEP)]] = False
     whole = np.flatnonzero(keep & sin & ein)

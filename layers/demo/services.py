@@ -255,7 +255,8 @@ def shelters(
     klass[-1] = "central"
     park = np.arange(grounds.size, n)
     order = park[np.argsort(-need[park], kind="stable")]
-    fixed = [(c, scaled(SHELTER_MIX[c][0] * BASE_SHELTERS, scale)) for c in ("fixed_long", "fixed_medium", "fixed_short")]
+    fixed = [(c, scaled(SHELTER_MIX[c][0] * BASE_SHELTERS, scale))
+             for c in ("fixed_long", "fixed_medium", "fixed_short")]
     at = 0
     for c, count in fixed:
         klass[order[at:at + count]] = c

@@ -3,16 +3,16 @@
 :func:`generate_layers` takes the real districts and towns and generates, inside them, the
 industrial plots, hazardous-chemical sites, protected targets, fire and rescue stations, shelters,
 a road network and a population grid, around a generated built-up area (:mod:`layers.demo.urban`):
-people, homes and schools gather there, the streets are denser there, the fire stations are
-placed to cover it and the shelters sized to the people around them. Everything is drawn in the metric Gauss-Krüger CRS of the
-area (EPSG:4549) from numpy generators seeded by ``seed`` (one per layer), and returned in the store
-CRS (EPSG:4490) with the catalogue's columns and dtypes. Every generated row has
-``generated=True`` and a name starting with "演示" (demo); the same seed and scale always give the
-same data.
+people, homes and schools gather there, the streets are denser there, the fire stations are placed
+to cover it and the shelters sized to the people around them. Everything is drawn in the metric
+Gauss-Krüger CRS of the area (EPSG:4549) from numpy generators seeded by ``seed`` (one per layer),
+and returned in the store CRS (EPSG:4490) with the catalogue's columns and dtypes. Every generated
+row has ``generated=True`` and a name starting with "演示" (demo); the same seed and scale always
+give the same data.
 
 ``scale`` multiplies the counts of plots (1 200 at scale 1), hazard sites (15 % of the plots),
 protected targets (1 500), fire stations (43), micro stations, shelters (120 + 1 central) and the
-density of the road grid (about 27 000 edges at scale 1, 228 000 at scale 10).
+density of the road grid (about 47 000 edges at scale 1, 238 000 at scale 10).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 Targets are footprints (rectangles sized by kind) where the city is built up, more of them where
 the urban field is strongest (:mod:`layers.demo.urban`); about one in eight is put deliberately
-80–900 m from a hazardous-chemical site, so the separation checks have something to find. The class follows GB 36894-2018 §4:
-schools, kindergartens, hospitals, care homes and prisons are high-sensitivity; cultural relics and
-military installations important; any other target general class I, II or III by its number of
-people (≥ 100, 30–99, < 30).
+80–900 m from a hazardous-chemical site, so the separation checks have something to find. The class
+follows GB 36894-2018 §4: schools, kindergartens, hospitals, care homes and prisons are
+high-sensitivity; cultural relics and military installations important; any other target general
+class I, II or III by its number of people (≥ 100, 30–99, < 30).
 """
 
 from __future__ import annotations
