@@ -14,7 +14,9 @@ Three steps, each usable alone:
 * :func:`import_layer` chains them: read → reproject to EPSG:4490 removing any GCJ-02/BD-09 offset
   (:func:`geo.crs.to_store_crs`) → validate (:func:`layers.validate.validate_layer`) → one atomic
   :meth:`~layers.store.Store.write`. The store is not touched unless every step succeeded. OSM
-  ways imported as ``roads`` have their tags mapped first (:func:`layers.osm.roads_from_osm`).
+  ways imported as ``roads`` have their tags mapped first (:func:`layers.osm.roads_from_osm`), and,
+  an extract being cut larger than a city, those outside the store's administrative area are left
+  out (noted) rather than refused.
 
 Examples
 --------
@@ -434,7 +436,8 @@ def read_and_validate(
     except ValidationError as exc:
         raise ValidationError(name, exc.problems, str(path)) from None
     read_notes = list(gdf.attrs.get("notes", []))
-    if name == "roads" and is_osm(gdf):  # OSM ways: tags mapped onto the layer, cut at junctions
+    osm = name == "roads" and is_osm(gdf)
+    if osm:  # OSM ways: tags mapped onto the layer, cut at junctions
         try:
             gdf = roads_from_osm(gdf)
         except InputError as exc:
@@ -449,6 +452,12 @@ def read_and_validate(
         gdf = to_store_crs(gdf, source_offset=offset)
     except RiskmapError as exc:
         raise type(exc)(f"{path}: {exc}") from None
+    if osm and admin_area is not None:  # an extract is cut larger than the city: keep the city's roads
+        gdf, left_out = _within_area(gdf, admin_area)
+        if left_out:
+            read_notes.append(f"OSM: {left_out} way(s) outside the store's administrative area left out")
+        if gdf.empty:
+            raise InputError(f"{path}: no road of the extract lies in the store's administrative area")
     timings["reproject"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -459,6 +468,13 @@ def read_and_validate(
     clean.attrs.update(notes=read_notes + clean.attrs.get("notes", []), source_crs=source_crs,
                        offset=offset)
     return clean
+
+
+def _within_area(gdf: gpd.GeoDataFrame, area) -> tuple[gpd.GeoDataFrame, int]:
+    """The rows of ``gdf`` meeting ``area`` (same CRS), and how many were left out."""
+    shapely.prepare(area)
+    meets = shapely.intersects(np.asarray(gdf.geometry.to_numpy(), dtype=object), area)
+    return gdf[meets].reset_index(drop=True), int((~meets).sum())
 
 
 #: ``admin_area`` of :func:`import_layer` meaning "the store's own administrative extent".

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely import LineString
 from typer.testing import CliRunner
 
 from layers.gpkg import GeoPackageStore
+from layers.validate import validate_layer
 from server.cli.main import app
 
 runner = CliRunner()
@@ -99,6 +101,26 @@ def test_osm_extract_is_imported_as_roads(tmp_path, store, name, writer):
     w11 = shapely.get_coordinates(roads.loc["w11", "geometry"])  # turned round: drawn B→D, as traffic goes
     assert np.allclose(w11[[0, -1]], [NODES[2], NODES[4]], atol=1e-9)
     assert shapely.get_num_geometries(roads.loc["w10", "geometry"]) == 2  # cut at B
+
+
+def test_ways_outside_the_stores_area_are_left_out_not_refused(tmp_path, store):
+    """An extract is cut larger than the city: a way in 南京 (still Jiangsu) is left out, noted."""
+    area = gpd.GeoDataFrame({"code": ["320412"], "name": ["武进区"], "level": ["district"], "parent": ["320400"]},
+                            geometry=[shapely.box(119.9, 31.6, 120.1, 31.8)], crs="EPSG:4490")
+    store.write("admin_areas", validate_layer("admin_areas", area))
+    source = write_gpkg(tmp_path / "lines.gpkg")
+    frame = gpd.read_file(source)
+    nanjing = gpd.GeoDataFrame({"osm_id": ["99"], "highway": ["primary"]},
+                               geometry=[LineString([(118.78, 32.04), (118.79, 32.04)])], crs="EPSG:4326")
+    gpd.GeoDataFrame(pd.concat([frame, nanjing], ignore_index=True), crs="EPSG:4326").to_file(source, layer="lines")
+    result = _import("roads", source, "--store", store.path)
+    assert result.exit_code == 0, result.output
+    assert "imported 3 feature(s)" in result.stdout
+    assert "OSM: 1 way(s) outside the store's administrative area left out" in result.stderr
+    away = gpd.GeoDataFrame({"osm_id": ["99"], "highway": ["primary"]}, geometry=nanjing.geometry, crs="EPSG:4326")
+    away.to_file(tmp_path / "nanjing.gpkg")
+    result = _import("roads", tmp_path / "nanjing.gpkg", "--store", store.path)
+    assert result.exit_code == 1 and "no road of the extract lies in the store's administrative area" in result.stderr
 
 
 def test_osm_extract_as_another_layer_is_refused_in_one_line(tmp_path, store):
