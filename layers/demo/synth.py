@@ -12,7 +12,7 @@ give the same data.
 
 ``scale`` multiplies the counts of plots (1 200 at scale 1), hazard sites (15 % of the plots),
 protected targets (1 500), fire stations (43), micro stations, shelters (120 + 1 central) and the
-density of the road grid (about 47 000 edges at scale 1, 238 000 at scale 10).
+density of the road grid (about 47 000 edges at scale 1, 232 000 at scale 10).
 """
 
 from __future__ import annotations
