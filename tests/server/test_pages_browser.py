@@ -233,7 +233,7 @@ def test_the_planner_map_draws_the_four_colours_hazard_sites_and_targets(server,
     tab.evaluate(f"RiskMap.map.fire('click', {{latlng: L.latLng({site.y}, {site.x})}}) && null")
     tab.wait_for("document.querySelector('.leaflet-popup-content')", what="the popup")
     popup = tab.evaluate("document.querySelector('.leaflet-popup-content').innerText")
-    assert popup.startswith("危险化学品场所") and "液氨" in popup and "7664-41-7" in popup and "12.5 t" in popup
+    assert popup.startswith("危险化学品场所") and "液氯" in popup and "7782-50-5" in popup and "20 t" in popup
     tab.evaluate("RiskMap.map.closePopup() && null")
 
     # the hazard sites go off with their box in the layer control
