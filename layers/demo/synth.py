@@ -28,7 +28,7 @@ import shapely
 from geo.crs import STORE_CRS
 from geo.errors import InputError
 from layers.catalogue import get_schema
-from layers.demo import hazards, plots, population, roadnet, services, targets
+from layers.demo import hazards, plots, population, roadnet, services, shelter_hazards, targets
 from layers.demo.population import Grid
 from layers.demo.sampling import DEFAULT_RULESET, Area, read_ruleset, rng_for, scaled
 from layers.validate import cast_to_schema
@@ -157,7 +157,8 @@ def generate_layers(
         keep("rescue_stations", stations)
     with report_step(progress, "shelters"):
         schools = target_frame.loc[target_frame["kind"] == "school", "geometry"].to_numpy()
-        keep("shelters", services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules))
+        made = services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules)
+        keep("shelters", shelter_hazards.with_hazards(made, schools, site_x, site_y))
     with report_step(progress, "roads"):
         keep("roads", roadnet.roads(area, rng_for(seed, "roads"), scale))
     with report_step(progress, "population"):

@@ -294,6 +294,6 @@ def test_the_public_map_shows_only_the_disclosed_colours_and_the_nearest_shelter
     assert counts["red"] >= 20 and counts["yellow"] >= 20, counts  # 重大 and 较大: disclosed
     assert counts["blue"] == 0 and counts["green"] == 0, counts  # 一般 and 低: not shown to the public
     assert colour_pixels(mapped, (0x00, 0x89, 0x7B)) >= 20  # the nearest shelters, drawn from the API's answer
-    assert [p for p, s in seen if p == "/api/public/shelters/nearest" and s == 200]
+    assert [p for p, s in seen if p == "/api/public/place" and s == 200]  # "my place", with its nearest shelters
     assert requests_for(seen, "/tiles/risk_wall/") and not requests_for(seen, "/web/")
     assert not refused(seen), refused(seen)
