@@ -71,7 +71,7 @@ class Field:
     multiple : bool
         An enumerated field holding a set of its choices (e.g. the hazards a shelter is fit
         for), stored as text: the codes in the order of ``choices``, joined by commas. Input may
-        separate them with commas, semicolons, 、 or spaces and give labels for codes.
+        separate them with commas, semicolons, 、 or bars and give labels for codes.
     """
 
     name: str

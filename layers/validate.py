@@ -187,13 +187,13 @@ def _coerce(field: Field, values: pd.Series, present: np.ndarray) -> tuple[pd.Se
     raise InputError(f"field {field.name!r} has an unknown type {field.type!r}")  # pragma: no cover
 
 
-_SET_SEPARATORS = r"[,;，；、|\s]+"
+_SET_SEPARATORS = r"\s*[,;，；、|]+\s*"
 
 
 def _code_sets(field: Field, text: pd.Series, lookup: dict) -> tuple[pd.Series, pd.Series]:
     """Codes of a ``multiple`` field: (canonical "a,b" text, first unknown item or None) per row.
 
-    Items are split on commas, semicolons, 、, bars or spaces, matched like single choices (code,
+    Items are split on commas, semicolons, 、 or bars (not spaces: labels hold them), matched like single choices (code,
     label, any case), deduplicated and put in the order of the field's choices. A row with an
     item that is no choice keeps that item in the second series (for the error message).
     """

@@ -114,8 +114,8 @@ def _towards(point, targets: np.ndarray, tree: shapely.STRtree | None, margin: f
     if tree is None or not len(targets):
         return towards
     if in_zone:  # already near one: anything lying its way is "towards"
-        (_, nearest), _ = tree.query_nearest(point, return_distance=True, all_matches=False)
-        near_pt = shapely.shortest_line(point, tree.geometries[nearest[0]])
+        nearest = np.atleast_1d(tree.query_nearest(point, all_matches=False))[0]
+        near_pt = shapely.shortest_line(point, tree.geometries[nearest])
         zx, zy = shapely.get_coordinates(near_pt)[-1] - shapely.get_coordinates(point)[0]
         tx = shapely.get_x(targets) - shapely.get_x(point)
         ty = shapely.get_y(targets) - shapely.get_y(point)
