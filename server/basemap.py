@@ -10,7 +10,7 @@ of the store's own layers, with three MVT layers:
     the outlines of districts and towns (``admin_areas``) with their ``level``;
 ``places``
     label points, ``name``, ``kind`` (district, town, shelter, station) and ``rank`` (0 first):
-    districts from zoom 8 to 12, towns from zoom 10, shelters and fire stations from zoom 12, at
+    districts from zoom 8 to 12, towns and shelters from zoom 10, fire stations from zoom 12, at
     a point inside each area (:func:`shapely.point_on_surface`), computed once per layer version.
 
 Water and green areas are drawn when the store holds public layers for them; the catalogue has
@@ -48,7 +48,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 ROAD_ZOOMS = {"motorway": 8, "trunk": 8, "primary": 10, "secondary": 12, "tertiary": 13}
 _OTHER_ROADS = 14
 #: Label points by kind: (first zoom, last zoom, rank).
-PLACE_ZOOMS = {"district": (8, 12, 0), "town": (10, 22, 1), "shelter": (12, 22, 2), "station": (12, 22, 3)}
+PLACE_ZOOMS = {"district": (8, 12, 0), "town": (10, 22, 1), "shelter": (10, 22, 2), "station": (12, 22, 3)}
 #: The store layers a basemap tile is made of.
 BASEMAP_LAYERS = ("roads", "admin_areas", "shelters", "rescue_stations")
 _MIN_ZOOM = 8
@@ -64,7 +64,8 @@ class Basemap:
         self._lock = threading.Lock()
         self._places: tuple | None = None
 
-    def _infos(self) -> dict:
+    def infos(self) -> dict:
+        """The public layers of :data:`BASEMAP_LAYERS` the store holds, by name."""
         infos = self.source.infos()
         return {n: infos[n] for n in BASEMAP_LAYERS
                 if n in infos and infos[n].kind == "vector" and self.redactor.is_public(n)}
@@ -149,7 +150,7 @@ def create_basemap_router(source: LayerSource, redactor: Redactor, settings: Set
                            304: {"description": "not modified"}})
     def basemap_tile(request: Request, z: int, x: int, y: int):
         validate_tile(z, x, y, max_zoom=settings.max_zoom)
-        infos = maker._infos()
+        infos = maker.infos()
         etag = maker.etag(infos, z, x, y)
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={settings.tile_max_age}"}
         wanted = request.headers.get("if-none-match", "")

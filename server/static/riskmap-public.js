@@ -34,6 +34,9 @@
     if (p.kind === 'station' && z >= 13) { return {fill: '#ffffff', fillOpacity: 1, stroke: STATION, weight: 2.5, radius: 5}; }
     return null;
   }
+  function shelterGround(layer, p, z, type) {
+    return type === 3 && z >= 14 ? {fill: SHELTER, fillOpacity: 0.25, stroke: SHELTER, weight: 1.5} : null;
+  }
   function labelOf(layer, p, z, type) {
     if (layer === 'places') {
       if (p.kind === 'district') { return {text: p.name, priority: 0, size: 17, weight: 'bold', colour: '#4a3a5c'}; }
@@ -61,6 +64,8 @@
     U.onlineBasemap(map, cfg);
     var base = RiskMap.vectorTiles(cfg.basemap, {style: basemapStyle, zIndex: 2, onTile: U.onTile, maxZoom: 19}).addTo(map);
     var overlays = U.addLayers(map, cfg.overlays, 10);
+    /* a shelter is a symbol at every zoom (the symbols layer); its ground is drawn from zoom 14 */
+    overlays.forEach(function (l) { if (l.riskmapEntry.layer === 'shelters') { l.options.style = shelterGround; } });
     var symbols = RiskMap.vectorTiles(cfg.basemap, {style: symbolStyle, zIndex: 30, maxZoom: 19}).addTo(map);
     var labels = RiskMap.labels([base], {label: labelOf}).addTo(map);
     var vector = overlays.filter(function (l) { return l.featureAt; });
