@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -123,6 +124,25 @@ def _roads(frame) -> pd.DataFrame:
                          "n": box["n"].to_numpy()})
 
 
+@dataclass(frozen=True)
+class _Index:
+    """Search keys (name, full pinyin, initials), kind rank and name length, and the answer of each row."""
+
+    keys: dict
+    rank: np.ndarray
+    length: np.ndarray
+    rows: list
+
+
+def _result(row) -> dict:
+    """One answer of the search, from one row of the index."""
+    zh, en = KINDS[row.kind]
+    detail = None if row.detail is None or (isinstance(row.detail, float) and np.isnan(row.detail)) else str(row.detail)
+    return {"kind": row.kind, "kind_zh": zh, "kind_en": en, "name": str(row.name), "detail": detail,
+            "lon": round(float(row.lon), 7), "lat": round(float(row.lat), 7),
+            "bbox": [round(float(v), 7) for v in (row.w, row.s, row.e, row.n)]}
+
+
 class SearchIndex:
     """The public search index over ``source``, rebuilt when one of its layers changes."""
 
@@ -138,7 +158,7 @@ class SearchIndex:
         frame = self.source.frame(self.redactor.view(name, PUBLIC), info)
         return frame[~(frame.geometry.is_empty | frame.geometry.isna())]
 
-    def _build(self, infos) -> pd.DataFrame:
+    def _build(self, infos) -> _Index:
         parts = []
         areas = self._frame(infos, "admin_areas")
         if areas is not None and "level" in areas:
@@ -165,11 +185,13 @@ class SearchIndex:
         full, initials = pinyin_keys(table["name"].tolist())
         table["key"] = np.array([_SPACE.sub("", str(n)).lower() for n in table["name"]], dtype=str)
         table["pinyin"], table["initials"] = full, initials
-        table["rank"] = table["kind"].map(_RANK).to_numpy()
-        return table
+        return _Index(keys={c: table[c].to_numpy(dtype=str) for c in ("key", "pinyin", "initials")},
+                      rank=table["kind"].map(_RANK).to_numpy(int),
+                      length=table["name"].astype(str).str.len().to_numpy(int),
+                      rows=[_result(r) for r in table.itertuples()])  # the answers, made once
 
-    def table(self) -> pd.DataFrame:
-        """The index: one row per searchable thing (built or rebuilt as needed)."""
+    def index(self) -> "_Index":
+        """The index (built or rebuilt as needed)."""
         infos = self.source.infos()
         key = tuple((n, infos[n].version) for n in _LAYERS if n in infos)
         with self._lock:
@@ -185,25 +207,16 @@ class SearchIndex:
                      "name": c["zh"], "detail": c["en"], "crs": c["crs"], "lon": round(c["lon"], 7),
                      "lat": round(c["lat"], 7), "bbox": None} for c in coords]
         query = _SPACE.sub("", q).lower()
-        table = self.table()
-        if not query or not len(table):
+        index = self.index()
+        if not query or not len(index.rows):
             return []
         columns = ("key",) if _CJK.search(query) else ("key", "pinyin", "initials")
-        score = np.full(len(table), 9, dtype=int)
-        for k, column in enumerate(columns):
-            values = table[column].to_numpy(dtype=str)
+        score = np.full(len(index.rows), 99, dtype=int)
+        for k, column in enumerate(columns):  # exact, then prefix, then anywhere; Chinese before pinyin
+            values = index.keys[column]
             where = np.strings.find(values, query) if hasattr(np, "strings") else np.char.find(values, query)
-            found = np.where(values == query, 0, np.where(where == 0, 1, np.where(where > 0, 2, 9))) + 3 * k
-            score = np.minimum(score, np.where(where >= 0, found, 9))
-        hits = np.flatnonzero(score < 9)
-        order = hits[np.lexsort((table["name"].str.len().to_numpy()[hits], table["rank"].to_numpy()[hits],
-                                 score[hits]))][:limit]
-        out = []
-        for row in table.iloc[order].itertuples():
-            zh, en = KINDS[row.kind]
-            out.append({"kind": row.kind, "kind_zh": zh, "kind_en": en, "name": str(row.name),
-                        "detail": None if row.detail is None or (isinstance(row.detail, float) and np.isnan(row.detail))
-                        else str(row.detail),
-                        "lon": round(float(row.lon), 7), "lat": round(float(row.lat), 7),
-                        "bbox": [round(float(v), 7) for v in (row.w, row.s, row.e, row.n)]})
-        return out
+            found = np.where(values == query, 0, np.where(where == 0, 1, 2)) + 3 * k
+            score = np.minimum(score, np.where(where >= 0, found, 99))
+        hits = np.flatnonzero(score < 99)
+        order = hits[np.lexsort((index.length[hits], index.rank[hits], score[hits]))][:limit]
+        return [{**index.rows[i], "bbox": list(index.rows[i]["bbox"])} for i in order]
