@@ -47,7 +47,7 @@
     }
     if (layer === 'roads' && type === 2 && p.name) {
       var rank = (ROAD[p['class']] || [0, 0, 5])[2];
-      if (z < 13 && rank > 2) { return null; }
+      if (z < 12 && rank > 2) { return null; }
       return {text: p.name, priority: 2 + rank / 10, size: 12, colour: '#5a4a2a', line: true, spacing: 260};
     }
     return null;
@@ -63,9 +63,14 @@
     if (map.attributionControl) { map.attributionControl.setPrefix('Leaflet'); }
     U.onlineBasemap(map, cfg);
     var base = RiskMap.vectorTiles(cfg.basemap, {style: basemapStyle, zIndex: 2, onTile: U.onTile, maxZoom: 19}).addTo(map);
-    var overlays = U.addLayers(map, cfg.overlays, 10);
-    /* a shelter is a symbol at every zoom (the symbols layer); its ground is drawn from zoom 14 */
-    overlays.forEach(function (l) { if (l.riskmapEntry.layer === 'shelters') { l.options.style = shelterGround; } });
+    /* a shelter is a symbol at every zoom (the symbols layer); its ground is fetched and drawn from zoom 14 */
+    var overlays = (cfg.overlays || []).map(function (entry, i) {
+      var shelters = entry.layer === 'shelters', style = U.styles[entry.layer];
+      var layer = RiskMap.vectorTiles(entry.url, {style: shelters ? shelterGround : function (n, p, z, t) { return style(p, z, t); },
+                                                  zIndex: 10 + i, onTile: U.onTile, maxZoom: 19, minZoom: shelters ? 14 : 0});
+      layer.riskmapEntry = entry;
+      return entry.on ? layer.addTo(map) : layer;
+    });
     var symbols = RiskMap.vectorTiles(cfg.basemap, {style: symbolStyle, zIndex: 30, maxZoom: 19}).addTo(map);
     var labels = RiskMap.labels([base], {label: labelOf}).addTo(map);
     var vector = overlays.filter(function (l) { return l.featureAt; });

@@ -389,15 +389,27 @@
           if (pts.length < 2 || length < need + 8) { return; }
           var dx = pts[pts.length - 1][0] - pts[0][0], dy = pts[pts.length - 1][1] - pts[0][1];
           if ((Math.abs(dx) >= Math.abs(dy) && dx < 0) || (Math.abs(dx) < Math.abs(dy) && dy < 0)) { pts = pts.slice().reverse(); }
-          var start = (length - need) / 2, at = glyphs.map(function (g, i) { return start + (i + 0.5) * step; });
-          var spots = along(pts, at);
-          if (!spots) { return; }
-          x = spots[Math.floor(spots.length / 2)][0]; y = spots[Math.floor(spots.length / 2)][1];
-          if (x < 0 || y < 0 || x > size.x || y > size.y || seenNear(text, x, y, spec.spacing || 220)) { return; }
-          var cb = spots.map(function (p) { return [p[0] - s / 2, p[1] - s / 2, p[0] + s / 2, p[1] + s / 2]; });
-          if (cb.some(function (b) { return overlaps(boxes, b); })) { return; }
-          boxes.push.apply(boxes, cb);
-          write(spec, glyphs.map(function (g, i) { return [g, spots[i][0], spots[i][1]]; }));
+          /* from the middle of the line outwards, every `spacing` px: each place on screen, clear of
+             other names and of the same name nearby, gets the name */
+          var spacing = spec.spacing || 220, middle = (length - need) / 2, starts = [middle], d;
+          for (d = spacing; middle - d >= 0 || middle + d + need <= length; d += spacing) {
+            if (middle - d >= 0) { starts.push(middle - d); }
+            if (middle + d + need <= length) { starts.push(middle + d); }
+          }
+          starts.forEach(function (start) {
+            var spots = along(pts, glyphs.map(function (g, i) { return start + (i + 0.5) * step; }));
+            if (!spots) { return; }
+            var cx = spots[Math.floor(spots.length / 2)][0], cy = spots[Math.floor(spots.length / 2)][1];
+            if (spots.some(function (p) { return p[0] < s || p[1] < s || p[0] > size.x - s || p[1] > size.y - s; }) ||
+                seenNear(text, cx, cy, spacing)) { return; }
+            var cb = spots.map(function (p) { return [p[0] - s / 2, p[1] - s / 2, p[0] + s / 2, p[1] + s / 2]; });
+            if (cb.some(function (b) { return overlaps(boxes, b); })) { return; }
+            boxes.push.apply(boxes, cb);
+            write(spec, glyphs.map(function (g, i) { return [g, spots[i][0], spots[i][1]]; }));
+            (byName[text] = byName[text] || []).push([cx, cy]);
+            placed.push({text: text, x: Math.round(cx), y: Math.round(cy), line: true});
+          });
+          return;
         } else {
           var p = cand.type === 1 ? pts[0] : null;
           if (!p) { return; }

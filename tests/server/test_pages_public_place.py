@@ -218,7 +218,7 @@ def test_no_private_field_in_any_answer_of_the_public_routes(client):
     assert layers == {"roads", "boundaries", "places", "risk_wall", "shelters"}
 
 
-@pytest.mark.parametrize("name", ["server.pages.search", "server.pages.place"])
+@pytest.mark.parametrize("name", ["server.pages.search", "server.pages.place", "server.basemap"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0, result

@@ -128,6 +128,29 @@ def _towards(point, targets: np.ndarray, tree: shapely.STRtree | None, margin: f
     return towards
 
 
+def _rank(point, targets, dist, tree, margin: float, in_zone: bool, n: int, avoid: bool):
+    """The ``n`` best targets (positions) and the ``towards`` flag of every target (False where unchecked).
+
+    Nearest first; with ``avoid`` those whose way passes a disclosed plot go last. The (costly) check
+    of the way runs on the nearest candidates only, in growing batches, until ``n`` clear ones are
+    found or none is left.
+    """
+    order = np.argsort(dist, kind="stable")
+    towards = np.zeros(len(dist), bool)
+    if not avoid:
+        chosen = order[:n]
+        towards[chosen] = _towards(point, targets[chosen], tree, margin, in_zone)
+        return chosen, towards
+    k = max(4 * n, 16)
+    while True:
+        batch = order[:k]
+        towards[batch] = _towards(point, targets[batch], tree, margin, in_zone)
+        clear = batch[~towards[batch]]
+        if len(clear) >= n or k >= len(order):
+            return np.concatenate([clear, batch[towards[batch]]])[:n], towards
+        k *= 4
+
+
 def _network(graph: RoadGraph, point, targets: np.ndarray, tolerance: float, limit_m: float):
     """(distance or inf, target node, predecessors, point node) of each target from ``point``."""
     with warnings.catch_warnings():
@@ -216,8 +239,7 @@ def shelters_for_place(point, shelters, rules=None, graph: RoadGraph | None = No
         net, t_node, pred, p_node = _network(graph, point, pts[rows], r.snap_tolerance_m, limit_m)
         on = np.isfinite(net)
         dist[on], method[on] = net[on], "network"
-    towards = _towards(point, pts[rows], tree, margin, in_zone)
-    ranked = np.lexsort((dist, towards if hazard == _CHEMICAL else np.zeros(len(rows), bool)))[:n]
+    ranked, towards = _rank(point, pts[rows], dist, tree, margin, in_zone, n, hazard == _CHEMICAL)
     chosen = shelters.iloc[rows[ranked]].copy()
     chosen["hazards_fit"] = [tuple(f) for f in fits.to_numpy()[rows[ranked]]]
     chosen["hazards_declared"] = declared[rows[ranked]]
