@@ -25,7 +25,6 @@ Answers carry an ``ETag`` made of the layer versions and the address (``If-None-
 from __future__ import annotations
 
 import hashlib
-import threading
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +36,7 @@ from fastapi.responses import Response
 from geo.tiles import validate_tile
 from server.auth import PUBLIC
 from server.cache import LRUCache
+from server.pages.public_data import PerVersion
 from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
@@ -90,8 +90,7 @@ class Basemap:
     def __init__(self, source: LayerSource, redactor: Redactor, settings: Settings, cache_size: int = 2048):
         self.source, self.redactor, self.settings = source, redactor, settings
         self.cache = LRUCache(cache_size)
-        self._lock = threading.Lock()
-        self._places: tuple | None = None
+        self._places = PerVersion(source, BASEMAP_LAYERS, self._label_points)
 
     def infos(self) -> dict:
         """The public layers of :data:`BASEMAP_LAYERS` the store holds, by name."""
@@ -104,10 +103,10 @@ class Basemap:
 
     def places(self, infos: dict) -> gpd.GeoDataFrame:
         """Label points of districts, towns, shelters and stations (cached per layer version)."""
-        key = tuple((n, i.version) for n, i in infos.items())
-        with self._lock:
-            if self._places is not None and self._places[0] == key:
-                return self._places[1]
+        return self._places.get(infos)
+
+    def _label_points(self, infos: dict) -> gpd.GeoDataFrame:
+        infos = {n: i for n, i in infos.items() if n in BASEMAP_LAYERS}
         parts = []
         if "admin_areas" in infos:
             areas = self._frame(infos["admin_areas"])
@@ -127,8 +126,6 @@ class Basemap:
         places = gpd.GeoDataFrame(table, geometry="geometry", crs="EPSG:4490")
         places = places[~(places.geometry.is_empty | places.geometry.isna())].reset_index(drop=True)
         places.sindex
-        with self._lock:
-            self._places = (key, places)
         return places
 
     def etag(self, infos: dict, z: int, x: int, y: int) -> str:

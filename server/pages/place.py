@@ -15,7 +15,6 @@ come from :meth:`server.source.LayerSource.frame` with the public view.
 
 from __future__ import annotations
 
-import threading
 import warnings
 
 import geopandas as gpd
@@ -27,6 +26,7 @@ from geo.crs import STORE_CRS, metric_crs_for
 from layers.catalogue.shelters import CLASSES, HAZARDS
 from layers.errors import LayerNotFound
 from server.auth import PUBLIC
+from server.pages.public_data import PerVersion, public_frame
 from server.redaction import Redactor
 from server.source import LayerSource
 from zoning.coverage.network import RoadGraph, coverage_rules
@@ -95,22 +95,14 @@ class _State:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # dangling roads and the like: the graph is still usable
                 self.graph = RoadGraph.from_roads(frame.to_crs(self.crs), coverage_rules(finder.ruleset))
-        self.plots = self._public("risk_wall", finder, infos)
+        self.plots = public_frame(src, red, infos, "risk_wall")
         self.plot_tree = None
         if self.plots is not None and len(self.plots) and self.crs is not None:
             metric = np.asarray(self.plots.to_crs(self.crs).geometry.values, dtype=object)
             self.plot_tree = shapely.STRtree(metric)
-        zones = self._public("risk_zones", finder, infos)
+        zones = public_frame(src, red, infos, "risk_zones")
         self.zones = zones[zones["zone_kind"] == "town"] if zones is not None and "zone_kind" in zones else None
-        self.areas = self._public("admin_areas", finder, infos)
-
-    @staticmethod
-    def _public(name: str, finder: "PlaceFinder", infos: dict) -> gpd.GeoDataFrame | None:
-        info = infos.get(name)
-        if info is None or info.kind != "vector" or not finder.redactor.is_public(name):
-            return None
-        frame = finder.source.frame(finder.redactor.view(name, PUBLIC), info)
-        return frame[~(frame.geometry.is_empty | frame.geometry.isna())]
+        self.areas = public_frame(src, red, infos, "admin_areas")
 
     def containing(self, frame: gpd.GeoDataFrame | None, point: shapely.Point) -> gpd.GeoDataFrame:
         if frame is None or not len(frame):
@@ -134,19 +126,14 @@ class PlaceFinder:
     def __init__(self, source: LayerSource, redactor: Redactor, ruleset: RuleSet):
         self.source, self.redactor, self.ruleset = source, redactor, ruleset
         self.rules = shelter_rules(ruleset)
-        self._lock = threading.Lock()
-        self._state: tuple | None = None
+        self._state = PerVersion(source, ("shelters", "roads", "risk_wall", "risk_zones", "admin_areas"),
+                                 lambda infos: _State(self, infos))
 
     def _load(self) -> _State:
         infos = self.source.infos()
         if "shelters" not in infos:
             raise LayerNotFound("the store has no shelters layer: there is nothing to look up")
-        key = tuple((n, infos[n].version) for n in ("shelters", "roads", "risk_wall", "risk_zones", "admin_areas")
-                    if n in infos)
-        with self._lock:
-            if self._state is None or self._state[0] != key:
-                self._state = (key, _State(self, infos))
-            return self._state[1]
+        return self._state.get(infos)
 
     def public_shelters(self) -> gpd.GeoDataFrame:
         """The shelters as the public sees them (longitude/latitude)."""

@@ -20,6 +20,9 @@ view, for sharing.
 
 On a phone (below 760 px) the search bar is on top, the map under it and the answer under the
 map, each in view without scrolling the page (the answer scrolls in its own box).
+
+>>> [o.id for o in PUBLIC_OVERLAYS], direction_words(100)
+(['risk_wall', 'shelters'], ('东', 'east'))
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ handful of vectorised substring searches over them.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +31,7 @@ from pypinyin import Style, lazy_pinyin
 from geo.checks import CHINA_BOUNDS, looks_swapped, outside_bounds
 from geo.gcj02 import gcj02_to_wgs84
 from layers.catalogue.roads import CLASSES as ROAD_CLASSES
-from server.auth import PUBLIC
+from server.pages.public_data import PerVersion, public_frame
 from server.redaction import Redactor
 from server.source import LayerSource
 
@@ -148,15 +147,10 @@ class SearchIndex:
 
     def __init__(self, source: LayerSource, redactor: Redactor):
         self.source, self.redactor = source, redactor
-        self._lock = threading.Lock()
-        self._state: tuple | None = None
+        self._index = PerVersion(source, _LAYERS, self._build)
 
     def _frame(self, infos, name):
-        info = infos.get(name)
-        if info is None or info.kind != "vector" or not self.redactor.is_public(name):
-            return None
-        frame = self.source.frame(self.redactor.view(name, PUBLIC), info)
-        return frame[~(frame.geometry.is_empty | frame.geometry.isna())]
+        return public_frame(self.source, self.redactor, infos, name)
 
     def _build(self, infos) -> _Index:
         parts = []
@@ -192,12 +186,7 @@ class SearchIndex:
 
     def index(self) -> "_Index":
         """The index (built or rebuilt as needed)."""
-        infos = self.source.infos()
-        key = tuple((n, infos[n].version) for n in _LAYERS if n in infos)
-        with self._lock:
-            if self._state is None or self._state[0] != key:
-                self._state = (key, self._build(infos))
-            return self._state[1]
+        return self._index.get()
 
     def search(self, q: str, limit: int = 10) -> list[dict]:
         """Results for ``q``, best first (see the module docstring)."""

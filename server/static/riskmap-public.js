@@ -30,7 +30,9 @@
   /* the shelters and stations as symbols over everything, visible at city zoom */
   function symbolStyle(layer, p, z) {
     if (layer !== 'places') { return null; }
-    if (p.kind === 'shelter') { return {shape: 'square', fill: SHELTER, fillOpacity: 1, stroke: '#ffffff', weight: 2, radius: z >= 14 ? 8 : 6}; }
+    if (p.kind === 'shelter') {
+      return {shape: 'square', fill: SHELTER, fillOpacity: 1, stroke: '#ffffff', weight: z >= 12 ? 2 : 1, radius: z >= 14 ? 8 : (z >= 12 ? 6 : 4)};
+    }
     if (p.kind === 'station' && z >= 13) { return {fill: '#ffffff', fillOpacity: 1, stroke: STATION, weight: 2.5, radius: 5}; }
     return null;
   }

@@ -19,7 +19,7 @@ from layers.gpkg import GeoPackageStore
 from public_city import EW_NAMES, NS_NAMES, build_public_city
 from server.app import create_app
 from server.settings import Settings
-from server_common import serving
+from server_common import recording, serving
 
 from chromium import CHROMIUM, Chromium
 
@@ -35,21 +35,8 @@ FIRST_LOAD_BUDGET_KB = 400  # what the page may weigh on first load, tiles and a
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     store = build_public_city(tmp_path_factory.mktemp("public-browser") / "city.gpkg")
-    app = create_app(GeoPackageStore(store.path), Settings())
-    seen: list[tuple[str, int]] = []
-
-    async def recording(scope, receive, send):
-        if scope["type"] != "http":
-            return await app(scope, receive, send)
-
-        async def spy(message):
-            if message["type"] == "http.response.start":
-                seen.append((scope["path"], message["status"]))
-            await send(message)
-
-        await app(scope, receive, spy)
-
-    with serving(recording) as base:
+    app, seen = recording(create_app(GeoPackageStore(store.path), Settings()))
+    with serving(app) as base:
         yield base, seen
 
 
