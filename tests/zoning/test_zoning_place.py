@@ -102,7 +102,7 @@ def test_distances_in_degrees_are_refused():
         shelters_for_place(Point(120, 31), shelters([(120.01, 31.0)]).set_crs("EPSG:4490", allow_override=True))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.floats(-5000, 5000), st.floats(-5000, 5000)), min_size=1, max_size=12),
        st.integers(1, 5))
 def test_without_roads_the_answer_is_the_n_nearest_by_straight_line_in_order(points, n):
