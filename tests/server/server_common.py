@@ -155,6 +155,24 @@ def serving(asgi_app):
         thread.join(10)
 
 
+def recording(app):
+    """``(asgi_app, seen)``: ``app`` that notes the (path, status) of every HTTP answer in ``seen``."""
+    seen: list[tuple[str, int]] = []
+
+    async def recorded(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+
+        async def spy(message):
+            if message["type"] == "http.response.start":
+                seen.append((scope["path"], message["status"]))
+            await send(message)
+
+        await app(scope, receive, spy)
+
+    return recorded, seen
+
+
 def page_config(html: str) -> dict:
     """The JSON a page hands its script (its ``#riskmap-config`` block)."""
     found = re.search(r'<script type="application/json" id="riskmap-config">(.*?)</script>', html, re.S)
