@@ -47,7 +47,10 @@ from layers.store import Store
 from server import html_views as html
 from server.errors import install_error_handlers
 from server.features import create_features_router
+from server.middleware import install_middleware
+from server.openapi import install_openapi
 from server.pages import pages_router
+from server.pages.session import COOKIE
 from server.services import Services, build_services
 from server.settings import Settings, load_settings
 from server.siting_api import siting_router
@@ -110,8 +113,10 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     )
     app.state.services = services
     install_error_handlers(app)
+    install_middleware(app, settings, services.auth, COOKIE)
     for factory in routers:
         app.include_router(factory(services))
+    install_openapi(app)
     return app
 
 

@@ -31,6 +31,7 @@ from layers.errors import LayerNotFound
 from layers.store import LayerInfo
 from server.auth import Principal
 from server.cache import LRUCache
+from server.middleware.compression import etag_matches
 from server.raster_tiles import raster_lonlat_bounds, render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
@@ -122,8 +123,7 @@ class _Tiles:
     def answer(self, request: Request, layers, z, x, y, who, fmt: str, render) -> Response:
         etag = self.etag(layers, z, x, y, who, fmt)
         headers = self.headers(etag, who)
-        wanted = request.headers.get("if-none-match", "")
-        if etag in (t.strip() for t in wanted.split(",")) or wanted.strip() == "*":
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         body = self.cache.get(etag)
         headers["X-Cache"] = "HIT" if body is not None else "MISS"
