@@ -121,7 +121,7 @@ class _Features:
 
     def collection(self, collection_id: str, principal: Principal) -> tuple[LayerView, LayerInfo]:
         info = self.source.infos().get(collection_id)
-        if info is None or info.kind != "vector":
+        if info is None or info.kind != "vector" or not self.redactor.visible([collection_id], principal):
             names = ", ".join(i.name for i in self.vector_infos(principal)) or "none"
             raise LayerNotFound(f"unknown collection {collection_id!r}; collections: {names}")
         return self.redactor.view(collection_id, principal), info

@@ -80,13 +80,13 @@ class _Tiles:
         validate_tile(z, x, y, max_zoom=self.settings.max_zoom)
 
     def layers(self, layer: str, who: Principal, kind: str) -> list[tuple[LayerView, LayerInfo]]:
-        """Views and infos of the layers a tile request covers (AccessDenied / LayerNotFound)."""
+        """Views and infos of the layers a tile request covers (LayerNotFound, InputError)."""
         infos = self.source.infos()
         if layer == COMBINED and kind == "vector":
             names = self.redactor.visible([n for n, i in infos.items() if i.kind == "vector"], who)
             return [(self.redactor.view(n, who), infos[n]) for n in names]
         info = infos.get(layer)
-        if info is None:
+        if info is None or not self.redactor.visible([layer], who):  # private: as absent (no 401)
             names = self.redactor.visible([n for n, i in infos.items() if i.kind == kind], who)
             raise LayerNotFound(f"unknown {kind} layer {layer!r}; {kind} layers: {', '.join(names) or 'none'}")
         view = self.redactor.view(layer, who)
