@@ -6,6 +6,8 @@ explicitly (so a test builds an app with exactly the pieces it needs):
 * :func:`server.features.create_features_router` - OGC API - Features (``/``, ``/conformance``,
   ``/collections/...``);
 * :func:`server.tiles.create_tiles_router` - vector and raster tiles, TileJSON (``/tiles/...``);
+* :func:`server.ogc_tiles.create_ogc_tiles_router` - OGC API - Tiles (``/tileMatrixSets``,
+  ``/tiles/{tms}/...``, ``/collections/{id}/tiles/...``);
 * ``/docs`` - an offline HTML list of the operations (no CDN-hosted Swagger UI).
 
 Shared pieces live in one :class:`~server.services.Services` object built once per app: the store, the
@@ -47,6 +49,7 @@ from layers.store import Store
 from server import html_views as html
 from server.errors import install_error_handlers
 from server.features import create_features_router
+from server.ogc_tiles import create_ogc_tiles_router
 from server.middleware import install_middleware
 from server.openapi import install_openapi
 from server.pages import pages_router
@@ -70,6 +73,10 @@ def _tiles(s: Services) -> APIRouter:
     return create_tiles_router(s.source, s.redactor, s.settings, s.principal, s.tile_cache)
 
 
+def _ogc_tiles(s: Services) -> APIRouter:
+    return create_ogc_tiles_router(s.source, s.redactor, s.settings, s.principal, s.tile_cache)
+
+
 def _docs(s: Services) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -85,7 +92,7 @@ def _docs(s: Services) -> APIRouter:
 
 
 #: Router factories included by :func:`create_app`, in order. Append new concerns here.
-ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _docs, pages_router, siting_router)
+ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _docs, pages_router, siting_router)
 
 
 def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,

@@ -28,7 +28,7 @@ def test_landing_page_links_to_conformance_data_and_the_api_definition(client):
     assert {"self", "conformance", "data", "service-desc", "service-doc", "alternate"} <= set(links)
     assert links["data"].endswith("/collections")
     spec = client.get(links["service-desc"].replace("http://testserver", ""))
-    assert spec.status_code == 200 and "/collections/{collection_id}/items" in spec.json()["paths"]
+    assert spec.status_code == 200 and "/collections/{collectionId}/items" in spec.json()["paths"]
 
 
 def test_public_url_setting_makes_the_links(store_path):
@@ -41,10 +41,17 @@ def test_public_url_setting_makes_the_links(store_path):
         assert rels(c.get("/").json())["data"] == "https://maps.example.cn/riskmap/collections"
 
 
-def test_conformance_lists_core_geojson_html_and_oas30(client):
+def test_conformance_lists_what_is_implemented(client):
     classes = client.get("/conformance").json()["conformsTo"]
     assert classes == CONFORMANCE
-    assert {c.rsplit("/", 1)[1] for c in classes} == {"core", "geojson", "html", "oas30"}
+    features = {c.rsplit("/", 1)[1] for c in classes if "/ogcapi-features-1/" in c}
+    assert features == {"core", "geojson", "html", "oas30"}
+    filtering = {c.rsplit("/", 1)[1] for c in classes if "/ogcapi-features-3/" in c or "/cql2/" in c}
+    assert {"filter", "features-filter", "queryables", "cql2-text", "cql2-json", "basic-cql2",
+            "advanced-comparison-operators", "basic-spatial-functions", "spatial-functions"} <= filtering
+    assert not any("temporal" in c or "array" in c or "accent" in c for c in classes)  # not implemented
+    tiles = {c.rsplit("/", 1)[1] for c in classes if "/ogcapi-tiles-1/" in c}
+    assert {"core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets", "mvt"} <= tiles
 
 
 @pytest.mark.parametrize("url", ["/", "/conformance", "/collections", "/collections/shelters",
