@@ -310,7 +310,10 @@ def create_features_router(source: LayerSource, redactor: Redactor, settings: Se
     def queryables(request: Request, collectionId: str, who: Principal = Who):  # noqa: N803
         view, info = h.collection(collectionId, who)
         url = f"{h.base(request)}/collections/{view.name}/queryables"
-        return JSONResponse(queryables_document(view, source.columns(info), url), media_type=SCHEMA_JSON)
+        accept = request.headers.get("accept", "")
+        # application/schema+json, as Part 3 says, unless the client asks for plain JSON only (GDAL does)
+        kind = "application/json" if "application/json" in accept and SCHEMA_JSON not in accept else SCHEMA_JSON
+        return JSONResponse(queryables_document(view, source.columns(info), url), media_type=kind)
 
     @router.get("/collections/{collectionId}/items", summary="Features of a collection",
                 response_class=Response,
