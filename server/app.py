@@ -53,7 +53,8 @@ from server.ogc_tiles import create_ogc_tiles_router
 from server.middleware import install_middleware
 from server.openapi import install_openapi
 from server.pages import pages_router
-from server.pages.session import COOKIE
+from server.packages import create_packages_router
+from server.pages.session import COOKIE, browser_principal
 from server.services import Services, build_services
 from server.settings import Settings, load_settings
 from server.siting_api import siting_router
@@ -77,6 +78,10 @@ def _ogc_tiles(s: Services) -> APIRouter:
     return create_ogc_tiles_router(s.source, s.redactor, s.settings, s.principal, s.tile_cache)
 
 
+def _packages(s: Services) -> APIRouter:
+    return create_packages_router(s.settings, browser_principal(s.auth, s.principal))
+
+
 def _docs(s: Services) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -92,7 +97,8 @@ def _docs(s: Services) -> APIRouter:
 
 
 #: Router factories included by :func:`create_app`, in order. Append new concerns here.
-ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _docs, pages_router, siting_router)
+ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _packages, _docs, pages_router,
+                                     siting_router)
 
 
 def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,
