@@ -39,10 +39,8 @@ _WHY = {
 ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
     ("post", "/login"): {303: "Signed in: on to `next`.", 400: _WHY[400], 401: "Unknown token."},
     ("post", "/logout"): {303: "Signed out: on to `next`."},
-    ("get", "/map"): {303: "Not signed in: to the sign-in page."},
-    ("get", "/towns/{code}/wall"): {303: "Not signed in: to the sign-in page.", 403: _WHY[403],
-                                    404: "No such town."},
-    ("get", "/api/public/shelters/nearest"): {404: "No shelters in the store.", 503: _WHY[503]},
+    ("get", "/towns/{code}/wall"): {401: _WHY[401], 403: _WHY[403], 404: "No such town."},
+    ("get", "/api/public/shelters/nearest"): {404: "No shelters in the store."},
 }
 
 
