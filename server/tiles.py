@@ -144,7 +144,7 @@ class TileService:
             self.cache.put(etag, body)
         if not body:
             return Response(status_code=204, headers=headers)
-        return Response(body, media_type=MVT if fmt == "mvt" else PNG, headers=headers)
+        return Response(body, media_type=MVT if fmt.startswith("mvt") else PNG, headers=headers)
 
     def tilejson(self, request: Request, layer: str, who: Principal) -> dict:
         s = self.settings
