@@ -104,7 +104,7 @@ def create_ogc_tiles_router(source: LayerSource, redactor: Redactor, settings: S
         return JSONResponse(_grid(tileMatrixSetId).tms.model_dump(mode="json", exclude_none=True))
 
     @router.get("/tiles", summary="Vector tilesets of every layer the caller may see")
-    def dataset_tilesets(request: Request, who: Principal = Who):
+    def dataset_tilesets(request: Request):
         return JSONResponse(tilesets_document(h.base(request), "/tiles", "every layer you may see", MVT))
 
     @router.get("/tiles/{tileMatrixSetId}", summary="The vector tileset of every layer the caller may see",

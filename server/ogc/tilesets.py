@@ -68,6 +68,12 @@ class TileGrid:
     def title(self) -> str:
         return self.tms.title or self.tms.id
 
+    @property
+    def crs_uri(self) -> str:
+        """The set's CRS as an OGC URI (``http://www.opengis.net/def/crs/EPSG/0/3857``)."""
+        crs = self.tms.crs
+        return str(crs.root) if hasattr(crs, "root") else str(crs)
+
     def check(self, z: int, row: int, col: int, max_zoom: int | None = None) -> None:
         """LayerNotFound (a 404, as OGC API - Tiles asks) for a tile outside the set."""
         top = self.tms.maxzoom if max_zoom is None else min(self.tms.maxzoom, max_zoom)
@@ -146,7 +152,7 @@ def tile_matrix_sets_document(base: str) -> dict:
     """``/tileMatrixSets``: the list, each with its link."""
     return {"tileMatrixSets": [
         {"id": g.id, "title": g.title, **({"uri": g.uri} if g.uri else {}),
-         "crs": str(g.tms.crs.root) if hasattr(g.tms.crs, "root") else str(g.tms.crs),
+         "crs": g.crs_uri,
          "links": [{"rel": "self", "type": "application/json", "href": f"{base}/tileMatrixSets/{g.id}",
                     "title": f"the tile matrix set {g.id}"}]}
         for g in GRIDS.values()]}
@@ -167,7 +173,7 @@ def tilesets_document(base: str, path: str, title: str, mvt: str) -> dict:
     sets = []
     for grid in GRIDS.values():
         entry = {"title": f"{title} ({grid.id})", "dataType": "vector",
-                 "crs": str(grid.tms.crs.root) if hasattr(grid.tms.crs, "root") else str(grid.tms.crs),
+                 "crs": grid.crs_uri,
                  "links": _tileset_links(grid, base, path, mvt)[:2]}
         if grid.uri:
             entry["tileMatrixSetURI"] = grid.uri
@@ -180,7 +186,7 @@ def tileset_document(grid: TileGrid, base: str, path: str, title: str, mvt: str,
                      bounds: tuple[float, float, float, float] | None, zooms: range) -> dict:
     """One tileset's metadata: links, the vector layers with their fields, limits and extent."""
     doc = {"title": title, "dataType": "vector",
-           "crs": str(grid.tms.crs.root) if hasattr(grid.tms.crs, "root") else str(grid.tms.crs),
+           "crs": grid.crs_uri,
            "links": _tileset_links(grid, base, path, mvt), "layers": layers}
     if grid.uri:
         doc["tileMatrixSetURI"] = grid.uri
