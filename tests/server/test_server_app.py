@@ -144,7 +144,7 @@ def test_unknown_routes_and_methods_get_the_same_json_body(client):
 def test_the_app_holds_its_services_and_default_routers(app):
     services = app.state.services
     assert isinstance(services, Services) and isinstance(services.tile_cache, LRUCache)
-    assert [f.__name__ for f in ROUTERS[:4]] == ["_features", "_tiles", "_ogc_tiles", "_docs"]
+    assert [f.__name__ for f in ROUTERS[:5]] == ["_features", "_tiles", "_ogc_tiles", "_packages", "_docs"]
     paths = set(app.openapi()["paths"])
     assert {"/", "/conformance", "/collections", "/collections/{collectionId}", "/collections/{collectionId}/items",
             "/collections/{collectionId}/items/{featureId}", "/tiles/{layer}/tilejson.json",
