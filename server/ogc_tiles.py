@@ -1,10 +1,9 @@
 """OGC API - Tiles (OGC 20-057) for the vector layers: tile-matrix sets, tilesets, MVT tiles.
 
-=====================================================================  ==========================================
-``/tileMatrixSets``, ``/tileMatrixSets/{tileMatrixSetId}``            the grids (:mod:`server.ogc.tilesets`)
-``/tiles``, ``/tiles/{tms}``, ``/tiles/{tms}/{z}/{row}/{col}``          every layer the caller may see, one MVT layer each
-``/collections/{id}/tiles``, ``…/tiles/{tms}``, ``…/{z}/{row}/{col}``   one collection
-=====================================================================  ==========================================
+* ``/tileMatrixSets``, ``/tileMatrixSets/{tileMatrixSetId}`` - the grids (:mod:`server.ogc.tilesets`);
+* ``/tiles``, ``/tiles/{tms}``, ``/tiles/{tms}/{z}/{row}/{col}`` - every layer the caller may see, one
+  MVT layer each;
+* ``/collections/{id}/tiles``, ``…/tiles/{tms}``, ``…/tiles/{tms}/{z}/{row}/{col}`` - one collection.
 
 Tiles are made by :class:`server.tiles.TileService` with the same redaction, generalisation, cache,
 ETags and ``If-None-Match`` as ``/tiles/{layer}/{z}/{x}/{y}.mvt``; in ``WebMercatorQuad`` they *are*
@@ -21,8 +20,14 @@ from fastapi.responses import JSONResponse, Response
 from layers.errors import LayerNotFound
 from server.auth import Principal
 from server.cache import LRUCache
-from server.ogc.tilesets import (GRIDS, WEB_MERCATOR, TileGrid, tile_matrix_sets_document, tileset_document,
-                                 tilesets_document)
+from server.ogc.tilesets import (
+    GRIDS,
+    WEB_MERCATOR,
+    TileGrid,
+    tile_matrix_sets_document,
+    tileset_document,
+    tilesets_document,
+)
 from server.openapi import error_responses
 from server.redaction import Redactor
 from server.settings import Settings

@@ -176,7 +176,8 @@ class CSRFMiddleware:
     def refusal(self, scope: Scope) -> str | None:
         """Why the request is refused, or None when it may go on."""
         host = request_header(scope, "host")
-        own = {o for o in (self.public_origin, f"{scope.get('scheme', 'http')}://{host}".lower() if host else None) if o}
+        request_origin = f"{scope.get('scheme', 'http')}://{host}".lower() if host else None
+        own = {o for o in (self.public_origin, request_origin) if o}
         fetch_site = request_header(scope, "sec-fetch-site")
         if fetch_site is not None and fetch_site.lower() not in ("same-origin", "none"):
             return f"the browser says it comes from a {fetch_site} page"

@@ -32,12 +32,12 @@ from layers.store import LayerInfo
 from server.auth import Principal
 from server.cache import LRUCache
 from server.middleware.compression import etag_matches
+from server.ogc.tilesets import GRIDS, WEB_MERCATOR, TileGrid
 from server.openapi import error_responses
 from server.raster_tiles import raster_lonlat_bounds, render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from server.ogc.tilesets import GRIDS, WEB_MERCATOR, TileGrid
 from server.vector_tiles import encode_tile, tile_features
 
 __all__ = ["MVT", "PNG", "LAYER_MIN_ZOOM", "ZOOM_CLASSES", "COMBINED", "TileService", "create_tiles_router"]

@@ -148,9 +148,10 @@ class _Evaluator:
             for side in (lhs, rhs):
                 if not _numeric(side):
                     raise InputError("filter: arithmetic (+ - * /) takes numbers and numeric properties")
+            left = (lhs.astype("float64") if isinstance(lhs, pd.Series)
+                    else pd.Series(lhs, index=self.frame.index, dtype="float64"))
             with np.errstate(divide="ignore", invalid="ignore"):
-                out = getattr(pd.Series(lhs, index=self.frame.index, dtype="float64")
-                              if not isinstance(lhs, pd.Series) else lhs.astype("float64"), _ARITHMETIC[type(node)])(rhs)
+                out = getattr(left, _ARITHMETIC[type(node)])(rhs)
             return out.replace([np.inf, -np.inf], np.nan)
         if isinstance(node, (values.Geometry, values.Envelope)):
             return _geometry_literal(node)
