@@ -50,6 +50,7 @@ from geo.crs import STORE_CRS, to_store_crs
 from geo.errors import InputError
 from geo.validity import geometry_type_problems, repair_geometries
 from layers.catalogue import get_schema
+from layers.catalogue.hazard_sites import MAX_INVENTORY_T
 from layers.errors import Problem, ValidationError
 from layers.schema import Field, LayerSchema
 from layers.substances import default_table
@@ -270,6 +271,8 @@ def _check_inventory(document) -> str | None:
             issues.append(f"item {number}: quantity_t {quantity!r} is not a number")
         elif quantity < 0:
             issues.append(f"item {number}: quantity_t {quantity} is negative")
+        elif not quantity <= MAX_INVENTORY_T:
+            issues.append(f"item {number}: quantity_t {quantity:g} is above the maximum {MAX_INVENTORY_T:g} t")
     return "; ".join(issues) or None
 
 

@@ -25,7 +25,10 @@ def store_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(tokens=TOKENS, max_limit=50, default_limit=10)
+    """One app serves a whole worker's tests (hundreds of sign-ins from one address): rate limits
+    off here; tests/server/test_server_edges.py tests them with their own settings."""
+    return Settings(tokens=TOKENS, max_limit=50, default_limit=10, rate_limit_per_minute=0,
+                    login_attempts_per_minute=0)
 
 
 @pytest.fixture(scope="session")
