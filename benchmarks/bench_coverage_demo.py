@@ -31,7 +31,7 @@ import numpy as np
 
 from bench_coverage import compare, report
 from geo.crs import metric_crs_for
-from layers.store import Store, create_store, open_store
+from layers.store import open_store
 from zoning.coverage.run import fire_stations, parse_coverage_run_rules
 from zoning.coverage.network import coverage_rules
 from zoning.rules import load_ruleset

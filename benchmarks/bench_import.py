@@ -25,7 +25,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.store import Store, create_store, open_store  # noqa: E402
+from layers.store import create_store  # noqa: E402
 from layers.io import import_layer  # noqa: E402
 
 

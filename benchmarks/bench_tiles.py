@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo.tiles import tile_containing  # noqa: E402
-from layers.store import Store, create_store, open_store  # noqa: E402
+from layers.store import Store, open_store  # noqa: E402
 
 TOKEN = "bench-planner-token"
 

@@ -35,7 +35,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from layers.demo.build import build_demo  # noqa: E402
-from layers.store import Store, create_store, open_store  # noqa: E402
+from layers.store import Store, open_store  # noqa: E402
 from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances  # noqa: E402
 from zoning.hazards.major_hazard import parse_major_hazard_rules  # noqa: E402
 from zoning.pipeline import run_zoning  # noqa: E402

@@ -47,6 +47,23 @@ def _names(type_ids: np.ndarray) -> np.ndarray:
     return _TYPE_NAMES[type_ids]
 
 
+def _guarded(operation, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``operation(geoms)`` vectorised; where GEOS throws (a TopologyException on some inputs that
+    hypothesis found, e.g. a self-crossing shell with a hole), element by element, with None for
+    the geometries it cannot handle. Returns (results, failed mask)."""
+    try:
+        return operation(geoms), np.zeros(len(geoms), dtype=bool)
+    except shapely.errors.GEOSException:
+        out = np.empty(len(geoms), dtype=object)
+        failed = np.zeros(len(geoms), dtype=bool)
+        for i, geom in enumerate(geoms):  # the rare error path only: the vectorised call failed
+            try:
+                out[i] = operation(np.array([geom], dtype=object))[0]
+            except shapely.errors.GEOSException:
+                out[i], failed[i] = shapely.Polygon(), True
+        return out, failed
+
+
 def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     """Keep only polygons: GEOS may leave line slivers, or (rarely) return only a line."""
     geoms = geoms.copy()
@@ -116,9 +133,11 @@ def repair_geometries(geoms):
     bad = values[invalid]
     polygonal = np.isin(shapely.get_type_id(bad), _POLYGONAL)
     fixed = np.empty(len(bad), dtype=object)
-    fixed[polygonal] = _polygonal_parts(
-        shapely.make_valid(bad[polygonal], method="structure", keep_collapsed=False))
-    fixed[~polygonal] = shapely.make_valid(bad[~polygonal], method="linework", keep_collapsed=True)
+    unrepairable = np.zeros(len(bad), dtype=bool)
+    fixed[polygonal], unrepairable[polygonal] = _guarded(
+        lambda g: _polygonal_parts(shapely.make_valid(g, method="structure", keep_collapsed=False)), bad[polygonal])
+    fixed[~polygonal], unrepairable[~polygonal] = _guarded(
+        lambda g: shapely.make_valid(g, method="linework", keep_collapsed=True), bad[~polygonal])
     # GEOS can return polygons that share an edge (an invalid MultiPolygon), or a line sliver
     # beside the polygons; slivers are dropped above, a second pass then buffer(0) dissolves shared
     # edges without changing the area.
@@ -126,7 +145,8 @@ def repair_geometries(geoms):
                      lambda g: shapely.buffer(g, 0)):
         again = polygonal & ~shapely.is_valid(fixed)
         if again.any():
-            fixed[again] = fallback(fixed[again])
+            fixed[again], failed = _guarded(fallback, fixed[again])
+            unrepairable[np.flatnonzero(again)[failed]] = True
     out[invalid] = fixed
 
     before_ids, after_ids = shapely.get_type_id(bad), shapely.get_type_id(fixed)
@@ -147,6 +167,7 @@ def repair_geometries(geoms):
     )
     still_bad = ~shapely.is_valid(fixed)
     action = np.where(still_bad, "could not be made valid: " + action, action)
+    action = np.where(unrepairable, "could not be made valid (GEOS topology error); dropped: " + action, action)
 
     n_empty = int(empty.sum())
     empty_action = np.where(

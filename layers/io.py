@@ -2,18 +2,21 @@
 
 Three steps, each usable alone:
 
-* :func:`read_source` reads GeoPackage, GeoJSON, Shapefile (also zipped), GeoParquet and CSV
-  (lon/lat columns or a WKT column) into a GeoDataFrame in the file's own CRS, and says which
-  Chinese web-map offset (GCJ-02, BD-09) the coordinates carry, if the user said so. Every error
+* :func:`read_source` reads GeoPackage, GeoJSON, Shapefile (also zipped), GeoParquet, CSV
+  (lon/lat columns or a WKT column) and OpenStreetMap extracts (.osm.pbf, .osm) into a
+  GeoDataFrame in the file's own CRS, and says which Chinese web-map offset (GCJ-02, BD-09) the
+  coordinates carry, if the user said so. Every error
   is a :class:`~geo.errors.RiskmapError` naming the file: missing, empty, malformed JSON, text
   that is not UTF-8 (GBK is recognised, as most Chinese office software writes it), no CRS,
   unknown CRS.
-* :func:`write_export` writes a layer as GeoPackage, GeoJSON (RFC 7946: WGS84 lon/lat, 7
-  decimals), CSV (UTF-8 with a byte-order mark so that Excel reads Chinese correctly; lon/lat
-  columns for points, a WKT column otherwise) or GeoParquet.
+* :func:`~layers.export.write_export` (in :mod:`layers.export`, importable from here) writes a
+  layer as GeoPackage, GeoJSON, CSV or GeoParquet.
 * :func:`import_layer` chains them: read → reproject to EPSG:4490 removing any GCJ-02/BD-09 offset
   (:func:`geo.crs.to_store_crs`) → validate (:func:`layers.validate.validate_layer`) → one atomic
-  :meth:`~layers.store.Store.write`. The store is not touched unless every step succeeded.
+  :meth:`~layers.store.Store.write`. The store is not touched unless every step succeeded. OSM
+  ways imported as ``roads`` have their tags mapped first (:func:`layers.osm.roads_from_osm`), and,
+  an extract being cut larger than a city, those outside the store's administrative area are left
+  out (noted) rather than refused.
 
 Examples
 --------
@@ -33,9 +36,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -56,28 +57,28 @@ from geo.crs import STORE_CRS, WGS84, metric_crs_for, parse_crs, to_store_crs
 from geo.errors import CRSError, InputError, RiskmapError
 from layers.catalogue import get_schema
 from layers.errors import Problem, ValidationError
+from layers.export import COORDINATE_DECIMALS, EXPORT_FORMATS, write_export
+from layers.osm import is_osm, roads_from_osm
 from layers.validate import CRS_HINT, validate_layer
 
 __all__ = [
-    "READ_FORMATS", "EXPORT_FORMATS", "ImportReport", "read_source", "write_export",
-    "read_and_validate", "import_layer", "store_extent", "FROM_STORE",
+    "READ_FORMATS", "EXPORT_FORMATS", "COORDINATE_DECIMALS", "OSM_LAYER", "ImportReport", "read_source",
+    "write_export", "read_and_validate", "import_layer", "store_extent", "FROM_STORE",
 ]
 
 #: File suffixes :func:`read_source` reads, and the format each means.
 READ_FORMATS = {
     ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".shp": "shp", ".zip": "shp",
-    ".parquet": "parquet", ".geoparquet": "parquet", ".csv": "csv",
+    ".parquet": "parquet", ".geoparquet": "parquet", ".csv": "csv", ".pbf": "osm", ".osm": "osm",
 }
-#: Formats :func:`write_export` writes, with the suffix each is given by default.
-EXPORT_FORMATS = {"gpkg": ".gpkg", "geojson": ".geojson", "csv": ".csv", "parquet": ".parquet"}
+#: Layer of an OpenStreetMap file (.osm.pbf, .osm) read unless another is named: the ways.
+OSM_LAYER = "lines"
 
 #: Coordinate column pairs recognised in a CSV, tried in this order (case and blanks ignored).
 COORDINATE_COLUMNS = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("x", "y"),
                       ("经度", "纬度"), ("东经", "北纬"))
 #: Columns of a CSV taken as WKT geometry when there are no coordinate columns.
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
-#: Decimals of coordinates in exported GeoJSON and CSV: 1e-7 degree is about 1 cm.
-COORDINATE_DECIMALS = 7
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _GBK_HINT = "text is not UTF-8 (looks like GBK); re-save as UTF-8 or pass --encoding gbk"
@@ -296,7 +297,8 @@ def read_source(
     ----------
     path : str or path-like
         ``.gpkg``, ``.geojson``/``.json``, ``.shp`` (or a ``.zip`` holding one), ``.parquet``
-        (GeoParquet) or ``.csv``.
+        (GeoParquet), ``.csv``, or an OpenStreetMap extract (``.osm.pbf``, ``.osm``: its ways,
+        layer :data:`OSM_LAYER`, through GDAL's OSM driver).
     crs : str, optional
         The CRS of the coordinates, as :func:`geo.crs.parse_crs` takes it: ``"EPSG:4549"``,
         ``"4490"``, ``"wgs84"``, ``"gcj02"``, ``"bd09"``… Needed when the file declares none (CSV,
@@ -340,6 +342,8 @@ def read_source(
     notes: list[str] = []
     if fmt == "gpkg":
         gdf = _read_ogr(path, path, _pick_layer(path, layer), None)
+    elif fmt == "osm":  # GDAL's OSM driver: points, lines (the ways), multipolygons…
+        gdf = _read_ogr(path, path, OSM_LAYER if layer is None else _pick_layer(path, layer), None)
     elif fmt == "geojson":
         gdf = _read_geojson(path, encoding)
     elif fmt == "shp":
@@ -362,105 +366,11 @@ def read_source(
     elif declared is None:
         raise CRSError(f"{path}: no CRS declared; {CRS_HINT}")
     elif CRS.from_user_input(declared).equals(WGS84, ignore_axis_order=True):
-        notes.append("coordinates taken as WGS84 as the file declares (GeoJSON always does); if they "
-                     "were digitised on a Chinese web map pass --crs gcj02 (Amap, Tencent) or "
+        notes.append("coordinates taken as WGS84 as the file declares (GeoJSON and OpenStreetMap always "
+                     "do); if they were digitised on a Chinese web map pass --crs gcj02 (Amap, Tencent) or "
                      "--crs bd09 (Baidu)")
     gdf.attrs["notes"] = notes
     return gdf, offset
-
-
-# ---------------------------------------------------------------------------- export
-def _atomic_target(path: Path):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    return Path(tmp)
-
-
-def write_export(
-    gdf: gpd.GeoDataFrame,
-    path: str | PathLike[str],
-    fmt: str | None = None,
-    *,
-    layer: str | None = None,
-) -> Path:
-    """Write ``gdf`` to ``path`` as ``fmt`` (replacing the file, atomically).
-
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        With a CRS (a layer read from the store is in EPSG:4490).
-    path : str or path-like
-    fmt : {"gpkg", "geojson", "csv", "parquet"}, optional
-        Inferred from the suffix of ``path`` when not given.
-        ``gpkg``: one layer named ``layer`` (default: the file's stem), in the frame's CRS.
-        ``geojson``: RFC 7946, i.e. WGS84 (EPSG:4326) lon/lat, coordinates to 7 decimals.
-        ``csv``: UTF-8 with a byte-order mark; ``lon``/``lat`` columns (7 decimals, frame's CRS)
-        when every geometry is a point, else a ``wkt`` column.
-        ``parquet``: GeoParquet (WKB geometry, CRS in the metadata).
-    layer : str, optional
-        Layer name inside a GeoPackage.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-    """
-    path = Path(path)
-    if fmt is None:
-        fmt = next((f for f, suffix in EXPORT_FORMATS.items() if path.suffix.lower() == suffix), None)
-        if fmt is None and path.suffix.lower() == ".json":
-            fmt = "geojson"
-        if fmt is None:
-            raise InputError(f"{path}: cannot tell the format from {path.suffix!r}; "
-                             f"formats: {', '.join(EXPORT_FORMATS)}")
-    if fmt not in EXPORT_FORMATS:
-        raise InputError(f"unknown export format {fmt!r}; formats: {', '.join(EXPORT_FORMATS)}")
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: folder {path.parent} does not exist")
-    if gdf.crs is None:
-        raise CRSError(f"cannot export to {path}: the data have no CRS")
-    out = gdf.copy()
-    out.attrs = {}
-    tmp = _atomic_target(path)
-    try:
-        if fmt == "gpkg":
-            pyogrio.write_dataframe(out, tmp, layer=layer or path.stem, driver="GPKG", use_arrow=_ARROW)
-        elif fmt == "geojson":
-            pyogrio.write_dataframe(
-                out.to_crs(WGS84), tmp, driver="GeoJSON",
-                layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": str(COORDINATE_DECIMALS),
-                               "WRITE_NAME": "NO"},
-            )
-        elif fmt == "csv":
-            _write_csv(out, tmp)
-        else:
-            out.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, (RiskmapError, KeyboardInterrupt, SystemExit)):
-            raise
-        raise InputError(f"{path}: cannot write {fmt} ({exc})") from exc
-    return path
-
-
-def _write_csv(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    geometry = gdf.geometry.array
-    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    present = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
-    types = shapely.get_type_id(geometry[present])
-    if present.any() and np.all(types == 0):  # all points
-        x = np.full(len(gdf), np.nan)
-        y = np.full(len(gdf), np.nan)
-        x[present] = np.round(shapely.get_x(geometry[present]), COORDINATE_DECIMALS)
-        y[present] = np.round(shapely.get_y(geometry[present]), COORDINATE_DECIMALS)
-        table["lon"], table["lat"] = x, y
-    else:
-        wkt = np.full(len(gdf), None, dtype=object)
-        wkt[present] = shapely.to_wkt(geometry[present], rounding_precision=COORDINATE_DECIMALS)
-        table["wkt"] = wkt
-    table.to_csv(path, index=False, encoding="utf-8-sig")
 
 
 # ---------------------------------------------------------------------------- import
@@ -516,6 +426,8 @@ def read_and_validate(
     timings = {} if timings is None else timings
     phase = on_phase or (lambda _: None)
     path = Path(path)
+    if READ_FORMATS.get(path.suffix.lower()) == "osm" and name != "roads":
+        raise InputError(f"{path}: an OpenStreetMap extract is read as roads only; import it as layer 'roads'")
 
     started = time.perf_counter()
     phase("read")
@@ -524,6 +436,13 @@ def read_and_validate(
     except ValidationError as exc:
         raise ValidationError(name, exc.problems, str(path)) from None
     read_notes = list(gdf.attrs.get("notes", []))
+    osm = name == "roads" and is_osm(gdf)
+    if osm:  # OSM ways: tags mapped onto the layer, cut at junctions
+        try:
+            gdf = roads_from_osm(gdf)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+        read_notes += gdf.attrs.pop("notes")
     source_crs = gdf.crs.to_string()
     timings["read"] = time.perf_counter() - started
 
@@ -533,6 +452,12 @@ def read_and_validate(
         gdf = to_store_crs(gdf, source_offset=offset)
     except RiskmapError as exc:
         raise type(exc)(f"{path}: {exc}") from None
+    if osm and admin_area is not None:  # an extract is cut larger than the city: keep the city's roads
+        gdf, left_out = _within_area(gdf, admin_area)
+        if left_out:
+            read_notes.append(f"OSM: {left_out} way(s) outside the store's administrative area left out")
+        if gdf.empty:
+            raise InputError(f"{path}: no road of the extract lies in the store's administrative area")
     timings["reproject"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -543,6 +468,13 @@ def read_and_validate(
     clean.attrs.update(notes=read_notes + clean.attrs.get("notes", []), source_crs=source_crs,
                        offset=offset)
     return clean
+
+
+def _within_area(gdf: gpd.GeoDataFrame, area) -> tuple[gpd.GeoDataFrame, int]:
+    """The rows of ``gdf`` meeting ``area`` (same CRS), and how many were left out."""
+    shapely.prepare(area)
+    meets = shapely.intersects(np.asarray(gdf.geometry.to_numpy(), dtype=object), area)
+    return gdf[meets].reset_index(drop=True), int((~meets).sum())
 
 
 #: ``admin_area`` of :func:`import_layer` meaning "the store's own administrative extent".

@@ -50,8 +50,10 @@ from geo.crs import STORE_CRS, to_store_crs
 from geo.errors import InputError
 from geo.validity import geometry_type_problems, repair_geometries
 from layers.catalogue import get_schema
+from layers.catalogue.hazard_sites import MAX_INVENTORY_T
 from layers.errors import Problem, ValidationError
 from layers.schema import Field, LayerSchema
+from layers.substances import default_table
 
 __all__ = ["validate_layer", "cast_to_schema", "LAYER_WIDE", "CRS_HINT"]
 
@@ -186,6 +188,29 @@ def _coerce(field: Field, values: pd.Series, present: np.ndarray) -> tuple[pd.Se
     raise InputError(f"field {field.name!r} has an unknown type {field.type!r}")  # pragma: no cover
 
 
+_SET_SEPARATORS = r"\s*[,;，；、|]+\s*"
+
+
+def _code_sets(field: Field, text: pd.Series, lookup: dict) -> tuple[pd.Series, pd.Series]:
+    """Codes of a ``multiple`` field: (canonical "a,b" text, first unknown item or None) per row.
+
+    Items are split on commas, semicolons, 、 or bars (not spaces: labels hold them), matched like single choices (code,
+    label, any case), deduplicated and put in the order of the field's choices. A row with an
+    item that is no choice keeps that item in the second series (for the error message).
+    """
+    order = {value: i for i, value in enumerate(field.values)}
+    items = text.str.strip().str.split(_SET_SEPARATORS, regex=True).explode()
+    items = items[items.notna() & (items != "")]
+    codes = items.str.lower().map(lookup)
+    unknown = items[codes.isna()].groupby(level=0).first().reindex(text.index)
+    known = codes.dropna()
+    ranked = known.map(order)
+    table = pd.DataFrame({"row": known.index, "code": known.to_numpy(), "rank": ranked.to_numpy()})
+    joined = (table.drop_duplicates(["row", "code"]).sort_values(["row", "rank"], kind="stable")
+              .groupby("row")["code"].agg(",".join))
+    return joined.reindex(text.index).where(text.notna()).astype(object), unknown
+
+
 def _cast(field: Field, values: pd.Series) -> pd.Series:
     """Give a coerced column its final dtype."""
     if field.dtype == "str":
@@ -246,12 +271,44 @@ def _check_inventory(document) -> str | None:
             issues.append(f"item {number}: quantity_t {quantity!r} is not a number")
         elif quantity < 0:
             issues.append(f"item {number}: quantity_t {quantity} is negative")
+        elif not quantity <= MAX_INVENTORY_T:
+            issues.append(f"item {number}: quantity_t {quantity:g} is above the maximum {MAX_INVENTORY_T:g} t")
     return "; ".join(issues) or None
+
+
+def _check_inventory_substances(documents: list[list[dict]]) -> list[str | None]:
+    """hazard_sites.inventory: every item matches GB 18218-2018 Table 1 or declares a Table 2
+    category (:mod:`layers.substances`, tables of the shipped rule set), all items of all sites
+    matched at once. One message per document (None when every item matches)."""
+    where = [(d, n) for d, document in enumerate(documents) for n in range(1, len(document) + 1)]
+    if not where:
+        return [None] * len(documents)
+    items = [item for document in documents for item in document]
+    table = default_table()
+    found = table.match(pd.Series([i.get("name") for i in items], dtype=object),
+                        pd.Series([i.get("cas") for i in items], dtype=object),
+                        pd.Series([i.get("ghs") for i in items], dtype=object))
+    bad = found["problem"].notna().to_numpy()
+    if not bad.any():
+        return [None] * len(documents)
+    listed = found["problem_kind"].isin(["ghs", "unmatched"]).to_numpy()
+    text = ("item " + pd.Series([str(n) for _, n in where]) + ": " + found["problem"].astype(str)
+            + np.where(listed, '; "ghs" is one of: ' + table.category_list(), ""))
+    owner = np.array([d for d, _ in where])
+    messages: list[str | None] = [None] * len(documents)
+    for d, message in pd.Series(text[bad].to_numpy(), index=owner[bad]).groupby(level=0).agg("; ".join).items():
+        messages[d] = message
+    return messages
 
 
 #: Extra checks of parsed JSON fields, by (layer, field): document -> message or None.
 JSON_CHECKS: dict[tuple[str, str], Callable[[object], str | None]] = {
     ("hazard_sites", "inventory"): _check_inventory,
+}
+#: Checks of a whole column of parsed JSON documents that passed :data:`JSON_CHECKS`, by (layer,
+#: field): documents -> one message or None each (vectorised over every document of the layer).
+JSON_COLUMN_CHECKS: dict[tuple[str, str], Callable[[list], list[str | None]]] = {
+    ("hazard_sites", "inventory"): _check_inventory_substances,
 }
 
 
@@ -260,20 +317,25 @@ def _check_json(layer: str, field: Field, raw: pd.Series, present: np.ndarray):
     check = JSON_CHECKS.get((layer, field.name))
     text = np.full(len(raw), None, dtype=object)
     errors = np.full(len(raw), None, dtype=object)
+    documents = np.full(len(raw), None, dtype=object)
     values = raw.to_numpy(dtype=object)
     for i in np.flatnonzero(present):  # no vectorised JSON parser exists
         value = values[i]
         if isinstance(value, (list, dict)):
-            document, text[i] = value, json.dumps(value, ensure_ascii=False)
+            documents[i], text[i] = value, json.dumps(value, ensure_ascii=False)
         else:
             text[i] = str(value).strip()
             try:
-                document = json.loads(text[i])
+                documents[i] = json.loads(text[i])
             except json.JSONDecodeError as exc:
                 errors[i] = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
                 continue
         if check is not None:
-            errors[i] = check(document)
+            errors[i] = check(documents[i])
+    column_check = JSON_COLUMN_CHECKS.get((layer, field.name))
+    if column_check is not None:
+        sound = np.flatnonzero(present & pd.isna(errors))
+        errors[sound] = np.asarray(column_check(list(documents[sound])), dtype=object)
     return pd.Series(text, index=raw.index), errors
 
 
@@ -414,10 +476,16 @@ def validate_layer(
                 lookup.update({choice.zh: choice.value, choice.en.lower(): choice.value})
             lookup.update({choice.value.lower(): choice.value for choice in field.choices})
             text = values.astype(object).where(ok)
-            coded = text.str.lower().map(lookup).where(ok)
-            outside = ok & coded.isna().to_numpy()
-            collector.rows(outside, field.name,
-                           lambda: _quoted(raw) + " is not one of: " + ", ".join(field.values))
+            if field.multiple:
+                coded, unknown = _code_sets(field, text, lookup)
+                outside = ok & unknown.notna().to_numpy()
+                collector.rows(outside, field.name,
+                               lambda: _quoted(unknown) + " is not one of: " + ", ".join(field.values))
+            else:
+                coded = text.str.lower().map(lookup).where(ok)
+                outside = ok & coded.isna().to_numpy()
+                collector.rows(outside, field.name,
+                               lambda: _quoted(raw) + " is not one of: " + ", ".join(field.values))
             relabelled = int((ok & ~outside & (coded != text).to_numpy()).sum())
             if relabelled:
                 notes.append(f"{field.name}: {relabelled} value(s) given as labels or in another case "

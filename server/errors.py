@@ -13,6 +13,12 @@ with ``"problems": [...]`` added when there is a list to give (a refused layer, 
 An unexpected exception becomes a 500 with a generic description; the traceback goes to the
 server log, never to the client.
 
+One exception to JSON: a page that needs a signed-in browser raises :class:`AccessDenied`
+with its sign-in URL (``AccessDenied(message, sign_in="/login?next=<the page>")``). A browser asking for HTML (``GET`` with an
+``Accept`` header preferring ``text/html``) is redirected there (``303 See Other``) instead of
+shown a 401 body; an API or JSON client still gets the 401 JSON (and a caller whose role is too
+low, the 403).
+
 >>> status_for(LayerNotFound("x")), status_for(AccessDenied("x")), status_for(KeyError())
 (404, 401, 500)
 """
@@ -24,24 +30,51 @@ from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import CRSError, GeometryError, InputError, RiskmapError
 from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
+from server.html_views import wants_html
 from zoning.errors import RuleSetError
 
-__all__ = ["AccessDenied", "Forbidden", "STATUS", "status_for", "error_body", "install_error_handlers"]
+__all__ = ["AccessDenied", "Forbidden", "TimeBudgetExceeded", "BodyTooLarge", "STATUS", "status_for",
+           "error_body", "install_error_handlers"]
 
 log = logging.getLogger("riskmap.server")
 
 
 class AccessDenied(RiskmapError):
-    """The resource exists but needs a credential (a bearer token) that the request lacks."""
+    """The resource exists but needs a credential (a bearer token) that the request lacks.
+
+    ``sign_in``, given by a page that a browser can open once signed in, is the sign-in page's
+    URL coming back to it (built with :func:`server.pages.session.login_link`, whose ``next`` is
+    a checked local path): a browser is redirected there, an API client gets the 401.
+    """
+
+    def __init__(self, message: str = "", sign_in: str | None = None):
+        super().__init__(message)
+        self.sign_in = sign_in
 
 
 class Forbidden(AccessDenied):
     """The caller is known, but its role or town does not give it this resource (HTTP 403)."""
+
+
+class TimeBudgetExceeded(RiskmapError):
+    """A computation ran past its time budget (HTTP 503, with ``Retry-After``); the request may be
+    repeated later or made smaller."""
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body passed its route's size limit while arriving (HTTP 413).
+
+    A Starlette ``HTTPException`` rather than a :class:`RiskmapError` because it is raised inside
+    ``receive()``, under FastAPI's body parsing, which turns any other exception into a 400.
+    """
+
+    def __init__(self, detail: str):
+        super().__init__(status_code=413, detail=detail)
 
 
 #: The one table: riskmap error class → HTTP status. Looked up along the MRO (most specific first).
@@ -55,6 +88,7 @@ STATUS: dict[type[BaseException], int] = {
     Forbidden: 403,
     Conflict: 409,
     StoreError: 503,
+    TimeBudgetExceeded: 503,
     RuleSetError: 500,  # the server's own configuration is wrong, not the request
     RiskmapError: 400,
 }
@@ -83,7 +117,11 @@ def _code(status: int) -> str:
         return "Error"
 
 
-def _riskmap_error(request: Request, exc: RiskmapError) -> JSONResponse:
+def _riskmap_error(request: Request, exc: RiskmapError) -> JSONResponse | RedirectResponse:
+    sign_in = getattr(exc, "sign_in", None)
+    if sign_in and request.method in ("GET", "HEAD") and wants_html(request, None):
+        return RedirectResponse(sign_in, status_code=303,
+                                headers={"Cache-Control": "no-store", "Vary": "Accept, Authorization, Cookie"})
     status = status_for(exc)
     problems = None
     description = str(exc)
@@ -93,6 +131,10 @@ def _riskmap_error(request: Request, exc: RiskmapError) -> JSONResponse:
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
     headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'} if status == 401 else None
+    if sign_in:  # the same URL redirects a browser: caches must tell the two answers apart
+        headers = {**(headers or {}), "Vary": "Accept, Authorization, Cookie"}
+    if isinstance(exc, TimeBudgetExceeded):
+        headers = {**(headers or {}), "Retry-After": "30"}
     return JSONResponse(error_body(type(exc).__name__, description, problems), status_code=status,
                         headers=headers)
 

@@ -16,7 +16,8 @@ Sources of the split
     stay on the server.
   - ``risk_zones``: the zone colours at the town level only (``zone_kind == "town"``); the grid
     and the reasons stay private.
-  - ``major_hazards``, ``safety_buffers``, ``separation_violations``: private.
+  - ``major_hazards``, ``safety_buffers``, ``separation_violations``, ``ir_contours``,
+    ``threat_zones``: private (planners' layers).
 * **Anything else** (a raster such as ``risk_surface`` or ``population``, a derived layer this
   module does not know yet): private. A new layer is hidden until someone decides otherwise.
 
@@ -46,7 +47,7 @@ import pandas as pd
 from layers.catalogue import CATALOGUE
 from layers.schema import LayerSchema
 from server.auth import Principal
-from server.errors import AccessDenied
+from layers.errors import LayerNotFound
 
 __all__ = ["RowRule", "PublicRule", "DerivedLayer", "DERIVED", "RISK_NOTICE", "LayerView", "Redactor"]
 
@@ -112,6 +113,9 @@ DERIVED: dict[str, DerivedLayer] = {d.name: d for d in (
                  ("site_id", "target_class")),
     DerivedLayer("separation_violations", "安全距离不足", "Separation violations",
                  ("rule", "subject_layer", "subject_id", "site_id")),
+    DerivedLayer("ir_contours", "个人风险等值线", "Individual-risk contours (GB 36894)", ("level",)),
+    DerivedLayer("threat_zones", "事故影响范围", "Threat zones by hazard (attention areas)",
+                 ("site_id", "hazard", "threshold")),
 )}
 
 
@@ -195,11 +199,15 @@ class Redactor:
         return [name for name in layers if not principal.is_public or self.is_public(name)]
 
     def view(self, layer: str, principal: Principal) -> LayerView:
-        """The view of ``layer`` for ``principal``; AccessDenied if it needs a credential."""
+        """The view of ``layer`` for ``principal``.
+
+        A layer the caller may not see raises :class:`~layers.errors.LayerNotFound`, as an absent
+        one does: to such a caller a private layer does not exist (nothing confirms its name).
+        Routers check :meth:`visible` first, so that both answers are word for word the same.
+        """
         public = principal.is_public
         if public and not self.is_public(layer):
-            raise AccessDenied(f"layer {layer!r} is not public; send Authorization: Bearer <token> "
-                               f"with a role that may see it")
+            raise LayerNotFound(f"unknown layer {layer!r}")
         if layer in self.catalogue:
             schema = self.catalogue[layer]
             return LayerView(

@@ -20,6 +20,12 @@ Derived layers written
     four-colour zones for towns (``zone_kind = "town"``) and a regular grid (``"grid"``).
 ``risk_surface``
     GeoTIFF risk raster (uint8 levels, palette colour table).
+``ir_contours``, ``threat_zones``
+    the quantitative risk assessment (:mod:`zoning.hazards.qra`) of the sites on the QRA path of
+    GB/T 37243-2019 §4: individual-risk contours at the GB 36894-2018 levels, summed over sites,
+    and attention areas by hazard type (toxic, heat radiation, overpressure). The population
+    raster (``population``, persons per cell) and the protected targets' populations feed the
+    sites' F-N curves, whose verdicts join the distance reasons.
 """
 
 from __future__ import annotations
@@ -31,25 +37,32 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import rasterio
+import rasterio.errors
 
 from geo.crs import STORE_CRS, metric_crs_for
+from geo.errors import InputError
 from layers.catalogue import CATALOGUE
-from layers.errors import LayerNotFound, Problem, ValidationError
+from layers.errors import LayerNotFound, Problem, StoreError, ValidationError
 from layers.store import Store
 from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
 from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
+from zoning.hazards.qra.assess import assess_sites
 from zoning.hazards.separation import find_violations, parse_separation_rules
 from zoning.rules import RuleSet
 from zoning.wall.classify import classify_plots, summarise_wall
 from zoning.wall.surface import grid_zones, risk_surface, write_risk_surface, zone_areas
 
-__all__ = ["INPUT_LAYERS", "DERIVED_LAYERS", "ZoningResult", "compute_zoning", "run_zoning",
-           "input_fingerprint", "stale_layers", "check_geometries"]
+__all__ = ["INPUT_LAYERS", "FINGERPRINT_LAYERS", "DERIVED_LAYERS", "ZoningResult", "compute_zoning", "run_zoning",
+           "input_fingerprint", "stale_layers", "check_geometries", "read_population"]
 
 #: Source layers the engine reads; the first one is required, the others are used when present.
 INPUT_LAYERS = ("industrial_plots", "admin_areas", "hazard_sites", "protected_targets", "shelters",
                 "rescue_stations")
-DERIVED_LAYERS = ("risk_wall", "major_hazards", "safety_buffers", "separation_violations", "risk_zones")
+#: Source layers whose versions make the fingerprint: the vector inputs and the population raster.
+FINGERPRINT_LAYERS = (*INPUT_LAYERS, "population")
+DERIVED_LAYERS = ("risk_wall", "major_hazards", "safety_buffers", "separation_violations", "risk_zones",
+                  "ir_contours", "threat_zones")
 SURFACE_LAYER = "risk_surface"
 #: Stable row ids of the derived layers that have one (the store keeps row versions by them).
 DERIVED_IDS = {"risk_wall": "plot_id", "major_hazards": "site_id"}
@@ -65,7 +78,7 @@ class ZoningResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def input_fingerprint(store: Store, ruleset: RuleSet, names=INPUT_LAYERS) -> str:
+def input_fingerprint(store: Store, ruleset: RuleSet, names=FINGERPRINT_LAYERS) -> str:
     """sha256 over the rule set's bytes and the version of each input layer present.
 
     Any re-import or edit of an input bumps its version and so changes the fingerprint.
@@ -108,7 +121,7 @@ def check_geometries(name: str, frame: gpd.GeoDataFrame) -> None:
 
 
 def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, palette: str | None = None,
-                   grid_cell_m: float = 500.0, surface_cell_m: float = 100.0) -> ZoningResult:
+                   grid_cell_m: float = 500.0, surface_cell_m: float = 100.0, population=None) -> ZoningResult:
     """Compute every derived layer from input frames (any CRS; all reprojected to one metric CRS).
 
     Parameters
@@ -120,6 +133,8 @@ def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, pal
         Palette key of the rule set (default: its ``default_palette``).
     grid_cell_m, surface_cell_m : float
         Cell sizes of the zone grid and of the risk surface, in metres.
+    population : (values, transform, crs), optional
+        The population raster (:func:`read_population`), for the QRA's F-N curves.
     """
     plots = inputs.get("industrial_plots")
     if _empty(plots):
@@ -136,13 +151,16 @@ def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, pal
     summary = summarise_wall(wall, admin if not _empty(admin) else None)
 
     sites = metric.get("hazard_sites")
-    buffers = violations = grades = None
+    buffers = violations = grades = qra = None
     if not _empty(sites):
         mh = parse_major_hazard_rules(ruleset)
         graded = grade_sites(sites, mh)
         warnings += list(graded.attrs.get("warnings", []))
         grades = sites.drop(columns=["inventory"]).merge(graded, on="site_id", how="left")
-        distances = safety_distances(sites, parse_distance_rules(ruleset), mh)
+        if "qra" in ruleset.tables:
+            qra = assess_sites(sites, ruleset, population=population, targets=metric.get("protected_targets"))
+            warnings += [f"site {k}: {v}" for k, v in qra.skipped.items()]
+        distances = safety_distances(sites, parse_distance_rules(ruleset), mh, qra=qra)
         warnings += list(distances.attrs.get("warnings", []))
         buffers = safety_buffers(sites, distances, crs=crs)
         targets = metric.get("protected_targets")
@@ -172,6 +190,9 @@ def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, pal
         layers["safety_buffers"] = buffers
     if violations is not None:
         layers["separation_violations"] = violations
+    if qra is not None:
+        layers["ir_contours"] = qra.contours()
+        layers["threat_zones"] = qra.threat_zones()
     if zones:
         keep = ["zone_kind", "zone_id", "level", "colour", "colour_name", "colour_zh", "reasons", "geometry"]
         layers["risk_zones"] = gpd.GeoDataFrame(
@@ -195,13 +216,32 @@ def _for_store(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def read_population(store: Store):
+    """The store's ``population`` raster as ``(values, transform, crs)``, or None when it has none.
+
+    Nodata, NaN and negative cells are nobody (0).
+    """
+    if not store.exists("population"):
+        return None
+    try:
+        with store.read_raster("population") as src:
+            values = src.read(1, masked=True).filled(0).astype(float)
+            transform, crs = src.transform, src.crs
+    except rasterio.errors.RasterioError as exc:
+        raise StoreError(f"the population raster of the store cannot be read ({exc}); re-register it") from None
+    if crs is None:
+        raise InputError("population raster has no CRS; re-register it as a GeoTIFF with its metric CRS")
+    values[~(values > 0)] = 0.0
+    return values, transform, crs.to_wkt()
+
+
 def run_zoning(store: Store, ruleset: RuleSet, *, palette: str | None = None, grid_cell_m: float = 500.0,
                surface_cell_m: float = 100.0, actor: str = "engine") -> ZoningResult:
     """Load the inputs from ``store``, compute, and write every derived layer in one step."""
     fingerprint = input_fingerprint(store, ruleset)
     inputs = {name: store.read(name) for name in INPUT_LAYERS if store.exists(name)}
     result = compute_zoning(inputs, ruleset, palette=palette, grid_cell_m=grid_cell_m,
-                            surface_cell_m=surface_cell_m)
+                            surface_cell_m=surface_cell_m, population=read_population(store))
     stamp = dict(derived=True, ruleset_version=ruleset.label, fingerprint=fingerprint, actor=actor,
                  action="derive")
     store.write_many(result.layers, **stamp, detail=f"zoning run, rules {ruleset.label}",

@@ -21,6 +21,7 @@ PARSER_MODULES: tuple[tuple[str, str, str], ...] = (
     ("zoning.wall.surface", "zoning", "parse_zoning_rules"),
     ("zoning.hazards.major_hazard", "major_hazard", "parse_major_hazard_rules"),
     ("zoning.hazards.distances", "distances", "parse_distance_rules"),
+    ("zoning.hazards.qra.rules", "qra", "parse_qra_rules"),
     ("zoning.hazards.separation", "separation", "parse_separation_rules"),
     ("zoning.coverage.run", "coverage_run", "parse_coverage_run_rules"),
     ("zoning.siting.rules", "siting", "parse_siting_rules"),

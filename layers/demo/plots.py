@@ -1,6 +1,8 @@
 """Generated industrial plots (工业地块), clustered in industrial parks inside the real districts.
 
-Parks are placed near town centres, more of them in the industrial districts (Wujin, Xinbei).
+Parks are placed on the edge of the built-up area of a town (:mod:`layers.demo.urban`), where
+towns put their industrial zones, more of them in the industrial districts (Wujin, Xinbei); every
+town of a district is as likely to have them (southern Jiangsu's township industry).
 Inside a park, plots are rectangles 40–300 m a side laid out in rows (shelf packing) with a 12 m
 gap for the park roads, so plots of one park never overlap; the whole park is turned by a random
 angle. Where two parks meet, the later park's plots that touch an earlier plot are dropped and laid
@@ -19,6 +21,7 @@ import shapely
 
 from geo.errors import InputError
 from layers.demo.sampling import Area, demo_ids, demo_names, rectangles
+from layers.demo.urban import UrbanField
 
 __all__ = ["BASE_PLOTS", "PLOTS_PER_PARK", "INDUSTRY_WEIGHT", "industrial_plots", "supervision_grades"]
 
@@ -31,6 +34,7 @@ INDUSTRY_WEIGHT = {
     "320402": 0.07, "320404": 0.07, "320411": 0.25, "320412": 0.33, "320413": 0.12, "320481": 0.16,
 }
 _GAP_M = 12.0
+_FRINGE = 0.3  # parks take cells where the urban field is between this and 1 (scale 1)
 _CLASH_ROUNDS = 4
 _MAX_ROUNDS = 100
 _LAND_USES = np.array(["M1", "M2", "M3", "W", "other"], dtype=object)
@@ -39,22 +43,30 @@ _FIRST_INSPECTION = np.datetime64("2025-01-01")
 _INSPECTION_DAYS = 670
 
 
-def _park_centres(area: Area, rng: np.random.Generator, n_parks: int, spread_m: float, uniform: float):
-    """Park centres, districts weighted by industry: near a town centre (normal spread
-    ``spread_m``), or, for a share ``uniform`` of them, anywhere in the district."""
+def _park_centres(area: Area, rng: np.random.Generator, n_parks: int, urban: UrbanField, edge: float,
+                  uniform: float):
+    """Park centres, districts weighted by industry, then a town of the district at random: on the
+    edge of the built-up area in that town (cells where the urban field is between ``edge`` and
+    1), or, for a share ``uniform`` of them (and in a town with no such edge), anywhere in the
+    district."""
     codes = area.districts["code"].to_numpy(dtype=object)
     weight = np.array([INDUSTRY_WEIGHT.get(c, 0.1) for c in codes])
     district = rng.choice(len(codes), size=n_parks, p=weight / weight.sum())
-    towns = area.towns
-    town_district = area.district_index(towns["parent"])
-    # pick a town of the chosen district for each park (uniformly among its towns)
-    pick = np.empty(n_parks, dtype=int)
+    town_district = area.district_index(area.towns["parent"])
+    town = np.empty(n_parks, dtype=int)
     for d in np.unique(district):
-        mine = np.flatnonzero(town_district == d)
         sel = district == d
-        pick[sel] = rng.choice(mine, size=int(sel.sum()))
-    x, y = area.near(rng, towns["cx"].to_numpy()[pick], towns["cy"].to_numpy()[pick], spread_m, district)
-    anywhere = rng.random(n_parks) < uniform
+        town[sel] = rng.choice(np.flatnonzero(town_district == d), size=int(sel.sum()))
+    fringe = np.flatnonzero(((urban.field >= edge) & (urban.field < 1.0)).ravel())
+    fringe_town = urban.town.ravel()[fringe]
+    order = np.argsort(fringe_town, kind="stable")
+    fringe, fringe_town = fringe[order], fringe_town[order]
+    lo, hi = np.searchsorted(fringe_town, town), np.searchsorted(fringe_town, town, side="right")
+    anywhere = (rng.random(n_parks) < uniform) | (hi == lo)
+    cell = fringe[np.minimum(lo + (rng.random(n_parks) * (hi - lo)).astype(int), max(fringe.size - 1, 0))]
+    x, y = urban.centres(cell) if fringe.size else (np.zeros(n_parks), np.zeros(n_parks))
+    half = urban.transform.a / 2.0
+    x, y = x + rng.uniform(-half, half, n_parks), y + rng.uniform(-half, half, n_parks)
     x[anywhere], y[anywhere] = area.uniform(rng, district[anywhere])
     return x, y, district
 
@@ -91,7 +103,7 @@ def _layout(rng: np.random.Generator, park: np.ndarray, px, py, angle):
     return rectangles(cx, cy, w, h, a), cx, cy
 
 
-def _place(area: Area, rng: np.random.Generator, n: int):
+def _place(area: Area, rng: np.random.Generator, n: int, urban: UrbanField):
     """``n`` plot rectangles wholly inside their park's district.
 
     Plots that leave their district or meet a plot already placed (of another park) are dropped,
@@ -102,22 +114,23 @@ def _place(area: Area, rng: np.random.Generator, n: int):
     geoms = np.empty(0, dtype=object)
     xs, ys = np.empty(0), np.empty(0)
     need = n
-    # parks spread further from the town centres as their number grows
-    spread_m = 2500.0 * max(1.0, n / BASE_PLOTS) ** 0.25
+    # as parks grow in number (large scales) the band of the built-up edge they take widens, and
+    # more of them go anywhere in their district, so that they do not crowd one another
+    crowd = max(1.0, n / BASE_PLOTS)
+    edge, anywhere = _FRINGE / crowd ** 0.5, 1.0 - crowd ** -0.25
     rounds = 0
     while need > 0:
         if rounds == _MAX_ROUNDS:
             raise InputError(f"cannot place {n} plots inside the districts ({n - need} placed)")
         first, rounds = rounds == 0, rounds + 1
         n_parks = max(2 * len(area.districts), int(np.ceil(need / PLOTS_PER_PARK)))
-        px, py, pdist = _park_centres(area, rng, n_parks, spread_m, 0.0 if first else 0.5)
+        px, py, pdist = _park_centres(area, rng, n_parks, urban, edge, anywhere if first else max(anywhere, 0.5))
         angle = rng.uniform(-np.pi / 6, np.pi / 6, n_parks)
         size = rng.lognormal(0.0, 0.6, n_parks)
         m = int(need * 1.25) + 16 if first else 2 * need + 64
         park = np.sort(rng.choice(n_parks, size=m, p=size / size.sum()))
         poly, cx, cy = _layout(rng, park, px, py, angle)
-        corners = _corners(poly)
-        ok = area.inside(np.repeat(pdist[park], 4), corners[:, 0], corners[:, 1]).reshape(-1, 4).all(axis=1)
+        ok = shapely.contains(area.districts.geometry.values[pdist[park]], poly)
         if rounds <= _CLASH_ROUNDS:  # drop plots meeting a plot of another park placed before
             every = np.concatenate([geoms, poly])
             owner = np.concatenate([np.full(geoms.size, -1), park])
@@ -133,18 +146,13 @@ def _place(area: Area, rng: np.random.Generator, n: int):
     return geoms, xs, ys
 
 
-def _corners(poly: np.ndarray) -> np.ndarray:
-    """The four corners of each rectangle, as an (4·n, 2) array."""
-    coords = shapely.get_coordinates(shapely.get_exterior_ring(poly))
-    return coords.reshape(len(poly), 5, 2)[:, :4, :].reshape(-1, 2)
-
-
 def _chance(rng: np.random.Generator, p: float, n: int) -> np.ndarray:
     return rng.random(n) < p
 
 
-def industrial_plots(area: Area, rng: np.random.Generator, n: int) -> pd.DataFrame:
-    """``n`` generated industrial plots with their risk-wall attributes (metric geometry).
+def industrial_plots(area: Area, rng: np.random.Generator, n: int, urban: UrbanField) -> pd.DataFrame:
+    """``n`` generated industrial plots with their risk-wall attributes (metric geometry), in parks
+    on the edge of the built-up area of ``urban``.
 
     Returns
     -------
@@ -154,7 +162,7 @@ def industrial_plots(area: Area, rng: np.random.Generator, n: int) -> pd.DataFra
         ``key_process`` and ``supervision_grade`` are provisional: the hazard sites and
         :func:`supervision_grades` complete them.
     """
-    geom, cx, cy = _place(area, rng, n)
+    geom, cx, cy = _place(area, rng, n, urban)
     plot_area = shapely.area(geom)
     land_use = rng.choice(_LAND_USES, size=n, p=_LAND_USE_P)
     workers = np.round(rng.lognormal(np.log(30.0), 0.9, n) * (plot_area / 10_000.0) ** 0.6).astype(int) + 2

@@ -1,10 +1,12 @@
 """A generated population raster: persons per 100 m cell in the metric CRS (EPSG:4549).
 
 No package ships a population grid of China, so the demo makes one, and says so in the GeoTIFF's
-tags (``generated=true``). It adds three parts, each scaled to a fixed share of
-:data:`TOTAL_POPULATION`: a rural background over the districts, Gaussian bumps around the town
-centres (the biggest in the city core, 天宁 and 钟楼), and the people of the generated residential
-targets spread over their footprints. Cells outside the districts hold :data:`NODATA`.
+tags (``generated=true``). People live where the city is built up (:mod:`layers.demo.urban`):
+:data:`URBAN_SHARE` of :data:`TOTAL_POPULATION` in the built-up footprint (the people of the
+generated residential targets there on their footprints, the rest spread with the urban field, denser
+towards the centres), the others in the farmland and villages around, thinly enough that no
+500 m cell of open country reaches the built-up density of the rule set (1 000 persons/km²).
+Cells outside the districts hold :data:`NODATA`.
 """
 
 from __future__ import annotations
@@ -15,31 +17,30 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from rasterio.transform import Affine
-from rasterio.features import geometry_mask, rasterize
-from scipy.ndimage import gaussian_filter
+from rasterio.features import rasterize
 
-from layers.demo.sampling import Area
+from layers.demo.urban import CELL_M, UrbanField
 
-__all__ = ["CELL_M", "TOTAL_POPULATION", "NODATA", "Grid", "population_grid", "write_population"]
+__all__ = ["CELL_M", "TOTAL_POPULATION", "URBAN_SHARE", "NODATA", "Grid", "population_grid", "write_population"]
 
-#: Cell size (m).
-CELL_M = 100.0
 #: Total persons of the grid: the order of Changzhou's resident population (about 5.28 million in
 #: the 2020 census). A demo figure, not census data.
 TOTAL_POPULATION = 5_280_000
+#: Share of the people living in the built-up footprint: about three in four, the order of the
+#: urbanisation rate of a southern Jiangsu city. A demo figure.
+URBAN_SHARE = 0.78
 #: Value of cells outside the districts.
 NODATA = -9999.0
-#: Shares of the total: rural background, town and city-core bumps, residential targets.
-_SHARES = {"background": 0.15, "towns": 0.50, "residential": 0.35}
-_TOWN_SIGMA_M = 1500.0
-_CORE_SIGMA_M = 4000.0
+#: Shares of the total: the residential targets' people (inside the footprint), the rest of the
+#: built-up population, the countryside.
+_SHARES = {"residential": 0.35, "urban": URBAN_SHARE - 0.35, "rural": 1.0 - URBAN_SHARE}
+_RURAL_SD = 0.3  # log-spread of the farmland density between 100 m cells
 
 
 class Grid:
     """A population grid: ``data`` (float32 rows × cols), its ``transform`` and ``crs``."""
 
-    def __init__(self, data: np.ndarray, transform: Affine, crs):
+    def __init__(self, data: np.ndarray, transform, crs):
         self.data, self.transform, self.crs = data, transform, crs
 
     @property
@@ -53,61 +54,40 @@ def _scaled_to(part: np.ndarray, total: float) -> np.ndarray:
     return part * (total / s) if s > 0 else part
 
 
-def _impulses(shape, transform: Affine, x, y, weight) -> np.ndarray:
-    """A grid of zeros with ``weight`` added in the cell of each point (x, y)."""
-    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
-    col, row = ~transform @ (x, y)
-    out = np.zeros(shape)
-    row = np.clip(np.floor(row).astype(int), 0, shape[0] - 1)
-    col = np.clip(np.floor(col).astype(int), 0, shape[1] - 1)
-    np.add.at(out, (row, col), weight)
-    return out
-
-
-def population_grid(area: Area, rng: np.random.Generator, residential: pd.DataFrame) -> Grid:
-    """Persons per :data:`CELL_M` cell over the districts, in the area's metric CRS.
+def population_grid(urban: UrbanField, crs, rng: np.random.Generator, residential: pd.DataFrame) -> Grid:
+    """Persons per :data:`CELL_M` cell over the districts, on the grid of ``urban``.
 
     Parameters
     ----------
-    area : Area
+    urban : UrbanField
+        Where the city is built up (:func:`layers.demo.urban.urban_field`).
+    crs : pyproj.CRS
+        The metric CRS of ``urban``.
     rng : numpy.random.Generator
     residential : pandas.DataFrame
         Residential targets: ``population`` and metric polygon ``geometry``.
     """
-    x0, y0, x1, y1 = shapely.bounds(area.city)
-    x0, y0 = np.floor(x0 / CELL_M) * CELL_M, np.floor(y0 / CELL_M) * CELL_M
-    x1, y1 = np.ceil(x1 / CELL_M) * CELL_M, np.ceil(y1 / CELL_M) * CELL_M
-    shape = (int(round((y1 - y0) / CELL_M)), int(round((x1 - x0) / CELL_M)))
-    transform = Affine(CELL_M, 0.0, x0, 0.0, -CELL_M, y1)
-    inside = geometry_mask(area.districts.geometry.values, shape, transform, invert=True)
-
-    background = inside * rng.lognormal(0.0, 0.4, shape)
-
-    towns = area.towns
-    weight = area.town_weights() * rng.lognormal(0.0, 0.4, len(towns))
-    bumps = _impulses(shape, transform, towns["cx"].to_numpy(), towns["cy"].to_numpy(), weight)
-    bumps = gaussian_filter(bumps, _TOWN_SIGMA_M / CELL_M, mode="constant")
-    core = _impulses(shape, transform, *area.core_centre(), 1.0)
-    core = gaussian_filter(core, _CORE_SIGMA_M / CELL_M, mode="constant")
-    bumps = _scaled_to(bumps, 1.0) + _scaled_to(core, 1.0)
-    bumps *= inside
-
+    shape, inside, built = urban.shape, urban.inside, urban.footprint
+    # farmland and villages: a little denser next to the towns, never built-up density
+    rural = np.where(inside & ~built, (0.6 + 0.8 * np.minimum(urban.field, 1.0))
+                     * rng.lognormal(0.0, _RURAL_SD, shape), 0.0)
+    fabric = np.where(built, np.sqrt(urban.field), 0.0)
     homes = np.zeros(shape)
     if len(residential):
         geoms = residential["geometry"].to_numpy()
         density = residential["population"].to_numpy(dtype=float) / np.maximum(shapely.area(geoms), 1.0)
         homes = rasterize(
-            zip(geoms, density * CELL_M * CELL_M), out_shape=shape, transform=transform,
+            zip(geoms, density * CELL_M * CELL_M), out_shape=shape, transform=urban.transform,
             fill=0.0, merge_alg=rasterio.enums.MergeAlg.add, dtype="float64",
-        ) * inside
+        ) * built  # the few estates out in the country are counted with the rural people
 
     data = (
-        _scaled_to(background, _SHARES["background"] * TOTAL_POPULATION)
-        + _scaled_to(bumps, _SHARES["towns"] * TOTAL_POPULATION)
-        + _scaled_to(homes, _SHARES["residential"] * TOTAL_POPULATION)
+        _scaled_to(homes, _SHARES["residential"] * TOTAL_POPULATION)
+        + _scaled_to(fabric, _SHARES["urban"] * TOTAL_POPULATION)
+        + _scaled_to(rural, _SHARES["rural"] * TOTAL_POPULATION)
     )
     data = np.where(inside, data, NODATA).astype("float32")
-    return Grid(data, transform, area.crs)
+    return Grid(data, urban.transform, crs)
 
 
 def write_population(grid: Grid, path: str | Path, tags: dict | None = None) -> Path:

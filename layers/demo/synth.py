@@ -2,15 +2,17 @@
 
 :func:`generate_layers` takes the real districts and towns and generates, inside them, the
 industrial plots, hazardous-chemical sites, protected targets, fire and rescue stations, shelters,
-a road network and a population grid. Everything is drawn in the metric Gauss-Krüger CRS of the
-area (EPSG:4549) from numpy generators seeded by ``seed`` (one per layer), and returned in the store
-CRS (EPSG:4490) with the catalogue's columns and dtypes. Every generated row has
-``generated=True`` and a name starting with "演示" (demo); the same seed and scale always give the
-same data.
+a road network and a population grid, around a generated built-up area (:mod:`layers.demo.urban`):
+people, homes and schools gather there, the streets are denser there, the fire stations are placed
+to cover it and the shelters sized to the people around them. Everything is drawn in the metric
+Gauss-Krüger CRS of the area (EPSG:4549) from numpy generators seeded by ``seed`` (one per layer),
+and returned in the store CRS (EPSG:4490) with the catalogue's columns and dtypes. Every generated
+row has ``generated=True`` and a name starting with "演示" (demo); the same seed and scale always
+give the same data.
 
 ``scale`` multiplies the counts of plots (1 200 at scale 1), hazard sites (15 % of the plots),
 protected targets (1 500), fire stations (43), micro stations, shelters (120 + 1 central) and the
-density of the road grid (about 27 000 edges at scale 1, 228 000 at scale 10).
+density of the road grid (about 47 000 edges at scale 1, 232 000 at scale 10).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import shapely
 from geo.crs import STORE_CRS
 from geo.errors import InputError
 from layers.catalogue import get_schema
-from layers.demo import hazards, plots, population, roadnet, services, targets
+from layers.demo import hazards, plots, population, roadnet, services, shelter_hazards, targets, urban
+from layers.demo.cover import built_up_cells, cover_rules
 from layers.demo.population import Grid
 from layers.demo.sampling import DEFAULT_RULESET, Area, read_ruleset, rng_for, scaled
 from layers.validate import cast_to_schema
@@ -40,8 +43,8 @@ __all__ = ["DEFAULT_SEED", "GENERATED_STEPS", "DemoData", "generate_layers", "ch
 DEFAULT_SEED = 20201
 #: The steps :func:`generate_layers` reports to ``progress``, in order.
 GENERATED_STEPS = (
-    "industrial plots", "hazard sites", "protected targets", "rescue stations", "shelters", "roads",
-    "population",
+    "built-up area", "industrial plots", "hazard sites", "protected targets", "population", "roads",
+    "rescue stations", "shelters",
 )
 
 Progress = Callable[[str, bool], None]
@@ -136,9 +139,11 @@ def generate_layers(
     def keep(name: str, frame: pd.DataFrame) -> None:
         layers[name] = to_layer(frame, name, area.crs)
 
+    with report_step(progress, "built-up area"):
+        built_area = urban.urban_field(area, rng_for(seed, "urban"))
     with report_step(progress, "industrial plots"):
         n_plots = scaled(plots.BASE_PLOTS, scale)
-        plot_frame = plots.industrial_plots(area, rng_for(seed, "industrial_plots"), n_plots)
+        plot_frame = plots.industrial_plots(area, rng_for(seed, "industrial_plots"), n_plots, built_area)
     with report_step(progress, "hazard sites"):
         sites, updates = hazards.hazard_sites(rng_for(seed, "hazard_sites"), plot_frame, rules)
         for field, values in updates.items():
@@ -149,18 +154,22 @@ def generate_layers(
     site_x, site_y = shapely.get_x(sites["geometry"].to_numpy()), shapely.get_y(sites["geometry"].to_numpy())
     with report_step(progress, "protected targets"):
         target_frame = targets.protected_targets(
-            area, rng_for(seed, "protected_targets"), scaled(targets.BASE_TARGETS, scale), site_x, site_y
+            area, rng_for(seed, "protected_targets"), scaled(targets.BASE_TARGETS, scale), site_x, site_y, built_area
         )
         keep("protected_targets", target_frame)
+    with report_step(progress, "population"):
+        homes = target_frame[target_frame["kind"] == "residential"]
+        grid = population.population_grid(built_area, area.crs, rng_for(seed, "population"), homes)
+    plan = cover_rules(rules)
+    built = built_up_cells(grid, plan, plot_frame["geometry"].to_numpy())
+    with report_step(progress, "roads"):
+        keep("roads", roadnet.roads(area, rng_for(seed, "roads"), scale, built_area, rules, built))
     with report_step(progress, "rescue stations"):
-        stations = services.rescue_stations(area, rng_for(seed, "rescue_stations"), scale, site_x, site_y)
+        stations = services.rescue_stations(area, rng_for(seed, "rescue_stations"), scale, site_x, site_y,
+                                            built_area, grid, built, plan)
         keep("rescue_stations", stations)
     with report_step(progress, "shelters"):
         schools = target_frame.loc[target_frame["kind"] == "school", "geometry"].to_numpy()
-        keep("shelters", services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules))
-    with report_step(progress, "roads"):
-        keep("roads", roadnet.roads(area, rng_for(seed, "roads"), scale))
-    with report_step(progress, "population"):
-        homes = target_frame[target_frame["kind"] == "residential"]
-        grid = population.population_grid(area, rng_for(seed, "population"), homes)
+        made = services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules, built_area, grid, plan.cell_m)
+        keep("shelters", shelter_hazards.with_hazards(made, schools, site_x, site_y))
     return DemoData(layers=layers, population=grid)

@@ -1,11 +1,11 @@
 """Generated protected targets (防护目标) with their GB 36894-2018 classes.
 
-Targets are footprints (rectangles sized by kind) scattered around the town centres, more densely
-in the urban districts; about one in eight is put deliberately 80–900 m from a hazardous-chemical
-site, so the separation checks have something to find. The class follows GB 36894-2018 §4:
-schools, kindergartens, hospitals, care homes and prisons are high-sensitivity; cultural relics and
-military installations important; any other target general class I, II or III by its number of
-people (≥ 100, 30–99, < 30).
+Targets are footprints (rectangles sized by kind) where the city is built up, more of them where
+the urban field is strongest (:mod:`layers.demo.urban`); about one in eight is put deliberately
+80–900 m from a hazardous-chemical site, so the separation checks have something to find. The class
+follows GB 36894-2018 §4: schools, kindergartens, hospitals, care homes and prisons are
+high-sensitivity; cultural relics and military installations important; any other target general
+class I, II or III by its number of people (≥ 100, 30–99, < 30).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from layers.demo.sampling import Area, demo_ids, demo_names, rectangles
+from layers.demo.urban import UrbanField
 
 __all__ = ["BASE_TARGETS", "KINDS", "NEAR_SITE_SHARE", "gb36894_class", "protected_targets"]
 
@@ -36,6 +37,7 @@ KINDS = {
     "military": ("军事设施", 0.007, 150, 400, 150, 30, 600),
     "other": ("场所", 0.04, 20, 100, 25, 5, 200),
 }
+_ESTATE_DENSITY_PER_KM2 = (25_000.0, 50_000.0)
 _HIGH = ("school", "kindergarten", "hospital", "care_home", "prison")
 _IMPORTANT = ("cultural_relic", "military")
 
@@ -54,9 +56,12 @@ def gb36894_class(kind, population) -> np.ndarray:
 
 
 def protected_targets(
-    area: Area, rng: np.random.Generator, n: int, site_x: np.ndarray, site_y: np.ndarray
+    area: Area, rng: np.random.Generator, n: int, site_x: np.ndarray, site_y: np.ndarray, urban: UrbanField
 ) -> pd.DataFrame:
     """``n`` generated protected targets (metric footprints), some near the given sites.
+
+    The others stand in the built-up footprint of ``urban``: homes, schools and hospitals are
+    where the people are.
 
     Returns
     -------
@@ -69,30 +74,27 @@ def protected_targets(
     kind_i = rng.choice(kinds.size, size=n, p=share / share.sum())
     kind = kinds[kind_i]
 
-    towns = area.towns
-    town_w = area.town_weights()
-    town = rng.choice(len(towns), size=n, p=town_w / town_w.sum())
-    district = area.district_index(towns["parent"].to_numpy()[town])
-    cx, cy, sigma = towns["cx"].to_numpy()[town], towns["cy"].to_numpy()[town], np.full(n, 1500.0)
+    x, y = urban.sample(rng, n)
     near = (rng.random(n) < NEAR_SITE_SHARE) & (site_x.size > 0)
     if near.any():
         pick = rng.integers(0, site_x.size, int(near.sum()))
         dist = rng.uniform(80.0, 900.0, pick.size)
         turn = rng.uniform(0.0, 2 * np.pi, pick.size)
-        cx[near] = site_x[pick] + dist * np.cos(turn)
-        cy[near] = site_y[pick] + dist * np.sin(turn)
-        sigma[near] = 1.0
-        district[near] = area.district_of(site_x[pick], site_y[pick])
-    x, y = area.near(rng, cx, cy, sigma, district)
+        x[near], y[near] = area.near(rng, site_x[pick] + dist * np.cos(turn), site_y[pick] + dist * np.sin(turn),
+                                     1.0, area.district_of(site_x[pick], site_y[pick]))
 
     lo = np.array([s[2] for s in spec], dtype=float)[kind_i]
     hi = np.array([s[3] for s in spec], dtype=float)[kind_i]
     width = rng.uniform(lo, hi)
-    height = np.clip(width * rng.uniform(0.6, 1.4, n), lo, hi)
     median = np.array([s[4] for s in spec], dtype=float)[kind_i]
     pmin = np.array([s[5] for s in spec], dtype=float)[kind_i]
     pmax = np.array([s[6] for s in spec], dtype=float)[kind_i]
     population = np.clip(np.round(rng.lognormal(np.log(median), 0.6)), pmin, pmax).astype(int)
+    # a housing estate is as big as its people need: 25 000–50 000 residents per km²
+    homes = kind == "residential"
+    density = rng.uniform(*_ESTATE_DENSITY_PER_KM2, n)
+    width = np.where(homes, np.clip(np.sqrt(population / density * 1e6), lo, hi), width)
+    height = np.clip(width * rng.uniform(0.6, 1.4, n), lo, hi)
     labels = np.array([s[0] for s in spec], dtype=object)[kind_i]
     return pd.DataFrame(
         {

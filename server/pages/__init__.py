@@ -1,6 +1,8 @@
 """The browser pages: planner map, town risk wall, public shelter map (folium / Leaflet, offline).
 
 =========================================  ===========================================================
+``GET /`` (a browser)                      home page (:mod:`server.pages.home`, answered by the OGC
+                                           API landing route of :mod:`server.features`)
 ``GET /map``                               planner map (:mod:`server.pages.planner`)
 ``GET /towns/{code}/wall``                 a town's four-colour risk wall (:mod:`server.pages.wall`)
 ``GET /public/shelters``                   public shelter map, no login (:mod:`server.pages.public`)

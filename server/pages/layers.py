@@ -1,9 +1,13 @@
 """What the map pages draw: overlays, popup fields, the legend and the towns list.
 
 Presentation only (which layer in which order, labels in Chinese and English, default
-visibility); what a caller may see of each layer is decided by the
+visibility, legend symbol); what a caller may see of each layer is decided by the
 :class:`~server.redaction.Redactor`, and colours of the four levels come from the rule set's
 palette or the layers' own ``colour`` column.
+
+The layer control and the legend are both built from the overlays a caller may see
+(:func:`overlay_configs`), so neither names a layer the caller cannot open: a public caller's
+map lists no hazard site, protected target, buffer or grid zone anywhere on the page.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class Overlay:
 
     ``layer`` is the store layer; ``only`` keeps the rows whose ``zone_kind`` equals it (the two
     kinds of risk zones are two overlays); ``kind`` is ``vector`` (MVT) or ``raster`` (PNG).
+    ``swatch`` names its legend symbol (CSS class ``rm-sw-<swatch>`` in ``riskmap.css``);
+    ``four_colours`` marks a layer drawn in the palette's colours (the legend then shows them).
     """
 
     id: str
@@ -39,21 +45,30 @@ class Overlay:
     on: bool = False
     only: str | None = None
     needs_full_view: bool = False  # its rows are all private: leave it out of the public map
+    swatch: str | None = None
+    four_colours: bool = False
 
 
-#: Overlays of the planner map, bottom to top.
+#: Overlays of the planner map, bottom to top. Hazard sites, their buffers and the protected
+#: targets are on at first: they are what a planner placing a school or a plant looks at first.
 PLANNER_OVERLAYS: tuple[Overlay, ...] = (
-    Overlay("risk_surface", "risk_surface", "风险面(栅格)", "risk surface (raster)", "raster"),
+    Overlay("risk_surface", "risk_surface", "风险面(栅格)", "risk surface (raster)", "raster", swatch="surface"),
     Overlay("zones_grid", "risk_zones", "四色分区(网格)", "four-colour zones, grid", only="grid",
-            needs_full_view=True),
-    Overlay("zones_town", "risk_zones", "四色分区(镇街)", "four-colour zones, towns", on=True, only="town"),
-    Overlay("coverage_areas", "coverage_areas", "消防站5分钟覆盖", "fire-station 5-minute coverage"),
-    Overlay("coverage_gaps", "coverage_gaps", "消防覆盖空白", "fire coverage gaps"),
-    Overlay("safety_buffers", "safety_buffers", "外部安全防护距离", "external safety buffers"),
-    Overlay("risk_wall", "risk_wall", "地块四色(风险墙)", "plots, four colours (risk wall)", on=True),
-    Overlay("separation_violations", "separation_violations", "安全距离不足", "separation violations"),
-    Overlay("rescue_stations", "rescue_stations", "消防救援站", "fire and rescue stations", on=True),
-    Overlay("shelters", "shelters", "应急避难场所", "emergency shelters", on=True),
+            needs_full_view=True, four_colours=True),
+    Overlay("zones_town", "risk_zones", "四色分区(镇街)", "four-colour zones, towns", on=True, only="town",
+            four_colours=True),
+    Overlay("coverage_areas", "coverage_areas", "消防站5分钟覆盖", "fire-station 5-minute coverage", swatch="coverage"),
+    Overlay("coverage_gaps", "coverage_gaps", "消防覆盖空白", "fire coverage gaps", swatch="gap"),
+    Overlay("safety_buffers", "safety_buffers", "外部安全防护距离", "external safety buffers", on=True,
+            swatch="buffer"),
+    Overlay("risk_wall", "risk_wall", "地块四色(风险墙)", "plots, four colours (risk wall)", on=True,
+            four_colours=True),
+    Overlay("protected_targets", "protected_targets", "防护目标", "protected targets", on=True, swatch="target"),
+    Overlay("hazard_sites", "hazard_sites", "危险化学品场所", "hazardous-chemical sites", on=True, swatch="hazard"),
+    Overlay("separation_violations", "separation_violations", "安全距离不足", "separation violations",
+            swatch="violation"),
+    Overlay("rescue_stations", "rescue_stations", "消防救援站", "fire and rescue stations", on=True, swatch="station"),
+    Overlay("shelters", "shelters", "应急避难场所", "emergency shelters", on=True, swatch="shelter"),
 )
 #: The offline basemap: the store's boundaries and roads, drawn under every overlay.
 BASEMAP_LAYERS: tuple[Overlay, ...] = (
@@ -64,7 +79,7 @@ BASEMAP_LAYERS: tuple[Overlay, ...] = (
 #: their schema's labels.
 POPUP_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "risk_wall": (("plot_id", "地块编号", "plot"), ("enterprise", "企业", "enterprise"), ("town", "镇街", "town"),
-                  ("colour_zh", "风险等级", "risk level"), ("score", "评分", "score"),
+                  ("colour_zh", "风险等级", "risk level"), ("score", "同色排序分", "score within colour"),
                   ("reasons", "定级依据", "reasons"), ("notice", "公示", "notice")),
     "risk_zones": (("zone_kind", "分区", "zone kind"), ("zone_id", "编号", "id"),
                    ("colour_zh", "风险等级", "risk level"), ("reasons", "定级依据", "reasons")),
@@ -91,7 +106,7 @@ def popup_fields(layer: str, view: LayerView) -> list[dict]:
         for field in CATALOGUE[layer].fields:
             if field.name in _HIDDEN or (visible is not None and field.name not in visible):
                 continue
-            entry = {"name": field.name, "zh": field.zh, "en": field.en}
+            entry = {"name": field.name, "zh": field.zh, "en": field.en, "type": field.type}
             if field.choices:
                 entry["choices"] = {c.value: f"{c.zh} {c.en}" for c in field.choices}
             out.append(entry)
@@ -115,7 +130,8 @@ def overlay_configs(overlays, source: LayerSource, redactor: Redactor, who: Prin
             continue
         suffix = "png" if o.kind == "raster" else "mvt"
         out.append({"id": o.id, "layer": o.layer, "zh": o.zh, "en": o.en, "kind": o.kind, "on": o.on,
-                    "only": o.only, "url": f"{tiles}/{o.layer}/{{z}}/{{x}}/{{y}}.{suffix}",
+                    "only": o.only, "swatch": o.swatch, "four_colours": o.four_colours,
+                    "url": f"{tiles}/{o.layer}/{{z}}/{{x}}/{{y}}.{suffix}",
                     "fields": popup_fields(o.layer, view) if o.kind == "vector" else []})
     return out
 
@@ -143,19 +159,20 @@ def town_table(source: LayerSource, redactor: Redactor, who: Principal) -> pd.Da
     return pd.DataFrame(towns[columns]).astype({"code": str}).sort_values("code").reset_index(drop=True)
 
 
-def legend_html(palette: Palette, extra: bool = True) -> str:
-    """The legend: the four colours of ``palette`` (level 1 first), then the other symbols."""
-    rows = [f'<li><span class="rm-sw" style="background:{esc(c)}"></span>{esc(zh)} '
-            f'<span class="en">{esc(name)}</span></li>'
-            for c, zh, name in zip(palette.colours, palette.labels_zh, palette.names)]
-    if extra:
-        rows += [
-            '<li><span class="rm-sw rm-sw-shelter"></span>应急避难场所 <span class="en">shelter</span></li>',
-            '<li><span class="rm-sw rm-sw-station"></span>消防救援站 <span class="en">fire station</span></li>',
-            '<li><span class="rm-sw rm-sw-buffer"></span>外部安全防护距离 <span class="en">safety buffer</span></li>',
-            '<li><span class="rm-sw rm-sw-violation"></span>安全距离不足 <span class="en">violation</span></li>',
-            '<li><span class="rm-sw rm-sw-coverage"></span>消防覆盖 <span class="en">fire coverage</span></li>',
-            '<li><span class="rm-sw rm-sw-gap"></span>覆盖空白 <span class="en">coverage gap</span></li>',
-        ]
-    return ('<section class="rm-legend"><h2>图例 <span class="en">Legend</span></h2><ul>'
+def legend_html(palette: Palette, overlays: list[dict]) -> str:
+    """The legend of the overlays a caller was given (:func:`overlay_configs`), in drawing order.
+
+    The four colours of ``palette`` (level 1 first) come first when any overlay is drawn in them,
+    then one row per overlay with a symbol, labelled as in the layer control.
+    """
+    rows = []
+    if any(o.get("four_colours") for o in overlays):
+        rows += [f'<li data-legend="level-{i}"><span class="rm-sw" style="background:{esc(c)}"></span>{esc(zh)} '
+                 f'<span class="en">{esc(name)}</span></li>'
+                 for i, (c, zh, name) in enumerate(zip(palette.colours, palette.labels_zh, palette.names), start=1)]
+    rows += [f'<li data-legend="{esc(o["id"])}"><span class="rm-sw rm-sw-{esc(o["swatch"])}"></span>{esc(o["zh"])} '
+             f'<span class="en">{esc(o["en"])}</span></li>' for o in overlays if o.get("swatch")]
+    if not rows:
+        return ""
+    return ('<section class="rm-legend" id="rm-legend"><h2>图例 <span class="en">Legend</span></h2><ul>'
             + "".join(rows) + "</ul></section>")

@@ -6,12 +6,17 @@ The page is open to everyone and shows what the caller may see (:mod:`server.red
 
 * **no credential** - the public view: boundaries, roads, shelters, stations, the town-level
   zone colours and the plots disclosed as 较大 and above (colour and a plain notice), with a
-  sign-in link; no siting panel.
+  sign-in link; no siting panel. The layer control and the legend list only these layers.
 * **town editor** - every layer (the same full view the API gives any role above public), no
   siting panel (siting review is the planning bureau's).
 * **planner, admin** - every layer and the siting panel: place a point on the map or upload a
   GeoJSON, choose the kind of project, and ``POST /api/siting`` draws the verdict, its reasons
-  and a link to the HTML report on the map.
+  and a link to the HTML report on the map. The chemical-inventory box shows only for the kinds
+  of project that store chemicals (``inventory = true`` in the rule set's ``[siting.kinds]``).
+
+Hazardous-chemical sites, their external safety buffers (``safety_buffers``) and the protected
+targets are overlays of their own, on at first, with popups of the fields the caller may see
+(all three are private: a public caller's page names none of them).
 
 The layers come as vector tiles from ``/web/tiles/...`` (the tiles router with the caller taken
 from the session cookie, see :mod:`server.pages`), the risk surface as PNG tiles; the page
@@ -47,7 +52,7 @@ def siting_kinds(ruleset: RuleSet) -> list[dict]:
             for name, k in parse_siting_rules(ruleset).kinds.items()]
 
 
-def _panel(who: Principal, ruleset: RuleSet, towns, base: str) -> str:
+def _panel(who: Principal, ruleset: RuleSet, towns, base: str, overlays: list[dict]) -> str:
     if who.is_public:
         account = (f'<a class="rm-button" href="{esc(base + login_link("/map"))}">'
                    '登录 <span class="en">Sign in</span></a>'
@@ -66,8 +71,8 @@ def _panel(who: Principal, ruleset: RuleSet, towns, base: str) -> str:
              '<button type="submit">打开 <span class="en">Open</span></button></form></section>')
     siting = ""
     if who.at_least(SITING_ROLE):
-        kinds = "".join(f'<option value="{esc(k["kind"])}">{esc(k["zh"])} {esc(k["en"])}</option>'
-                        for k in siting_kinds(ruleset))
+        kinds = "".join(f'<option value="{esc(k["kind"])}" data-inventory="{str(k["inventory"]).lower()}">'
+                        f'{esc(k["zh"])} {esc(k["en"])}</option>' for k in siting_kinds(ruleset))
         siting = f"""<section id="rm-siting"><h2>选址审查 <span class="en">Siting review</span></h2>
 <label>项目类型 <span class="en">kind</span><select id="rm-kind">{kinds}</select></label>
 <label>人数 <span class="en">persons</span><input type="number" id="rm-population" min="0" step="1"
@@ -80,10 +85,15 @@ def _panel(who: Principal, ruleset: RuleSet, towns, base: str) -> str:
 <p class="rm-hint" id="rm-proposal">尚未选址 <span class="en">No site yet</span></p>
 <button type="button" id="rm-review" class="rm-primary" disabled>审查 <span class="en">Review</span></button>
 <div id="rm-verdict" aria-live="polite"></div></section>"""
+    hint = ('<p class="rm-hint">点击地块查看公示信息。<span class="en">Click a plot for its public notice.</span></p>'
+            if who.is_public else
+            '<p class="rm-hint">点击地块、危险源或防护目标查看详情和定级依据。<span class="en">Click a plot, a hazard '
+            'site or a protected target for its details and the reasons behind its colour.</span></p>')
     return f"""<aside class="rm-panel" id="rm-panel">
-<header><h1>风险地图 <span class="en">Risk map</span></h1>{account}</header>
-{siting}{walls}{legend_html(ruleset.palette())}
-<p class="rm-hint">点击地块查看定级依据。<span class="en">Click a plot for the reasons behind its colour.</span></p>
+<header><p class="rm-hint"><a href="{esc(base)}/">首页 <span class="en">Home</span></a></p>
+<h1>风险地图 <span class="en">Risk map</span></h1>{account}</header>
+{siting}{walls}{legend_html(ruleset.palette(), overlays)}
+{hint}
 <div id="rm-status" class="rm-status" data-tiles="0" data-features="0" data-errors="0"></div>
 </aside>"""
 
@@ -108,11 +118,12 @@ def create_planner_router(source: LayerSource, redactor: Redactor, settings: Set
     def planner_map(who: Principal = Depends(principal)):
         bounds = layer_bounds(source, redactor, who)
         tiles = base + WEB_TILES
+        overlays = overlay_configs(PLANNER_OVERLAYS, source, redactor, who, tiles)
         config = {
             "page": "planner", "base": base, "role": who.role,
             "bounds": bounds,
             "basemap_layers": overlay_configs(BASEMAP_LAYERS, source, redactor, who, tiles),
-            "overlays": overlay_configs(PLANNER_OVERLAYS, source, redactor, who, tiles),
+            "overlays": overlays,
             "online_basemap": basemap_config(settings.basemap_url, bounds),
             "siting": {"url": f"{base}/api/siting"} if who.at_least(SITING_ROLE) else None,
             "palette": {"colours": list(ruleset.palette().colours), "names": list(ruleset.palette().names)},
@@ -120,7 +131,7 @@ def create_planner_router(source: LayerSource, redactor: Redactor, settings: Set
         towns = town_table(source, redactor, who)
         m = offline_map(base, location=_centre(bounds), zoom_start=11)
         html = render_map_page(m, title="风险地图 Risk map · riskmap", entry="planner", config=config,
-                               body_class="rm-page-planner", body=_panel(who, ruleset, towns, base))
+                               body_class="rm-page-planner", body=_panel(who, ruleset, towns, base, overlays))
         return HTMLResponse(html, headers={"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"})
 
     return router

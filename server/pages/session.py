@@ -6,9 +6,12 @@ a page's script, so the pages take the same tokens (``Settings.tokens``) from a 
 * :func:`browser_principal` - the caller of a page: the ``Authorization: Bearer`` header when it
   names a role (API clients, tests), else the ``riskmap_token`` cookie, else public. Roles and
   town scopes are :mod:`server.auth`'s; what each may see is :mod:`server.redaction`'s.
-* ``GET /login`` - a form (中文 / English); ``POST /login`` with a form field or JSON ``token``
-  (and ``next``, a path on this server): an unknown token is a 401, a known one sets the cookie
-  and answers ``303 See Other`` to ``next`` (JSON: ``{"role", "town", "next"}``). A link
+* ``GET /login`` - a form (中文 / English) that says what a token is, who gives it out and that
+  the browser keeps a session cookie; ``POST /login`` with a form field or JSON ``token`` (and
+  ``next``, a path on this server, :func:`safe_next`): an unknown token is a 401 (the form again
+  with the error, or JSON), a known one sets the cookie and answers ``303 See Other`` to
+  ``next`` (JSON: ``{"role", "town", "next"}``). A page a browser may not open yet sends it here
+  with ``next`` (:func:`login_link`, :mod:`server.errors`). A link
   ``/login#token=…&next=/towns/…/wall`` signs a wall screen in: the page's script posts the
   token from the URL *fragment*, which never reaches the server or its logs, and removes it
   from the address bar.
@@ -41,6 +44,7 @@ COOKIE = "riskmap_token"
 SITING_ROLE = "planner"
 MAX_AGE_S = 12 * 3600
 _MAX_BODY = 4096
+_MAX_NEXT = 2000
 _ROLE_ZH = {"public": "公众", "town_editor": "镇街用户", "planner": "规划用户", "admin": "管理员"}
 
 
@@ -65,12 +69,19 @@ def browser_principal(auth: TokenAuth, principal):
 
 
 def safe_next(value: str | None, default: str = "/map") -> str:
-    """``value`` if it is a path on this server, else ``default`` (no open redirect).
+    r"""``value`` if it is a path on this server, else ``default`` (no open redirect).
+
+    A path starts with one ``/`` and holds no backslash, whitespace or control character:
+    ``//host`` and ``/\host`` are taken by browsers as another host, and a browser drops tabs
+    and newlines from a URL, so ``/<TAB>/host`` would become ``//host``.
 
     >>> safe_next("/towns/320412015/wall"), safe_next("//evil.example/x"), safe_next("https://x")
     ('/towns/320412015/wall', '/map', '/map')
+    >>> safe_next("/\\evil.example"), safe_next("/\t/evil.example"), safe_next(" /map", "/")
+    ('/map', '/map', '/')
     """
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    if (not value or not value.startswith("/") or value.startswith("//") or len(value) > _MAX_NEXT
+            or any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value)):
         return default
     return value
 
@@ -94,16 +105,34 @@ def _login_page(next_path: str, base: str, message: str = "") -> str:
     css = asset_url(base, "riskmap", "riskmap.css")
     script = asset_url(base, "riskmap", "riskmap-login.js")
     note = f'<p class="rm-error">{esc(message)}</p>' if message else ""
+    hours = MAX_AGE_S // 3600
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>登录 Sign in · riskmap</title><link rel="stylesheet" href="{esc(css)}"></head>
 <body class="rm-doc"><main class="rm-login">
+<p class="rm-hint"><a href="{esc(base)}/">首页 <span class="en">Home</span></a></p>
 <h1>登录 <span class="en">Sign in</span></h1>
-<p>请输入管理部门发放的访问令牌。<span class="en">Enter the access token your office was given.</span></p>
+<p>登录后打开 <code>{esc(next_path)}</code>。<span class="en">After signing in you go on to
+<code>{esc(next_path)}</code>.</span></p>
 {note}<form method="post" action="{esc(base)}/login" id="rm-login-form">
-<label>令牌 <span class="en">token</span> <input type="password" name="token" autocomplete="off" required></label>
+<label>访问令牌 <span class="en">access token</span> <input type="password" name="token" autocomplete="off" required></label>
 <input type="hidden" name="next" value="{esc(next_path)}">
-<button type="submit">登录 Sign in</button></form>
+<button type="submit" class="rm-primary">登录 <span class="en">Sign in</span></button></form>
+<section class="rm-explain">
+<h2>什么是访问令牌？ <span class="en">What is an access token?</span></h2>
+<p>访问令牌是一串口令，由运行本系统的管理员发放：规划部门用户的令牌可查看全部图层并进行选址审查，镇（街道）安全生产监管部门的令牌可打开本镇街的四色安全风险墙。请勿转发令牌。
+<span class="en">An access token is a pass phrase given out by the administrator who runs this server: a
+planner's token shows every layer and the siting review; a town safety office's token opens that town's
+risk wall. Do not pass it on.</span></p>
+<h2>浏览器会记住登录 <span class="en">Your browser keeps you signed in</span></h2>
+<p>登录后浏览器保存一个会话 Cookie（{hours} 小时内有效，网页脚本无法读取，只发往本服务器），之后打开地图和风险墙无需再次输入。在公用电脑上用完请点击“退出”。
+<span class="en">Signing in stores a session cookie in this browser (valid for {hours} hours, unreadable by page
+scripts, sent to this server only), so the map and the walls open without the token again. On a shared
+computer, sign out when you are done.</span></p>
+<p>风险墙大屏可用链接一次登录：<code>/login#token=令牌&amp;next=/towns/镇街代码/wall</code>（令牌在 # 之后，不会发往服务器或写入日志）。
+<span class="en">A wall screen can sign in from one link, <code>/login#token=TOKEN&amp;next=/towns/CODE/wall</code>
+(the token after # never reaches the server or its logs).</span></p>
+</section>
 <p><a href="{esc(base)}/public/shelters">不登录：公众避难场所地图
 <span class="en">Without signing in: the public shelter map</span></a></p>
 </main><script src="{esc(script)}"></script></body></html>"""
@@ -142,9 +171,14 @@ def create_session_router(auth: TokenAuth, base: str = "") -> APIRouter:
     async def login(request: Request):
         token, next_path = await _read_login(request)
         who = auth.principal(f"Bearer {token}")
-        if who.is_public:
-            raise AccessDenied("unknown token 令牌无效; ask your administrator for a valid one")
         wants_json = request.headers.get("content-type", "").startswith("application/json")
+        if who.is_public:
+            refused = "unknown token 令牌无效; ask your administrator for a valid one"
+            if wants_json:
+                raise AccessDenied(refused)
+            return HTMLResponse(_login_page(next_path, base, "令牌无效，请向管理员索取有效令牌。 "
+                                            "Unknown token: ask your administrator for a valid one."),
+                                status_code=401, headers={"Cache-Control": "no-store"})
         response = (JSONResponse({"role": who.role, "town": who.town, "next": next_path}) if wants_json
                     else RedirectResponse(f"{base}{next_path}", status_code=303))
         secure = request.url.scheme == "https" or base.startswith("https://")

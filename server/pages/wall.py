@@ -2,12 +2,22 @@
 
 The page a town's safety office puts on its wall: the count of plots per colour in big coloured
 tiles (with their area), the map of the town's plots in their colours, and the list of plots
-sorted red first, each with the reasons behind its colour. It prints on one A3 landscape sheet
+grouped by colour, red first, each with the reasons behind its colour (Chinese first, English
+below, :func:`server.pages.common.reasons_html`). It prints on one A3 landscape sheet
 (``@page { size: A3 landscape }`` in ``riskmap.css``).
 
+The score column: a plot's colour is the most severe of its reasons; its 0-100 score
+(``[classification.score]`` of the rule set, :func:`zoning.wall.classify.classify_plots`) is a
+weighted sum of its risk-report items, rented buildings, tenants, workers, hazards and open
+dangers, and only orders plots *within* one colour. A yellow plot may score above a red one, so
+the list is grouped by colour, the column says "within colour", and the page explains what the
+score adds up (:func:`score_note`, built from the rule set's own weights).
+
 Who may open it: the town's own editor (a ``town_editor`` token scoped to this code, or an
-unscoped one), planners and admins; anyone else gets a 401 naming the credential needed. An
-unknown town code is a 404 listing some known codes. Counts and areas are the engine's
+unscoped one), planners and admins. Without a credential it is an
+:class:`~server.errors.AccessDenied` with a sign-in URL: a browser is sent to ``/login?next=/towns/<code>/wall``, an API client gets a 401 naming the
+credential needed; a token of another town is a 403. An unknown town code is a 404 listing
+some known codes. Counts and areas are the engine's
 (:func:`zoning.wall.classify.summarise_wall`); the plots come through the caller's view of
 ``risk_wall`` (:mod:`server.redaction`). The plots are drawn from GeoJSON in the page (a town
 holds tens to a few thousand plots), the basemap from vector tiles.
@@ -26,21 +36,24 @@ from fastapi.responses import HTMLResponse
 
 from layers.errors import LayerNotFound
 from server.auth import PUBLIC, Principal
+from layers.catalogue import CATALOGUE
 from server.errors import AccessDenied, Forbidden
 from server.pages.assets import offline_map, render_map_page
-from server.pages.common import PageNotFound, esc, plain
+from server.pages.common import PageNotFound, esc, plain, reasons_html
 from server.pages.layers import BASEMAP_LAYERS, overlay_configs, town_table
 from server.pages.session import login_link, role_label
 from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from zoning.wall.classify import summarise_wall
+from zoning.wall.classify import parse_classification_rules, summarise_wall
 from zoning.rules import LEVELS, RuleSet
 
-__all__ = ["may_open_wall", "wall_rows", "create_wall_router"]
+__all__ = ["may_open_wall", "wall_rows", "score_note", "create_wall_router"]
 
 _MAP_FIELDS = ["plot_id", "level", "colour", "colour_zh", "score"]
 _DARK_TEXT = {"yellow", "green", "orange"}
+#: Labels of the score inputs that are not a column of industrial_plots under the same name.
+_SCORE_LABELS = {"major_hazard": ("重大危险源等级", "major hazard source grade")}
 
 
 def may_open_wall(who: Principal, code: str) -> bool:
@@ -64,10 +77,32 @@ def wall_rows(plots: pd.DataFrame) -> pd.DataFrame:
     return plots.loc[order.sort_values(["level", "score", "plot_id"], kind="stable").index]
 
 
-def _reasons(text) -> str:
-    if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
-        return ""
-    return "<ul>" + "".join(f"<li>{esc(r.strip())}</li>" for r in str(text).split(";") if r.strip()) + "</ul>"
+def score_note(ruleset: RuleSet) -> str:
+    """What the score adds up, from ``[classification.score]``: inputs by weight, in 中文 and English.
+
+    >>> from zoning.rules import load_ruleset
+    >>> note = score_note(load_ruleset())
+    >>> "同一颜色内" in note and "重大风险数 20%" in note and "within one colour" in note
+    True
+    """
+    inputs = sorted(parse_classification_rules(ruleset).score, key=lambda i: -i.weight)
+    total = sum(i.weight for i in inputs)
+    fields = {f.name: (f.zh, f.en) for f in CATALOGUE["industrial_plots"].fields}
+    parts_zh, parts_en = [], []
+    for i in inputs:
+        if i.weight <= 0:
+            continue
+        zh, en = _SCORE_LABELS.get(i.name) or fields.get(i.name, (i.name, i.name))
+        share = f"{100 * i.weight / total:.0f}%"
+        parts_zh.append(f"{zh} {share}")
+        parts_en.append(f"{en} {share}")
+    return ('<details class="rm-score-note" open><summary>同色排序分 <span class="en">score within a colour</span>'
+            '</summary><p>地块颜色由定级依据中最严重的一条决定，与评分无关。评分（0–100）只用于同一颜色内的先后排序，'
+            f'由以下各项加权累加（每项达到规则集的满分值即计满）：{esc("、".join(parts_zh))}。不同颜色地块的评分不可相互比较。'
+            '<br><span class="en">A plot\'s colour comes from the most severe of its reasons, not from the score. '
+            'The score (0–100) only orders plots within one colour: a weighted sum of the items below, each '
+            f'counted up to the rule set\'s full mark: {esc(", ".join(parts_en))}. Scores of different colours '
+            'are not comparable.</span></p></details>')
 
 
 def _tiles(summary: pd.Series | None, palette, colours: dict[int, str]) -> str:
@@ -83,18 +118,25 @@ def _tiles(summary: pd.Series | None, palette, colours: dict[int, str]) -> str:
 
 
 def _table(rows: pd.DataFrame) -> str:
+    if not len(rows):
+        return '<p class="rm-hint">本镇街尚无地块。<span class="en">No plots in this town.</span></p>'
     body = []
-    for i, r in enumerate(rows.itertuples(index=False), start=1):
+    levels = pd.to_numeric(rows["level"], errors="coerce").fillna(0).astype(int).to_numpy()
+    for i, (level, r) in enumerate(zip(levels, rows.itertuples(index=False)), start=1):
         get = r._asdict().get
+        if i == 1 or level != levels[i - 2]:
+            count = int((levels == level).sum())
+            body.append(f'<tr class="rm-group"><th colspan="6"><span class="rm-sw" style="background:'
+                        f'{esc(get("colour"))}"></span>{esc(get("colour_zh"))} <span class="en">'
+                        f'{esc(get("colour_name"))}</span> · {count} 块 <span class="en">plots</span></th></tr>')
         body.append(
             f'<tr><td class="num">{i}</td><td>{esc(get("plot_id"))}</td><td>{esc(get("enterprise"))}</td>'
-            f'<td><span class="rm-sw" style="background:{esc(get("colour"))}"></span>{esc(get("colour_zh"))}</td>'
-            f'<td class="num">{esc(plain(get("score")))}</td><td>{_reasons(get("reasons"))}</td></tr>')
-    if not body:
-        return '<p class="rm-hint">本镇街尚无地块。<span class="en">No plots in this town.</span></p>'
+            f'<td><span class="rm-sw" style="background:{esc(get("colour"))}" title="{esc(get("colour_zh"))}"></span></td>'
+            f'<td class="num">{esc(plain(get("score")))}</td><td>{reasons_html(get("reasons"))}</td></tr>')
     return ('<table class="rm-list"><thead><tr><th>#</th><th>地块 <span class="en">plot</span></th>'
-            '<th>企业 <span class="en">enterprise</span></th><th>风险等级 <span class="en">level</span></th>'
-            '<th>评分 <span class="en">score</span></th><th>定级依据 <span class="en">reasons</span></th></tr></thead>'
+            '<th>企业 <span class="en">enterprise</span></th><th>颜色 <span class="en">colour</span></th>'
+            '<th>同色排序分 <span class="en">score within colour</span></th>'
+            '<th>定级依据 <span class="en">reasons</span></th></tr></thead>'
             "<tbody>" + "".join(body) + "</tbody></table>")
 
 
@@ -124,8 +166,9 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
                                + (" …" if len(towns) > 12 else ""))
         if not may_open_wall(who, code):
             if who.is_public:
+                sign_in = base + login_link(f"/towns/{code}/wall")
                 raise AccessDenied(f"镇街风险墙需要登录 the risk wall of town {code} needs the town's editor token, "
-                                   f"a planner's or an admin's: sign in at {base}{login_link(f'/towns/{code}/wall')}")
+                                   f"a planner's or an admin's: sign in at {sign_in}", sign_in=sign_in)
             raise Forbidden(f"this token is for town {who.town}, not {code} "
                                f"(此令牌属于镇街 {who.town}，不能查看 {code})")
         town = match.iloc[0]
@@ -156,7 +199,7 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
                 style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#222", "weight": 0.8,
                                           "fillOpacity": 1.0},
                 popup=folium.GeoJsonPopup(fields=["plot_id", "colour_zh", "score"],
-                                          aliases=["地块 plot", "风险等级 level", "评分 score"]),
+                                          aliases=["地块 plot", "风险等级 level", "同色排序分 score within colour"]),
             ).add_to(m)
         shown = plots if len(plots) else boundary
         if len(shown):
@@ -170,13 +213,13 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
                   f'{esc(role_label(who))}</p>'
                   '<nav class="rm-noprint"><button type="button" onclick="window.print()">打印 A3 '
                   f'<span class="en">Print</span></button> <a href="{esc(base)}/map">风险地图 <span class="en">'
-                  'map</span></a></nav></header>')
+                  f'map</span></a> <a href="{esc(base)}/">首页 <span class="en">home</span></a></nav></header>')
         generated = ("generated" in plots and plots["generated"].fillna(False).astype(bool).any())
         footer = ('<footer class="rm-wall-foot">'
                   + ("演示数据（部分为生成数据）。<span class='en'>Demo data, partly generated.</span> " if generated else "")
                   + "内部资料，请勿对外公开。<span class='en'>Internal: not for public display.</span></footer>")
         body = (header + _tiles(row, palette, colours) + '<section class="rm-wall-list">' + _table(plots)
-                + "</section>" + footer)
+                + score_note(ruleset) + "</section>" + footer)
         config = {"page": "wall", "base": base, "town": code,
                   "basemap_layers": overlay_configs(BASEMAP_LAYERS, source, redactor, PUBLIC, base + "/tiles")}
         html = render_map_page(m, title=f"{town.get('name')} 四色安全风险墙 Town risk wall {code}", entry="wall",

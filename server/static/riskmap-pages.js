@@ -40,6 +40,7 @@
 
   /* ---------- styles ---------- */
   var SHELTER = '#00897b', STATION = '#8b0000', BUFFER = '#e6550d', VIOLATION = '#7b3294';
+  var HAZARD = '#c51b7d', TARGET = '#3f007d';
   var STYLES = {
     admin_areas: function (p) {
       if (p.level === 'city') { return {stroke: '#444', weight: 2.5}; }
@@ -56,8 +57,14 @@
         : {fill: p.colour, fillOpacity: 0.45};
     },
     risk_wall: function (p) { return {fill: p.colour || '#999', fillOpacity: 1, stroke: '#222', weight: 0.6}; },
-    safety_buffers: function () { return {stroke: BUFFER, weight: 1.2, dash: [5, 4], fill: BUFFER, fillOpacity: 0.04}; },
-    separation_violations: function () { return {stroke: VIOLATION, weight: 2, fill: VIOLATION, fillOpacity: 0.5, radius: 4}; },
+    /* the ring for high-sensitivity targets (schools, hospitals…) drawn heavier than the others */
+    safety_buffers: function (p) {
+      var high = p.target_class === 'high_sensitivity';
+      return {stroke: BUFFER, weight: high ? 2 : 1, dash: high ? [8, 4] : [3, 4], fill: BUFFER, fillOpacity: 0.03};
+    },
+    separation_violations: function () { return {stroke: VIOLATION, weight: 3, radius: 10}; },
+    protected_targets: function () { return {shape: 'square', fill: '#ffffff', fillOpacity: 1, stroke: TARGET, weight: 3, radius: 5}; },
+    hazard_sites: function () { return {shape: 'triangle', fill: HAZARD, fillOpacity: 1, stroke: '#ffffff', weight: 1.5, radius: 8}; },
     coverage_areas: function () { return {fill: '#6baed6', fillOpacity: 0.18, stroke: '#3182bd', weight: 0.8}; },
     coverage_gaps: function () { return {fill: '#636363', fillOpacity: 0.3, stroke: '#252525', weight: 0.8, dash: [3, 3]}; },
     shelters: function () { return {fill: SHELTER, fillOpacity: 1, stroke: '#ffffff', weight: 1.5, radius: 6}; },
@@ -69,22 +76,58 @@
   }
 
   /* ---------- popups ---------- */
+  /** The reasons of a "; "-joined text; a ";" inside parentheses does not split (server/pages/common.py). */
+  function splitReasons(text) {
+    var out = [], depth = 0, start = 0, i, c;
+    for (i = 0; i < text.length; i++) {
+      c = text.charAt(i);
+      if (c === '(' || c === '（') { depth += 1; } else if (c === ')' || c === '）') { depth -= 1; }
+      if (c === ';' && depth <= 0) { out.push(text.slice(start, i)); start = i + 1; }
+    }
+    out.push(text.slice(start));
+    return out.map(function (r) { return r.trim(); }).filter(function (r) { return r; });
+  }
+  /** [中文, English] of an engine reason "English (中文)"; ['', reason] when its last parentheses hold no Chinese. */
+  function reasonParts(reason) {
+    var m = /^(no rule fired) \(default level (\d)\)$/.exec(reason);
+    if (m) { return ['未触发任何定级规则（默认等级 ' + m[2] + '）', reason]; }
+    m = /^([\s\S]*\S)\s*\(([^()]*)\)\s*$/.exec(reason);
+    return m && /[\u3400-\u9fff]/.test(m[2]) ? [m[2].trim(), m[1]] : ['', reason];
+  }
+  function reasonsHtml(text) {
+    return '<ul>' + splitReasons(String(text)).map(function (r) {
+      var parts = reasonParts(r);
+      return parts[0] ? '<li><span class="zh">' + esc(parts[0]) + '</span> <span class="en">' + esc(parts[1]) + '</span></li>'
+        : '<li>' + esc(r) + '</li>';
+    }).join('') + '</ul>';
+  }
+  RiskMap.reasonParts = reasonParts;
+  /** A substance inventory (JSON list of {name, cas, quantity_t}) as a list; other JSON as text. */
+  function inventoryHtml(value) {
+    var items;
+    try { items = typeof value === 'string' ? JSON.parse(value) : value; } catch (err) { return esc(value); }
+    if (!Array.isArray(items)) { return esc(value); }
+    return '<ul>' + items.map(function (it) {
+      return '<li>' + esc(it.name) + (it.cas ? ' <span class="en">CAS ' + esc(it.cas) + '</span>' : '') +
+        (it.quantity_t !== undefined ? ' ' + esc(num(it.quantity_t, 3)) + ' t' : '') + '</li>';
+    }).join('') + '</ul>';
+  }
   function popupHtml(entry, props) {
     var rows = (entry.fields || []).filter(function (f) {
       return props[f.name] !== undefined && props[f.name] !== null && props[f.name] !== '';
     }).map(function (f) {
-      var value = props[f.name];
+      var value = props[f.name], cell;
       if (f.choices && f.choices[value]) { value = f.choices[value]; }
-      var cell = (f.name === 'reasons' || f.name === 'reason') ?
-        '<ul>' + String(value).split(';').filter(function (r) { return r.trim(); }).map(function (r) {
-          return '<li>' + esc(r.trim()) + '</li>'; }).join('') + '</ul>' :
-        (typeof value === 'number' ? esc(num(value, 2)) : esc(value));
+      if (f.name === 'reasons' || f.name === 'reason') { cell = reasonsHtml(value); }
+      else if (f.type === 'json') { cell = inventoryHtml(value); }
+      else { cell = typeof value === 'number' ? esc(num(value, 2)) : esc(value); }
       return '<tr><th>' + esc(f.zh) + ' <span class="en">' + esc(f.en) + '</span></th><td>' + cell + '</td></tr>';
     });
     var swatch = props.colour ? '<span class="rm-sw" style="background:' + esc(props.colour) + '"></span>' : '';
     return '<div class="rm-popup"><h3>' + swatch + esc(entry.zh) + ' <span class="en">' + esc(entry.en) + '</span></h3>' +
       '<table>' + rows.join('') + '</table></div>';
   }
+  RiskMap.popupHtml = popupHtml;
 
   /* ---------- layers ---------- */
   function vectorLayer(entry, zIndex) {
@@ -161,7 +204,8 @@
   RiskMap.basemap = basemap;
 
   function fit(map, bounds) {
-    if (bounds) { map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], {padding: [8, 8]}); }
+    /* not animated: an animation still running would undo the view of ?lon=&lat=&z= set just after */
+    if (bounds) { map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], {padding: [8, 8], animate: false}); }
   }
 
   /* ---------- planner map ---------- */
@@ -221,7 +265,8 @@
     var described = document.getElementById('rm-proposal');
     var placing = false, proposal = null, drawn = null, result = null;
 
-    function needsInventory() { return kind.value === 'hazardous_plant'; }
+    /* only the kinds that store chemicals (inventory = true in [siting.kinds]) take an inventory */
+    function needsInventory() { var o = kind.options[kind.selectedIndex]; return !!o && o.getAttribute('data-inventory') === 'true'; }
     function syncKind() { inventoryRow.hidden = !needsInventory(); }
     kind.addEventListener('change', syncKind);
     syncKind();
@@ -318,66 +363,7 @@
     return map;
   };
 
-  /* ---------- public shelter map ---------- */
-  RiskMap.publicShelters = function (map, cfg) {
-    fit(map, cfg.bounds);
-    var base = basemap(map, cfg);
-    var overlays = addLayers(map, cfg.overlays, 10);
-    var vector = base.concat(overlays).filter(function (l) { return l.featureAt; });
-    var results = L.layerGroup().addTo(map);
-    var list = document.getElementById('rm-results'), where = document.getElementById('rm-where');
-    var method = document.getElementById('rm-method');
-
-    function lookup(latlng) {
-      results.clearLayers();
-      L.circleMarker(latlng, {radius: 7, color: '#fff', weight: 2, fillColor: '#1f1f1f', fillOpacity: 1}).addTo(results);
-      where.textContent = '位置 location: ' + latlng.lng.toFixed(5) + ', ' + latlng.lat.toFixed(5);
-      list.innerHTML = '<li class="rm-hint">查找中… searching…</li>';
-      var url = cfg.nearest + '?lon=' + latlng.lng.toFixed(6) + '&lat=' + latlng.lat.toFixed(6) + '&n=3';
-      fetch(url).then(function (r) { return r.json().then(function (d) { return {ok: r.ok, data: d}; }); })
-        .then(function (r) {
-          if (!r.ok) { list.innerHTML = '<li class="rm-error">' + esc(r.data.description) + '</li>'; return; }
-          var d = r.data;
-          list.innerHTML = d.shelters.length ? d.shelters.map(function (s) {
-            L.polyline([latlng, [s.lat, s.lon]], {color: SHELTER, weight: 3, dashArray: '6 6'}).addTo(results);
-            L.circleMarker([s.lat, s.lon], {radius: 9, color: '#fff', weight: 2, fillColor: SHELTER, fillOpacity: 1})
-              .bindTooltip(esc(s.name)).addTo(results);
-            return '<li><strong>' + esc(s.name || s.shelter_id) + '</strong> <span class="rm-hint">' + esc(s.class_zh) +
-              ' <span class="en">' + esc(s.class_en) + '</span></span><br>' + esc(s.summary_zh) +
-              '<br><span class="en">' + esc(s.summary_en) + '</span><br>可容纳 ' + num(s.capacity) +
-              ' 人 <span class="en">persons</span> · 有效面积 ' + num(s.effective_area_m2) + ' m²' +
-              (s.address ? '<br>' + esc(s.address) : '') +
-              (s.within_service_radius ? '' : '<br><span class="rm-warn">超出该类场所服务半径 ' + num(s.service_radius_m) +
-               ' m <span class="en">beyond its service radius</span></span>') + '</li>';
-          }).join('') : '<li>附近没有避难场所数据 no shelter found</li>';
-          method.textContent = d.method_note + ' ' + d.direction_note + ' ' + (d.warnings || []).join(' ');
-        })
-        .catch(function (err) { list.innerHTML = '<li class="rm-error">' + esc(err.message) + '</li>'; });
-    }
-    RiskMap.lookup = lookup;
-
-    map.on('click', function (e) {
-      var hit = pick(map, vector, e.latlng);
-      if (hit && hit.entry.layer === 'risk_wall') {
-        L.popup({maxWidth: 320}).setLatLng(e.latlng).setContent(popupHtml(hit.entry, hit.properties)).openOn(map);
-        return;
-      }
-      lookup(e.latlng);
-    });
-    document.getElementById('rm-locate').addEventListener('click', function () {
-      if (!navigator.geolocation) { where.textContent = '此浏览器不能定位 this browser cannot locate you; tap the map instead'; return; }
-      where.textContent = '定位中… locating…';
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
-        map.setView(ll, Math.max(map.getZoom(), 14));
-        lookup(ll);
-      }, function (err) {
-        where.textContent = '无法定位，请点击地图 cannot locate you (' + err.message + '); tap the map instead';
-      }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 60000});
-    });
-    var start = viewFromQuery(map);
-    if (start) { lookup(start); }
-    RiskMap.map = map;
-    return map;
-  };
+  /* helpers the public page's script (riskmap-public.js) shares */
+  RiskMap.util = {esc: esc, num: num, addLayers: addLayers, pick: pick, fit: fit, onTile: onTile,
+                  onlineBasemap: onlineBasemap, styles: STYLES, colours: {shelter: SHELTER, station: STATION}};
 }(window.L));

@@ -11,7 +11,7 @@ from layers.demo.boundaries import changzhou_districts
 from layers.demo.build import build_demo
 from layers.demo.sampling import Area
 from layers.demo.towns import changzhou_towns
-from layers.store import Store, create_store, open_store
+from layers.store import Store, open_store
 
 
 @pytest.fixture(scope="session")

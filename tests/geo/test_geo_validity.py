@@ -17,6 +17,8 @@ BOWTIE = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
 SPIKE = Polygon([(0, 0), (4, 0), (4, 3), (2, 3), (2, 5), (2, 3), (0, 3)])
 # a hole outside its shell
 HOLE_OUTSIDE = Polygon([(0, 0), (4, 0), (4, 3), (0, 3)], [[(5, 5), (6, 5), (6, 6)]])
+#: Found by hypothesis: GEOS 3.14's make_valid throws "TopologyException: side location conflict".
+GEOS_THROWS = Polygon([(-1, -1), (1, 1), (-1, 0), (1, 0), (-1, 3)], [[(1, 3), (0, 1), (1, 0), (-1, 3)]])
 
 grid = st.integers(-5, 5).map(float)  # many coincident points and collinear edges
 anywhere = st.floats(-5, 5, allow_nan=False)
@@ -38,6 +40,7 @@ TO_LINE = Polygon([(0, 0), (0, 6e-126), (-1, 1)], [[(0, 0), (0, 1), (-1, 0)]])
 @settings(max_examples=200, deadline=None)
 @given(st.lists(polygons_st, min_size=1, max_size=12))
 @example([SHARED_EDGE, SLIVER, TO_LINE, BOWTIE, SPIKE, HOLE_OUTSIDE])
+@example([Polygon([(0, 0), (0, 0), (0, 0)]), GEOS_THROWS])
 def test_repair_never_returns_an_invalid_geometry(polygons):
     series = geopandas.GeoSeries(polygons, crs="EPSG:4549")
     repaired, report = repair_geometries(series)
@@ -145,3 +148,9 @@ def test_geometry_type_problems_refuses_unknown_type_names(allowed):
     with pytest.raises(InputError) as err:
         geometry_type_problems([SQUARE], allowed)
     assert all(name in str(err.value) for name in GEOMETRY_TYPES)
+
+
+def test_a_polygon_geos_cannot_repair_is_dropped_and_said_so():
+    repaired, report = repair_geometries(geopandas.GeoSeries([SQUARE, GEOS_THROWS], crs="EPSG:4549"))
+    assert repaired.iloc[0].equals(SQUARE) and repaired.iloc[1].is_empty
+    assert report["action"].iloc[0].startswith("could not be made valid (GEOS topology error); dropped")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from layers.store import Store, create_store, open_store
+from layers.store import Store, create_store
 from server.cli.main import app
 from test_pipeline_zoning import tiny_city
 

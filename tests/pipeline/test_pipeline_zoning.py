@@ -15,7 +15,7 @@ import pytest
 from shapely import Point, box
 
 from layers.errors import ValidationError
-from layers.store import Store, create_store, open_store
+from layers.store import Store, create_store
 from layers.validate import validate_layer
 from zoning.errors import RuleSetError
 from zoning.pipeline import DERIVED_LAYERS, compute_zoning, input_fingerprint, run_zoning, stale_layers

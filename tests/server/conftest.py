@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from layers.store import Store, create_store, open_store
+from layers.store import Store, open_store
 from server.app import create_app
 from server.settings import Settings
 from server_common import TOKENS, build_store
@@ -28,7 +28,10 @@ def store_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(tokens=TOKENS, max_limit=50, default_limit=10)
+    """One app serves a whole worker's tests (hundreds of sign-ins from one address): rate limits
+    off here; tests/server/test_server_edges.py tests them with their own settings."""
+    return Settings(tokens=TOKENS, max_limit=50, default_limit=10, rate_limit_per_minute=0,
+                    login_attempts_per_minute=0)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ take the cookie; the plain API (``/tiles``, ``/collections``) keeps answering to
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 
@@ -18,7 +17,7 @@ import pytest
 from geo.tiles import tile_containing
 from server.pages.layers import PLANNER_OVERLAYS
 from server.pages.session import COOKIE
-from server_common import PLANNER, SECRET_MARKERS, TOWN_EAST, TOWN_WEST, plot_geometry
+from server_common import PLANNER, SECRET_MARKERS, TOWN_EAST, TOWN_WEST, page_config, plot_geometry
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -28,13 +27,6 @@ TOWN = {"Authorization": "Bearer town-token-1234"}  # town_editor of TOWN_WEST
 ADMIN = {"Authorization": "Bearer admin-token-1234"}
 PRIVATE_OVERLAYS = {"risk_surface", "zones_grid", "coverage_areas", "coverage_gaps", "safety_buffers",
                     "separation_violations"}
-
-
-def page_config(html: str) -> dict:
-    """The JSON a page hands its script."""
-    found = re.search(r'<script type="application/json" id="riskmap-config">(.*?)</script>', html, re.S)
-    assert found, "the page carries its config"
-    return json.loads(found.group(1))
 
 
 def overlay_ids(cfg: dict) -> set[str]:
@@ -73,7 +65,8 @@ def test_the_planner_map_for_a_planner_has_every_layer_and_the_siting_panel(clie
     assert {"reasons", "enterprise", "score"} <= {f["name"] for f in by_id["risk_wall"]["fields"]}
     ids, order = [o["id"] for o in cfg["overlays"]], [o.id for o in PLANNER_OVERLAYS]
     assert ids == sorted(ids, key=order.index)  # drawn bottom to top in the listed order
-    assert 'id="rm-siting"' in r.text and '<option value="school">' in r.text and "hazardous_plant" in r.text
+    assert 'id="rm-siting"' in r.text and '<option value="school" data-inventory="false">' in r.text
+    assert '<option value="hazardous_plant" data-inventory="true">' in r.text
     assert cfg["bounds"] == pytest.approx([119.90, 31.68, 120.10, 31.80])
     assert [c.lower() for c in cfg["palette"]["colours"]] == ["#d7191c", "#f5d000", "#2b83ba", "#1a9641"]
     assert f'<option value="{TOWN_WEST}">' in r.text  # the town walls list
@@ -133,7 +126,8 @@ def test_the_wall_counts_each_colour_and_lists_plots_red_first_with_reasons(clie
     rows = _table_rows(html)
     assert [p for p, _ in rows] == ["P008", "P015", "P011", "P007", "P003", "P016", "P012", "P004"]
     assert [c for _, c in rows] == ["#d7191c"] + ["#2b83ba"] * 4 + ["#1a9641"] * 3
-    assert "1 open major hidden danger (重大隐患 1 项未整改)" in html  # P008's reasons
+    assert ('<li><span class="zh">重大隐患 1 项未整改</span> <span class="en">1 open major hidden danger</span></li>'
+            in html)  # P008's reasons, Chinese first
     assert "东镇四色安全风险墙" in html and "Town risk wall" in html and "window.print()" in html
     assert html.count('"plot_id": "P0') == 8  # the map of the town's plots, and only them
 
@@ -141,6 +135,53 @@ def test_the_wall_counts_each_colour_and_lists_plots_red_first_with_reasons(clie
 def test_the_wall_of_a_town_sorts_its_reds_by_score(client):
     rows = _table_rows(client.get(f"/towns/{TOWN_WEST}/wall", headers=TOWN).text)
     assert [p for p, _ in rows] == ["P013", "P009", "P005", "P001", "P014", "P010", "P006", "P002"]
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_the_wall_reads_chinese_first_with_the_english_after_it(client):
+    html = client.get(f"/towns/{TOWN_WEST}/wall", headers=TOWN).text
+    body = html.split('<table class="rm-list">', 1)[1].split("</table>", 1)[0]
+    reasons = re.findall(r"<li>(.*?)</li>", body)
+    assert len(reasons) >= 8  # every plot has at least its risk-report reason
+    for item in reasons:
+        parts = re.fullmatch(r'<span class="zh">([^<]+)</span> <span class="en">([^<]+)</span>', item)
+        assert parts, item
+        zh, en = parts.groups()
+        assert _CJK.search(zh) and not _CJK.search(en), item
+    assert '<span class="zh">重大风险 1 项</span> <span class="en">1 major-risk item in the risk report</span>' in body
+
+
+def test_the_wall_groups_plots_by_colour_and_orders_each_colour_by_the_explained_score(client):
+    html = client.get(f"/towns/{TOWN_EAST}/wall", headers=PLANNER).text
+    body = html.split('<table class="rm-list">', 1)[1].split("</table>", 1)[0]
+    groups = re.split(r'<tr class="rm-group">', body)[1:]
+    heads = [re.search(r"</span>([^<]+) <span class=\"en\">(\w+)</span> · (\d+) 块", g).groups() for g in groups]
+    assert heads == [("红色(重大风险)", "red", "1"), ("蓝色(一般风险)", "blue", "4"), ("绿色(低风险)", "green", "3")]
+    for (_, _, count), group in zip(heads, groups):
+        scores = [float(v) for v in re.findall(r'<td class="num">(\d+\.\d)</td>', group)]
+        assert len(scores) == int(count) and scores == sorted(scores, reverse=True)
+    assert "同色排序分" in html.split('<table class="rm-list">', 1)[1].split("</thead>", 1)[0]  # the column says so
+    note = html.split('class="rm-score-note"', 1)[1].split("</details>", 1)[0]
+    assert "只用于同一颜色内的先后排序" in note and "only orders plots within one colour" in note
+    assert "不可相互比较" in note and "not comparable" in note
+
+
+def test_the_score_note_gives_each_input_its_share_of_the_rule_sets_weights():
+    from server.pages.wall import score_note
+    from zoning.rules import load_ruleset
+    from zoning.wall.classify import parse_classification_rules
+
+    rules = load_ruleset()
+    english = score_note(rules).split('<span class="en">', 1)[1]
+    shares = {name: int(v) for name, v in re.findall(r"([a-z][a-z /()-]+?) (\d+)%", english)}
+    weights = {s.name: s.weight for s in parse_classification_rules(rules).score}
+    total = sum(weights.values())
+    # [classification.score]: risk_major weight 20 of 100 → 20 %; risk_low 1 of 100 → 1 %
+    assert shares["major risks in the risk report"] == round(100 * weights["risk_major"] / total) == 20
+    assert shares["low risks in the risk report"] == round(100 * weights["risk_low"] / total) == 1
+    assert len(shares) == sum(1 for w in weights.values() if w > 0)
 
 
 def test_the_wall_map_draws_the_plots_in_their_colours_offline(client):
@@ -197,11 +238,11 @@ def _tile_of(lon: float, lat: float, z: int = 14) -> str:
 def test_web_tiles_take_the_session_cookie_and_the_plain_api_does_not(browser):
     centre = plot_geometry(0).centroid
     tile = _tile_of(centre.x, centre.y)
-    assert browser.get(f"/web/tiles/safety_buffers/{tile}.mvt").status_code == 401
+    assert browser.get(f"/web/tiles/safety_buffers/{tile}.mvt").status_code == 404  # private: as absent
     browser.post("/login", data={"token": "planner-token-123"}, follow_redirects=False)
     r = browser.get(f"/web/tiles/safety_buffers/{tile}.mvt")
     assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
-    assert browser.get(f"/tiles/safety_buffers/{tile}.mvt").status_code == 401  # the API: header only
+    assert browser.get(f"/tiles/safety_buffers/{tile}.mvt").status_code == 404  # the API: header only
     png = browser.get(f"/web/tiles/risk_surface/{tile}.png")
     assert png.status_code in (200, 204)
     assert browser.get(f"/web/tiles/risk_wall/{tile}.mvt", headers=PLANNER).status_code == 200

@@ -26,7 +26,8 @@ with warnings.catch_warnings():
 TOWN = {"Authorization": "Bearer town-token-1234"}
 #: Every page, with a caller allowed to open it.
 PAGES = [("/map", {}), ("/map", PLANNER), ("/public/shelters", {}), ("/public/shelters", PLANNER),
-         ("/login", {}), (f"/towns/{TOWN_WEST}/wall", TOWN), (f"/towns/{TOWN_WEST}/wall", PLANNER)]
+         ("/login", {}), (f"/towns/{TOWN_WEST}/wall", TOWN), (f"/towns/{TOWN_WEST}/wall", PLANNER),
+         ("/", {"Accept": "text/html"})]
 _REFERENCE = re.compile(r"<(?:script|link|img|iframe|source|embed)\b[^>]*?\b(?:src|href)\s*=\s*[\"']([^\"']*)[\"']",
                         re.IGNORECASE)
 _CSS_URL = re.compile(r"url\(\s*[\"']?([^\"')]+)")
@@ -37,7 +38,7 @@ def references(html: str) -> list[str]:
     return _REFERENCE.findall(html)
 
 
-@pytest.mark.parametrize("path, headers", PAGES, ids=[f"{p}-{'auth' if h else 'public'}" for p, h in PAGES])
+@pytest.mark.parametrize("path, headers", PAGES, ids=[f"{p}-{'auth' if 'Authorization' in h else 'public'}" for p, h in PAGES])
 def test_pages_load_only_from_the_app(client, path, headers):
     r = client.get(path, headers=headers)
     assert r.status_code == 200, r.text
@@ -55,7 +56,7 @@ def test_pages_load_only_from_the_app(client, path, headers):
 def test_with_a_public_url_pages_load_only_from_that_base(store_path):
     base = "https://maps.example.cn/riskmap"
     with TestClient(create_app(store_path, Settings(tokens=TOKENS, public_url=base))) as c:
-        for path in ("/map", "/public/shelters", "/login"):
+        for path in ("/map", "/public/shelters", "/login", "/?f=html"):
             loaded = references(c.get(path).text)
             assert loaded and all(u.startswith(base + "/static/") for u in loaded), loaded
 

@@ -111,7 +111,7 @@ def test_no_public_response_carries_a_private_field_or_value(client, secrets):
     checked = tiles = 0
     for url in public_urls(client) + tile_urls(client) + private_urls():
         r = client.get(url)
-        assert r.status_code in (200, 204, 401, 404), url
+        assert r.status_code in (200, 204, 404), url
         body = r.content
         if r.headers.get("content-type", "").startswith("application/vnd.mapbox-vector-tile"):
             tiles += 1
@@ -164,9 +164,9 @@ def test_an_invalid_token_is_the_public_view(client):
     bad = {"Authorization": "Bearer not-a-token"}
     ids = {c["id"] for c in client.get("/collections", headers=bad).json()["collections"]}
     assert "hazard_sites" not in ids
-    assert client.get("/collections/hazard_sites/items", headers=bad).status_code == 401
+    assert client.get("/collections/hazard_sites/items", headers=bad).status_code == 404
     basic = {"Authorization": "Basic cGxhbm5lcjpwbGFubmVy"}
-    assert client.get("/collections/hazard_sites/items", headers=basic).status_code == 401
+    assert client.get("/collections/hazard_sites/items", headers=basic).status_code == 404
 
 
 def test_industrial_plots_are_private_and_reach_the_public_only_through_the_wall(client):
@@ -176,8 +176,10 @@ def test_industrial_plots_are_private_and_reach_the_public_only_through_the_wall
     for path in ("/collections/industrial_plots", "/collections/industrial_plots/items",
                  "/collections/industrial_plots/items/P001", "/tiles/industrial_plots/tilejson.json", tile):
         r = client.get(path)
-        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer"), path
-        assert "'industrial_plots' is not public" in r.json()["description"], path
+        absent = client.get(path.replace("industrial_plots", "industrial_plotz"))
+        assert r.status_code == absent.status_code == 404, path  # private looks like absent
+        assert r.json()["description"] == absent.json()["description"].replace("industrial_plotz",
+                                                                                "industrial_plots"), path
         assert not any(marker in r.text for marker in SECRET_MARKERS), path
     combined = mapbox_vector_tile.decode(client.get(f"/tiles/all/{z}/{x}/{y}.mvt").content)
     assert "industrial_plots" not in combined
@@ -215,9 +217,9 @@ def test_unknown_layers_are_private_and_full_views_show_everything():
     assert not REDACTOR.is_public("coverage_gaps") and not REDACTOR.is_public("population")
     view = REDACTOR.view("coverage_gaps", Principal("planner"))
     assert view.fields is None and not view.public
-    from server.errors import AccessDenied
+    from layers.errors import LayerNotFound
 
-    with pytest.raises(AccessDenied, match="'coverage_gaps' is not public"):
+    with pytest.raises(LayerNotFound, match="^unknown layer 'coverage_gaps'$"):  # as if absent
         REDACTOR.view("coverage_gaps", PUBLIC)
 
 
@@ -227,3 +229,50 @@ def test_a_view_whose_row_column_is_missing_shows_no_row():
 
     frame = gpd.GeoDataFrame({"plot_id": ["P1"]}, geometry=[shapely.Point(120, 31.7)], crs="EPSG:4490")
     assert len(REDACTOR.view("risk_wall", PUBLIC).apply(frame)) == 0
+
+
+# ------------------------------------------------------------------ the pages and their tiles
+BROWSER = {"Accept": "text/html"}
+#: Overlays of the planner map that draw private layers (hazard sites, buffers, targets…).
+PAGE_PRIVATE = ("hazard_sites", "protected_targets", "safety_buffers", "separation_violations", "risk_surface")
+
+
+def test_no_public_page_nor_its_tiles_carry_a_private_layer_or_field(client, secrets):
+    """The home page, the planner map, the sign-in and shelter pages, without a credential: no
+    private layer in their config (so none in the layer control, the legend or a popup), popup
+    fields only from the public view, and the cookie-taking tiles of the pages (``/web/tiles``)
+    as public as ``/tiles``."""
+    from server_common import page_config
+
+    names, values = secrets
+    layers = set()
+    for url, headers in (("/", BROWSER), ("/map", {}), ("/login", {}), ("/public/shelters", {})):
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), url
+        assert not any(marker in r.text for marker in SECRET_MARKERS), url
+        if 'id="riskmap-config"' not in r.text:
+            continue
+        cfg = page_config(r.text)
+        for entry in cfg.get("overlays", []) + cfg.get("basemap_layers", []):
+            assert REDACTOR.is_public(entry["layer"]), (url, entry["layer"])
+            shown = {f["name"] for f in entry["fields"]}
+            assert shown <= EXPECTED_PUBLIC[entry["layer"]] and not shown & names, (url, entry["layer"])
+            layers.add(entry["layer"])
+    assert layers == {"admin_areas", "roads", "risk_zones", "risk_wall", "rescue_stations", "shelters"}
+    planner = page_config(client.get("/map", headers=PLANNER).text)  # the same page does carry them for a planner
+    assert set(PAGE_PRIVATE) <= {o["layer"] for o in planner["overlays"]}
+    tiles = tiles_covering((WEST, SOUTH, EAST, NORTH), 12).tolist()
+    for z, x, y in tiles:
+        for layer in PAGE_PRIVATE:
+            suffix = "png" if layer == "risk_surface" else "mvt"
+            assert client.get(f"/web/tiles/{layer}/{z}/{x}/{y}.{suffix}").status_code == 404, layer  # private looks like unknown
+        for layer in sorted(layers) + ["all"]:
+            r = client.get(f"/web/tiles/{layer}/{z}/{x}/{y}.mvt")
+            assert r.status_code in (200, 204), (layer, r.status_code)
+            decoded = mapbox_vector_tile.decode(r.content) if r.status_code == 200 else {}
+            for name, content in decoded.items():
+                assert name in EXPECTED_PUBLIC, name
+                for feature in content["features"]:
+                    assert set(feature["properties"]) <= EXPECTED_PUBLIC[name], (layer, name)
+            text = json.dumps(decoded, ensure_ascii=False)
+            assert not [v for v in values if v in text], layer

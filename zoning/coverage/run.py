@@ -40,8 +40,6 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
-import rasterio.errors
 import shapely
 from scipy import sparse
 
@@ -49,7 +47,7 @@ from geo.crs import STORE_CRS, metric_crs_for
 from geo.errors import InputError
 from layers.catalogue.protected_targets import KINDS as TARGET_KINDS
 from layers.catalogue.rescue_stations import KINDS as STATION_KINDS
-from layers.errors import LayerNotFound, StoreError
+from layers.errors import LayerNotFound
 from layers.store import Store
 from zoning.coverage.locate import MaximalCovering, SetCovering, SolverError
 from zoning.coverage.network import CoverageRules, RoadGraph, coverage_rules, representative_points
@@ -57,7 +55,7 @@ from zoning.coverage.reach import (_town_of, coverage_figures, coverage_gaps, po
                                    reach_isochrones, uncovered_sites)
 from zoning.coverage.shelters import assess_shelters
 from zoning.errors import RuleSetError
-from zoning.pipeline import _for_store, input_fingerprint
+from zoning.pipeline import _for_store, input_fingerprint, read_population
 from zoning.rules import RuleSet, get
 
 __all__ = ["COVERAGE_INPUTS", "COVERAGE_LAYERS", "CoverageRunRules", "CoverageResult", "StationSuggestion",
@@ -228,17 +226,10 @@ def load_population(store: Store, cell_m: float) -> gpd.GeoDataFrame | None:
     The factor is ``cell_m`` over the raster's cell size, rounded (1 keeps the raster's cells);
     nodata and negative cells count as nobody.
     """
-    if not store.exists("population"):
+    raster = read_population(store)
+    if raster is None:
         return None
-    try:
-        with store.read_raster("population") as src:
-            values = src.read(1, masked=True).filled(0).astype(float)
-            transform, crs = src.transform, src.crs
-    except rasterio.errors.RasterioError as exc:
-        raise StoreError(f"the population raster of the store cannot be read ({exc}); re-register it") from None
-    if crs is None:
-        raise InputError("population raster has no CRS; re-register it as a GeoTIFF with its metric CRS")
-    values[~np.isfinite(values) | (values < 0)] = 0.0
+    values, transform, crs = raster
     f = max(1, int(round(cell_m / abs(transform.a))))
     if f > 1:
         rows, cols = -(-values.shape[0] // f) * f, -(-values.shape[1] // f) * f
@@ -246,7 +237,7 @@ def load_population(store: Store, cell_m: float) -> gpd.GeoDataFrame | None:
         padded[:values.shape[0], :values.shape[1]] = values
         values = padded.reshape(rows // f, f, cols // f, f).sum(axis=(1, 3))
         transform = transform @ transform.scale(f, f)
-    return population_cells(values, transform, crs.to_wkt())
+    return population_cells(values, transform, crs)
 
 
 def _built_up(cells, plots, min_per_km2: float):

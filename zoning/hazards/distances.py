@@ -6,9 +6,11 @@
    blast of the site's explosives, as TNT equivalent, falls to the overpressure threshold of each
    GB 36894 protected-target class (:mod:`zoning.hazards.blast`);
 2. toxic or flammable gases with Σ q/Q ≥ 1 (GB 18218-2018 critical quantities) →
-   **quantitative risk assessment** (§6, 定量风险评价法): the site's assessed distance
-   (``declared_distance_m``) when it has one, else a conservative provisional distance from the
-   rule set ("provisional, QRA pending");
+   **quantitative risk assessment** (§6, 定量风险评价法): riskmap's QRA where the rule set models the
+   site's substances (:mod:`zoning.hazards.qra`: the distance to the individual-risk contour at the
+   GB 36894-2018 criterion of each class), and the site's own assessed distance
+   (``declared_distance_m``) when it has one; with neither, a conservative provisional distance
+   from the rule set ("provisional, QRA pending", flagged "table distance, no QRA");
 3. everything else → the specialist code's distance (a table in the rule set).
 
 A site holding several kinds of substance gets, per protected class, the largest distance of the
@@ -40,11 +42,12 @@ from zoning.hazards.blast import SWISDAK_1994, BlastCurve, distance_to_overpress
 from zoning.hazards.major_hazard import HAZARD_CLASSES, MajorHazardRules, inventory_items
 from zoning.rules import RuleSet, get
 
-__all__ = ["METHODS", "Explosive", "DistanceRules", "parse_distance_rules", "safety_distances",
+__all__ = ["METHODS", "Explosive", "DistanceRules", "parse_distance_rules", "qra_path", "safety_distances",
            "safety_buffers"]
 
-#: Values of the ``method`` column: GB/T 37243-2019 §5, §6 (provisional / assessed) and §4 item 3.
-METHODS = ("consequence", "qra_provisional", "qra_declared", "table")
+#: Values of the ``method`` column: GB/T 37243-2019 §5, §6 (riskmap's QRA / provisional / the site's
+#: declared assessment) and §4 item 3.
+METHODS = ("consequence", "qra", "qra_provisional", "qra_declared", "table")
 _PROTECTED = tuple(c.value for c in GB36894_CLASSES)
 _TABLE_CLASSES = tuple(c for c in HAZARD_CLASSES if c != "explosive")
 _COLUMNS = ["site_id", "target_class", "method", "distance_m", "reasons"]
@@ -201,7 +204,31 @@ def _by_table(present: pd.DataFrame, matrix: dict, classes, method: str, label: 
     return rows.drop(columns="hazard_class")
 
 
-def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorHazardRules) -> pd.DataFrame:
+def qra_path(items: pd.DataFrame, rules: DistanceRules) -> tuple[pd.DataFrame, pd.Index, pd.Series]:
+    """Which sites take the QRA path of GB/T 37243-2019 §4 item 2.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        :func:`zoning.hazards.major_hazard.inventory_items` of the sites.
+    rules : DistanceRules
+
+    Returns
+    -------
+    (gas_items, sites, ratio)
+        The known items of ``rules.qra_hazard_classes`` (toxic and flammable gases), the positions
+        of the sites whose Σq/Q over them reaches ``rules.qra_ratio_threshold``, and that Σq/Q per
+        site holding any.
+    """
+    known = items[items["known"]]
+    gas = known[known["hazard_class"].isin(rules.qra_hazard_classes)]
+    gas_ratio = gas.groupby("site")["ratio"].sum()
+    qra_sites = gas_ratio.index[np.round(gas_ratio.to_numpy(), 9) >= rules.qra_ratio_threshold]
+    return gas, qra_sites, gas_ratio
+
+
+def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorHazardRules,
+                     qra=None) -> pd.DataFrame:
     """External safety distance of every site for every protected class (GB/T 37243-2019 §4).
 
     Parameters
@@ -211,6 +238,13 @@ def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorH
     rules : DistanceRules
     major_hazard_rules : MajorHazardRules
         The substance table (critical quantities, hazard classes).
+    qra : zoning.hazards.qra.assess.QRAResult, optional
+        The QRA of the sites on the QRA path (:func:`zoning.hazards.qra.assess.assess_sites`). A
+        site it assessed gets the distance of its individual-risk contour at each class's
+        GB 36894 criterion (method ``qra``) instead of the provisional table distance, its F-N
+        verdict and the models' validity notes in the reasons; a QRA-path site it left out keeps
+        the provisional distance, flagged "table distance, no QRA" with the reason. Without it
+        every QRA-path site is provisional (or declared).
 
     Returns
     -------
@@ -238,9 +272,7 @@ def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorH
         raise InputError("hazard_sites: site_id values must be unique")
     items = inventory_items(sites_gdf["inventory"], major_hazard_rules, site_ids=ids)
     known = items[items["known"]]
-    gas = known[known["hazard_class"].isin(rules.qra_hazard_classes)]
-    gas_ratio = gas.groupby("site")["ratio"].sum()
-    qra_sites = gas_ratio.index[np.round(gas_ratio.to_numpy(), 9) >= rules.qra_ratio_threshold]
+    gas, qra_sites, gas_ratio = qra_path(items, rules)
     declared = pd.to_numeric(pd.Series(sites_gdf.get("declared_distance_m", pd.Series([None] * n))
                                        .to_numpy()), errors="coerce")
     if (declared < 0).any():
@@ -250,6 +282,17 @@ def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorH
     qra_head = (f"QRA path (GB/T 37243-2019 §4, §6): Σq/Q of {'/'.join(rules.qra_hazard_classes)} = "
                 + gas_ratio.map(lambda x: f"{x:.4g}").astype(str) + f" ≥ {rules.qra_ratio_threshold:.4g}; ")
     frames = [_consequence(known, rules)]
+    pos_of = pd.Series(np.arange(n), index=ids)
+    qra_rows = qra.distance_rows(rules.classes) if qra is not None else pd.DataFrame(
+        columns=["site_id", "target_class", "distance_m", "reason", "notes"])
+    qra_rows = qra_rows[qra_rows["site_id"].isin(pos_of.index)]
+    assessed = pos_of.reindex(qra_rows["site_id"].unique()).to_numpy(dtype=int)
+    if len(qra_rows):
+        q = pd.DataFrame({"site": pos_of.reindex(qra_rows["site_id"]).to_numpy(dtype=int),
+                          "target_class": qra_rows["target_class"].to_numpy(), "method": "qra",
+                          "distance_m": qra_rows["distance_m"].to_numpy(dtype=float)})
+        q["reason"] = qra_head.reindex(q["site"]).to_numpy() + qra_rows["reason"].to_numpy()
+        frames.append(q)
     if len(has_declared):
         dec = pd.DataFrame({"site": np.asarray(has_declared)}).merge(
             pd.DataFrame({"target_class": rules.classes}), how="cross")
@@ -258,17 +301,20 @@ def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorH
         dec["reason"] = (qra_head.reindex(dec["site"]).to_numpy() + "assessed distance "
                          + _f(dec["distance_m"]).to_numpy() + " m (hazard_sites.declared_distance_m)")
         frames.append(dec)
-    provisional = gas[gas["site"].isin(qra_sites.difference(has_declared))]
+    provisional = gas[gas["site"].isin(qra_sites.difference(has_declared).difference(assessed))]
     prov = _by_table(provisional[["site", "hazard_class"]].drop_duplicates(), rules.qra_provisional,
                      rules.classes, "qra_provisional", "provisional, QRA pending: conservative distance ")
     if not prov.empty:
+        why = pd.Series(getattr(qra, "skipped", {}) or {}, dtype=object)
+        why = why.reindex(ids[prov["site"].to_numpy(dtype=int)]).fillna("table distance, no QRA").to_numpy()
         prov["reason"] = qra_head.reindex(prov["site"]).to_numpy() + prov["reason"].to_numpy() \
-            + " (distances.qra_provisional)"
+            + " (distances.qra_provisional): " + why
     frames.append(prov)
     rest = known[(known["hazard_class"] != "explosive")
                  & ~(known["site"].isin(qra_sites) & known["hazard_class"].isin(rules.qra_hazard_classes))]
     frames.append(_by_table(rest[["site", "hazard_class"]].drop_duplicates(), rules.table, rules.classes,
-                            "table", "specialist-code distance (GB/T 37243-2019 §4 item 3, distances.table) "))
+                            "table", "table distance, no QRA: specialist-code distance (GB/T 37243-2019 §4 item 3, "
+                                     "distances.table) "))
     frames = [f for f in frames if not f.empty]
     cand = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["site", "target_class", "method", "distance_m", "reason"])
@@ -280,7 +326,10 @@ def safety_distances(sites_gdf, rules: DistanceRules, major_hazard_rules: MajorH
     unknown = items[~items["known"]]
     note = ("substance '" + unknown["name"].fillna(unknown["cas"]).astype(str)
             + "' not in the rule set's table; not counted").groupby(unknown["site"]).agg(list)
-    out["reasons"] = [r + note.get(s, []) for s, r in zip(out["site"], out["reasons"])]
+    qra_notes = pd.Series({pos_of[k]: v for k, v in qra_rows.drop_duplicates("site_id")[["site_id", "notes"]]
+                           .itertuples(index=False)}, dtype=object)
+    out["reasons"] = [r + note.get(s, []) + (list(qra_notes.get(s, [])) if m == "qra" else [])
+                      for s, r, m in zip(out["site"], out["reasons"], out["method"])]
     out.insert(0, "site_id", ids[out["site"].to_numpy(dtype=int)] if len(out) else [])
     warnings = [f"site {ids[s]}: {m}" for s, ms in note.items() for m in ms]
     warnings += [f"site {ids[s]}: no substance of the rule set's table; no external safety distance"

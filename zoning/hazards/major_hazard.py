@@ -1,22 +1,27 @@
 """Major hazard sources (重大危险源): identification and grading after GB 18218-2018.
 
 A unit holding dangerous chemicals is a major hazard source when the sum over its substances of
-design maximum quantity over critical quantity reaches one (§4.1)::
+design maximum quantity (§4.2.2) over critical quantity reaches one (§4.2.1, formula (1))::
 
     Σ qᵢ/Qᵢ ≥ 1
 
-and it is then graded by (§4.2)::
+and it is then graded by (§4.3, formula (2); grades by Table 6)::
 
     R = α · Σ βᵢ·qᵢ/Qᵢ        一级 R ≥ 100;  二级 50 ≤ R < 100;  三级 10 ≤ R < 50;  四级 R < 10
 
-with β the substance's correction factor and α the factor for the people within 500 m of the
-fence. Every figure (Q, β, the α bands, the grade cut points) is read from the rule set's
-``[major_hazard]`` and ``[substances]`` tables; nothing is held here.
+Q is Table 1's for the 85 substances it names and Table 2's, by hazard category, for any other
+(§4.1.2); β is Table 3's for the toxic gases it names, else Table 4's by category; α (Table 5) is
+the factor for the people within 500 m of the fence. Every figure is read from the rule set's
+``[major_hazard]`` (α, grades, and the categories of Tables 2 and 4) and ``[substances]`` (Table 1)
+tables; an inventory item is matched to them by :mod:`layers.substances`, the matcher the import
+check uses too, so what the import accepts is exactly what is graded here.
 
 >>> from zoning.rules import load_ruleset
 >>> rules = parse_major_hazard_rules(load_ruleset())
 >>> rules.substance("Chlorine").critical_t, rules.substance("7782-50-5").beta
 (5.0, 4.0)
+>>> rules.substance("丙烯腈").critical_t, rules.category("W5.3").critical_t
+(50.0, 1000.0)
 """
 
 from __future__ import annotations
@@ -28,62 +33,56 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from geo.errors import InputError
 from layers.errors import Problem, ValidationError
+from layers.substances import HAZARD_CLASSES, Category, Substance, SubstanceTable, parse_tables
 from zoning.errors import RuleSetError
 from zoning.rules import RuleSet, get
 
-__all__ = ["HAZARD_CLASSES", "Substance", "MajorHazardRules", "parse_major_hazard_rules",
+__all__ = ["HAZARD_CLASSES", "Substance", "Category", "MajorHazardRules", "parse_major_hazard_rules",
            "inventory_items", "inventory_ratio", "grade_sites"]
 
-#: Hazard classes a substance may have; they pick the GB/T 37243-2019 method and table distance.
-HAZARD_CLASSES = ("explosive", "flammable_gas", "toxic_gas", "flammable_liquid", "oxidizer", "other")
-_BURNING = ("explosive", "flammable_gas", "flammable_liquid")
 _GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
-_ITEM_COLUMNS = ["site", "name", "cas", "quantity_t", "substance", "hazard_class", "critical_t",
-                 "beta", "flammable", "ratio", "known"]
-
-
-@dataclass(frozen=True)
-class Substance:
-    """One row of the substance table (GB 18218-2018 Table 1 critical quantity, β factor)."""
-
-    key: str
-    zh: str
-    cas: str
-    hazard_class: str
-    critical_t: float
-    beta: float
-    flammable: bool
-    aliases: tuple[str, ...] = ()
+_ITEM_COLUMNS = ["site", "item", "name", "cas", "ghs", "quantity_t", "substance", "source", "no",
+                 "hazard_class", "critical_t", "beta", "beta_from", "flammable", "ratio", "known", "problem",
+                 "problem_kind"]
 
 
 @dataclass(frozen=True)
 class MajorHazardRules:
     """The ``[major_hazard]`` and ``[substances]`` tables of a rule set, checked.
 
+    ``gb18218`` holds Tables 1, 2 and 4 (:class:`layers.substances.SubstanceTable`).
     ``alpha_bands`` and ``grade_bands`` are ``(lower bound, value)`` pairs in strictly decreasing
     order of bound, the last bound being 0, so each count or R falls in exactly one band.
     """
 
-    substances: tuple[Substance, ...]
+    gb18218: SubstanceTable
     alpha_bands: tuple[tuple[int, float], ...]
     grade_bands: tuple[tuple[float, int], ...]
     ratio_threshold: float = 1.0
 
-    def substance(self, name_or_cas: str) -> Substance | None:
-        """The substance called ``name_or_cas`` (name, alias or CAS; case-insensitive), or None."""
-        key = _lookup(self).get(str(name_or_cas).strip().lower())
-        return None if key is None else {s.key: s for s in self.substances}[key]
+    @property
+    def substances(self) -> tuple[Substance, ...]:
+        """The rows of Table 1."""
+        return self.gb18218.substances
 
-    def table(self) -> pd.DataFrame:
-        """The substance table as a DataFrame indexed by key (columns as in :class:`Substance`)."""
-        rows = [(s.key, s.zh, s.cas, s.hazard_class, s.critical_t, s.beta, s.flammable)
-                for s in self.substances]
-        return pd.DataFrame(rows, columns=["substance", "zh", "cas", "hazard_class", "critical_t",
-                                           "beta", "flammable"]).set_index("substance")
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        """The rows of Table 2, with their Table 4 β."""
+        return self.gb18218.categories
+
+    def substance(self, name_or_cas: str) -> Substance | None:
+        """The Table 1 row called ``name_or_cas`` (CAS, name or alias; case, blanks, punctuation and
+        full-width forms ignored), or None."""
+        return self.gb18218.find(name_or_cas)
+
+    def category(self, key_or_symbol: str) -> Category | None:
+        """The Table 2 category with this key or symbol (``"W5.3"``), or None."""
+        return self.gb18218.category(key_or_symbol)
 
     def alpha_for(self, people):
-        """α for a count (or array of counts) of people within 500 m (GB 18218-2018 §4.2).
+        """α for a count (or array of counts) of people within 500 m (GB 18218-2018 Table 5).
 
         >>> from zoning.rules import load_ruleset
         >>> parse_major_hazard_rules(load_ruleset()).alpha_for([0, 1, 29, 30, 50, 99, 100]).tolist()
@@ -92,7 +91,7 @@ class MajorHazardRules:
         return _in_band(self.alpha_bands, np.asarray(people, dtype=float)).astype(float)
 
     def grade_for(self, r):
-        """Grade 1–4 for R (or an array of R), by the rule set's cut points (GB 18218-2018 §4.2).
+        """Grade 1–4 for R (or an array of R), by the rule set's cut points (GB 18218-2018 Table 6).
 
         >>> from zoning.rules import load_ruleset
         >>> parse_major_hazard_rules(load_ruleset()).grade_for([5, 10, 49.9, 50, 100, 250]).tolist()
@@ -106,10 +105,6 @@ def _in_band(bands, x):
     """The value of the band (lower bound, value; bounds decreasing, last 0) each x falls in."""
     bounds, values = np.array(bands, dtype=float)[::-1].T
     return values[np.clip(np.searchsorted(bounds, x, side="right") - 1, 0, len(bounds) - 1)]
-
-
-def _path(table: str, key: str) -> str:
-    return f'{table}."{key}"' if any(c in key for c in ' ."') else f"{table}.{key}"
 
 
 def parse_major_hazard_rules(ruleset: RuleSet) -> MajorHazardRules:
@@ -127,8 +122,9 @@ def parse_major_hazard_rules(ruleset: RuleSet) -> MajorHazardRules:
     ------
     zoning.errors.RuleSetError
         Naming the key path, e.g. ``substances.chlorine.critical_t: -5.0 is not above 0``, an
-        unknown hazard class (listing the valid ones), unordered or gapped α / grade bands, or a
-        name, alias or CAS number claimed by two substances.
+        unknown hazard class (listing the valid ones), a CAS number with a wrong check digit, a β
+        that differs from the Table 4 β of the category it cites, unordered or gapped α / grade
+        bands, or a name, alias, CAS symbol or 序号 claimed by two rows.
     """
     mh = ruleset.table("major_hazard")
     threshold = get(mh, "ratio_threshold", float, default=1.0, root="major_hazard")
@@ -139,13 +135,11 @@ def parse_major_hazard_rules(ruleset: RuleSet) -> MajorHazardRules:
     for _, g in grades:
         if g not in _GRADE_ZH:
             raise RuleSetError(f"major_hazard.grades: grade {g!r} is not one of 1, 2, 3, 4")
-    table = ruleset.table("substances")
-    substances = tuple(_substance(key, entry) for key, entry in table.items())
-    if not substances:
-        raise RuleSetError("substances: the table is empty")
-    rules = MajorHazardRules(substances, alpha, grades, threshold)  # type: ignore[arg-type]
-    _lookup(rules)  # raises on a name claimed twice
-    return rules
+    try:
+        table = parse_tables(ruleset.table("substances"), get(mh, "categories", dict, root="major_hazard"))
+    except InputError as exc:
+        raise RuleSetError(str(exc)) from None
+    return MajorHazardRules(table, alpha, grades, threshold)  # type: ignore[arg-type]
 
 
 def _bands(mh: dict, key: str, bound: str, bound_kind: type, value: str, value_kind: type):
@@ -164,45 +158,6 @@ def _bands(mh: dict, key: str, bound: str, bound_kind: type, value: str, value_k
     return tuple(out)
 
 
-def _substance(key: str, entry) -> Substance:
-    root = _path("substances", key)
-    if not isinstance(entry, dict):
-        raise RuleSetError(f"{root}: expected a table, got {entry!r}")
-    if key != key.strip().lower():
-        raise RuleSetError(f"{root}: substance keys are lower-case names, e.g. {key.strip().lower()!r}")
-    hazard_class = get(entry, "hazard_class", str, root=root)
-    if hazard_class not in HAZARD_CLASSES:
-        raise RuleSetError(f"{root}.hazard_class: {hazard_class!r} is not one of "
-                           f"{', '.join(HAZARD_CLASSES)}")
-    values = {}
-    for field in ("critical_t", "beta"):
-        v = get(entry, field, float, root=root)
-        if not math.isfinite(v) or v <= 0:
-            raise RuleSetError(f"{root}.{field}: {v!r} is not above 0")
-        values[field] = v
-    aliases = get(entry, "aliases", list, default=[], root=root)
-    if not all(isinstance(a, str) and a.strip() for a in aliases):
-        raise RuleSetError(f"{root}.aliases: expected a list of names, got {aliases!r}")
-    return Substance(
-        key=key, zh=get(entry, "zh", str, default="", root=root),
-        cas=get(entry, "cas", str, root=root).strip(), hazard_class=hazard_class,
-        critical_t=values["critical_t"], beta=values["beta"],
-        flammable=get(entry, "flammable", bool, default=hazard_class in _BURNING, root=root),
-        aliases=tuple(a.strip().lower() for a in aliases),
-    )
-
-
-def _lookup(rules: MajorHazardRules) -> dict[str, str]:
-    """Name, alias and CAS (lower-case) → substance key; RuleSetError if one is claimed twice."""
-    seen: dict[str, str] = {}
-    for s in rules.substances:
-        for name in {s.key, *s.aliases, s.cas.lower()} - {""}:
-            if seen.setdefault(name, s.key) != s.key:
-                raise RuleSetError(f"{_path('substances', s.key)}: {name!r} is also claimed by "
-                                   f"{_path('substances', seen[name])}")
-    return seen
-
-
 def _parse_inventory(value, site) -> list:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return []
@@ -219,13 +174,14 @@ def _parse_inventory(value, site) -> list:
 
 
 def inventory_items(inventories, rules: MajorHazardRules, site_ids=None) -> pd.DataFrame:
-    """Explode inventories into one row per item, matched with the substance table.
+    """Explode inventories into one row per item, matched with GB 18218-2018 Tables 1 and 2.
 
     Parameters
     ----------
     inventories : sequence or pandas.Series
-        One inventory per site: a JSON text or a list of ``{"name", "cas", "quantity_t"}`` items
-        (hazard_sites.inventory); None or empty means no item.
+        One inventory per site: a JSON text or a list of ``{"name", "cas", "quantity_t", "ghs"}``
+        items (hazard_sites.inventory; ``ghs`` optional, see :mod:`layers.substances`); None or
+        empty means no item.
     rules : MajorHazardRules
     site_ids : sequence, optional
         Site ids used in error messages (default: the position).
@@ -233,16 +189,27 @@ def inventory_items(inventories, rules: MajorHazardRules, site_ids=None) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        Columns ``site`` (position of the site, 0-based), ``name``, ``cas``, ``quantity_t``,
-        ``substance`` (key in the rule set, None when unknown), ``hazard_class``, ``critical_t``,
-        ``beta``, ``flammable``, ``ratio`` (q/Q, NaN when unknown) and ``known``. An item is
-        matched by its name or an alias (case-insensitive), else by its CAS number.
+        Columns ``site`` (position of the site, 0-based), ``item`` (1-based within the site),
+        ``name``, ``cas``, ``ghs``, ``quantity_t``, then the match
+        (:meth:`layers.substances.SubstanceTable.match`: ``substance``, ``source``, ``no``,
+        ``hazard_class``, ``critical_t``, ``beta``, ``beta_from``, ``flammable``), ``ratio``
+        (q/Q, NaN when unmatched), ``known`` (matched, so counted) and ``problem`` (None, or what
+        the import would refuse the item for).
 
     Raises
     ------
     layers.errors.ValidationError
         If an inventory is not JSON, not a list of items, or an item has no usable quantity
         (missing, not a number, negative); one problem per offending site and item.
+
+    Examples
+    --------
+    >>> from zoning.rules import load_ruleset
+    >>> rules = parse_major_hazard_rules(load_ruleset())
+    >>> items = inventory_items(['[{"name": "丙烯腈", "quantity_t": 20}, '
+    ...                          '{"name": "丙烯酸", "cas": "79-10-7", "quantity_t": 500, "ghs": "W5.4"}]'], rules)
+    >>> items[["item", "substance", "source", "critical_t", "ratio"]].values.tolist()
+    [[1, 'acrylonitrile', 'table_1', 50.0, 0.4], [2, 'flammable_liquid_3', 'table_2', 5000.0, 0.1]]
     """
     inventories = list(inventories)
     ids = list(range(len(inventories))) if site_ids is None else list(site_ids)
@@ -250,10 +217,12 @@ def inventory_items(inventories, rules: MajorHazardRules, site_ids=None) -> pd.D
     items = parsed.explode().dropna()
     if items.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _ITEM_COLUMNS}).astype(
-            {"site": int, "quantity_t": float, "ratio": float, "known": bool})
-    df = pd.DataFrame(items.tolist(), index=items.index).reindex(columns=["name", "cas", "quantity_t"])
+            {"site": int, "item": int, "quantity_t": float, "critical_t": float, "beta": float,
+             "ratio": float, "known": bool})
+    df = pd.DataFrame(items.tolist(), index=items.index).reindex(columns=["name", "cas", "quantity_t", "ghs"])
     df["site"] = df.index.to_numpy(dtype=int)
     df = df.reset_index(drop=True)
+    df["item"] = df.groupby("site").cumcount() + 1
     quantity = pd.to_numeric(df["quantity_t"], errors="coerce")
     bad = quantity.isna() | (quantity < 0) | ~np.isfinite(quantity.fillna(0))
     if bad.any():
@@ -262,17 +231,11 @@ def inventory_items(inventories, rules: MajorHazardRules, site_ids=None) -> pd.D
                     for s, n, q in df.loc[bad, ["site", "name", "quantity_t"]].itertuples(index=False)]
         raise ValidationError("hazard_sites", problems)
     df["quantity_t"] = quantity.astype(float)
-    lookup = _lookup(rules)
-    for col in ("name", "cas"):
+    for col in ("name", "cas", "ghs"):
         df[col] = df[col].astype(object).where(df[col].notna(), None)
-    by_name = df["name"].astype("string").str.strip().str.lower().map(lookup)
-    by_cas = df["cas"].astype("string").str.strip().str.lower().map(lookup)
-    df["substance"] = by_name.where(by_name.notna(), by_cas).astype(object)
-    df["substance"] = df["substance"].where(df["substance"].notna(), None)
-    table = rules.table().drop(columns=["zh", "cas"])
-    df = df.join(table, on="substance")
+    df = df.join(rules.gb18218.match(df["name"], df["cas"], df["ghs"]))
     df["known"] = df["substance"].notna()
-    df["ratio"] = df["quantity_t"] / df["critical_t"]
+    df["ratio"] = df["quantity_t"] / df["critical_t"].astype(float)
     return df[_ITEM_COLUMNS]
 
 
@@ -310,8 +273,22 @@ def inventory_ratio(inventories, rules: MajorHazardRules) -> pd.Series:
 def _fmt(x) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".") if abs(x) >= 100 else f"{x:.4g}"
 
+
+def _item_reasons(items: pd.DataFrame) -> np.ndarray:
+    """One sentence per item: its q/Q with β and where each figure comes from, or why it is not counted."""
+    f = lambda col: items[col].map(_fmt).astype(str)
+    figures = (" " + f("quantity_t") + " t / Q " + f("critical_t") + " t = " + f("ratio") + " (β "
+               + f("beta") + ", " + items["beta_from"].astype(str) + "; " + items["hazard_class"].astype(str))
+    table_1 = (items["substance"].astype(str) + figures + "; GB 18218-2018 Table 1 No. "
+               + items["no"].astype(str) + ")")
+    table_2 = ("'" + items["name"].fillna(items["cas"]).astype(str) + "' as " + items["substance"].astype(str)
+               + figures + "; GB 18218-2018 Table 2, declared category, §4.1.2 b)")
+    skipped = "item " + items["item"].astype(str) + ": " + items["problem"].astype(str) + "; not counted"
+    return np.where(items["source"] == "table_1", table_1, np.where(items["source"] == "table_2", table_2, skipped))
+
+
 def grade_sites(sites_gdf, rules: MajorHazardRules) -> pd.DataFrame:
-    """Identify and grade major hazard sources (GB 18218-2018 §4.1 and §4.2).
+    """Identify and grade major hazard sources (GB 18218-2018 §4.2.1 and §4.3).
 
     Parameters
     ----------
@@ -326,9 +303,10 @@ def grade_sites(sites_gdf, rules: MajorHazardRules) -> pd.DataFrame:
     pandas.DataFrame
         Indexed like ``sites_gdf``; columns ``site_id``, ``ratio_sum`` (Σ q/Q), ``R``
         (α·Σ β·q/Q), ``alpha``, ``grade`` (1–4, or 0 when Σ q/Q < 1: not a major hazard source)
-        and ``reasons`` (list of sentences naming every substance and figure). Unknown substances
-        are not counted: each gives the reason "substance 'xyz' not in the rule set's table; not
-        counted", and ``attrs["warnings"]`` lists them with their site.
+        and ``reasons`` (list of sentences naming every substance and figure, with its table).
+        An item matching neither Table 1 nor a declared Table 2 category is not counted (the
+        import refuses such items; this engine may be handed other inventories): its reason says
+        so, and ``attrs["warnings"]`` lists it, as every other item problem, with its site.
 
     Examples
     --------
@@ -345,7 +323,7 @@ def grade_sites(sites_gdf, rules: MajorHazardRules) -> pd.DataFrame:
     ids = sites_gdf["site_id"].astype(str).to_numpy() if n else np.array([], dtype=object)
     items = inventory_items(sites_gdf["inventory"], rules, site_ids=ids)
     known = items[items["known"]]
-    grouped = known.assign(weighted=known["beta"] * known["ratio"]).groupby("site")
+    grouped = known.assign(weighted=known["beta"].astype(float) * known["ratio"]).groupby("site")
     ratio_sum = grouped["ratio"].sum().reindex(range(n), fill_value=0.0).to_numpy(dtype=float)
     weighted = grouped["weighted"].sum().reindex(range(n), fill_value=0.0).to_numpy(dtype=float)
     people_col = sites_gdf["people_500m"] if "people_500m" in sites_gdf else pd.Series([None] * n)
@@ -357,27 +335,18 @@ def grade_sites(sites_gdf, rules: MajorHazardRules) -> pd.DataFrame:
     grade = np.where(is_major, rules.grade_for(r), 0)
 
     # Reasons: one sentence per item, then Σ q/Q, α and R for the site.
-    item_reason = np.where(
-        items["known"],
-        items["substance"].astype(str) + " " + items["quantity_t"].map(_fmt).astype(str) + " t / Q "
-        + items["critical_t"].map(_fmt).astype(str) + " t = " + items["ratio"].map(_fmt).astype(str)
-        + " (β " + items["beta"].map(_fmt).astype(str) + ", " + items["hazard_class"].astype(str)
-        + "; GB 18218-2018 Table 1)",
-        "substance '" + items["name"].fillna(items["cas"]).astype(str)
-        + "' not in the rule set's table; not counted",
-    )
-    per_site = pd.Series(item_reason, index=items["site"].to_numpy()).groupby(level=0).agg(list)
-    f = lambda a: pd.Series(a, dtype=float).map(_fmt).astype(str)  # noqa: E731
+    per_site = pd.Series(_item_reasons(items), index=items["site"].to_numpy()).groupby(level=0).agg(list)
+    f = lambda a: pd.Series(a, dtype=float).map(_fmt).astype(str)
     threshold = _fmt(rules.ratio_threshold)
     identified = np.where(
         is_major,
-        "Σq/Q = " + f(ratio_sum) + f" ≥ {threshold}: major hazard source (GB 18218-2018 §4.1)",
-        "Σq/Q = " + f(ratio_sum) + f" < {threshold}: not a major hazard source (GB 18218-2018 §4.1)",
+        "Σq/Q = " + f(ratio_sum) + f" ≥ {threshold}: major hazard source (GB 18218-2018 §4.2.1)",
+        "Σq/Q = " + f(ratio_sum) + f" < {threshold}: not a major hazard source (GB 18218-2018 §4.2.1)",
     )
     who = np.where(unknown_people, "people within 500 m unknown: highest band taken",
                    people.fillna(0).astype(int).astype(str) + " people within 500 m")
-    alpha_reason = "α = " + f(alpha) + " (" + who + "; GB 18218-2018 §4.2)"
-    grade_s = pd.Series(grade).map(lambda g: f" → {_GRADE_ZH.get(g, '')} (grade {g}; GB 18218-2018 §4.2)")
+    alpha_reason = "α = " + f(alpha) + " (" + who + "; GB 18218-2018 Table 5)"
+    grade_s = pd.Series(grade).map(lambda g: f" → {_GRADE_ZH.get(g, '')} (grade {g}; GB 18218-2018 §4.3, Table 6)")
     r_reason = ("R = α·Σβq/Q = " + f(alpha) + " × " + f(weighted) + " = " + f(r)
                 + np.where(is_major, grade_s, ""))
     declared = pd.to_numeric(pd.Series(sites_gdf.get("major_hazard_grade", pd.Series([None] * n))
@@ -387,9 +356,10 @@ def grade_sites(sites_gdf, rules: MajorHazardRules) -> pd.DataFrame:
                      + " differs from the computed grade " + pd.Series(grade).astype(str), "")
     reasons = [list(per_site.get(i, [])) + [a, b, c] + ([e] if e else [])
                for i, a, b, c, e in zip(range(n), identified, alpha_reason, r_reason, extra)]
-    unknown = items[~items["known"]]
-    warnings = [f"site {ids[s]}: substance '{name}' not in the rule set's table; not counted"
-                for s, name in zip(unknown["site"], unknown["name"].fillna(unknown["cas"]))]
+    flagged = items[items["problem"].notna()]
+    warnings = [f"site {ids[s]}: item {k}: {p}" + (f"; counted as {key}" if counted else "; not counted")
+                for s, k, p, key, counted in zip(flagged["site"], flagged["item"], flagged["problem"],
+                                                 flagged["substance"], flagged["known"])]
     out = pd.DataFrame(
         {"site_id": ids, "ratio_sum": ratio_sum, "R": r, "alpha": alpha,
          "grade": grade.astype(int), "reasons": reasons},

@@ -25,6 +25,7 @@ from zoning.coverage.network import coverage_rules, representative_points
 from zoning.coverage.shelters import assess_shelters
 from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
 from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
+from zoning.hazards.qra.assess import assess_sites
 from zoning.hazards.separation import find_violations, parse_separation_rules
 from zoning.siting.rules import CLASS_ZH, ZONE_ZH, SitingRules
 
@@ -103,6 +104,7 @@ def check_zone(geom, cls: str, kind, level: int, ctx: SitingContext, rules: Siti
     known = ids.isin(geom_of.index).to_numpy()
     rows = pd.DataFrame({"site_id": ids[known].to_numpy(), "target_class": b["target_class"].to_numpy()[known],
                          "method": b["method"].to_numpy()[known] if "method" in b else None,
+                         "basis": b["reasons"].astype(str).to_numpy()[known] if "reasons" in b else None,
                          "required_m": b["distance_m"].to_numpy(float)[known]})
     rows["actual_m"] = shapely.distance(geom_of.reindex(rows["site_id"]).to_numpy(), geom)
     rows["name"] = name_of.reindex(rows["site_id"]).to_numpy() if len(name_of) else None
@@ -151,8 +153,8 @@ def check_zone(geom, cls: str, kind, level: int, ctx: SitingContext, rules: Siti
                 f"veto: a {cls} target may not stand inside the external safety distance of hazard site "
                 f"{r.site_id} for its class ({_f(r.actual_m)} m < {_f(r.required_m)} m, short by "
                 f"{_f(r.shortfall_m)} m; GB/T 37243-2019 §4, GB 36894-2018)",
-                {"site_id": r.site_id, "required_m": r.required_m, "actual_m": r.actual_m,
-                 "shortfall_m": r.shortfall_m}))
+                {"site_id": r.site_id, "target_class": r.target_class, "required_m": r.required_m,
+                 "actual_m": r.actual_m, "shortfall_m": r.shortfall_m}))
     if kind.target_kind in crowded:
         for r in largest[largest["actual_m"] < largest["required_m"] - EDGE_M].itertuples():
             reasons.append(Reason(
@@ -163,7 +165,7 @@ def check_zone(geom, cls: str, kind, level: int, ctx: SitingContext, rules: Siti
                 f"largest distance {_f(r.required_m)} m, actual {_f(r.actual_m)} m (separation.crowded_kinds)",
                 {"site_id": r.site_id, "required_m": float(r.required_m), "actual_m": float(r.actual_m)}))
     buffers = records(inside, ["site_id", "name", "target_class", "method", "required_m", "actual_m",
-                                "shortfall_m", "own_class"])
+                                "shortfall_m", "own_class", "basis"])
     return zone, buffers, reasons, list(dict.fromkeys([*inside["site_id"], *near["site_id"]]))
 
 
@@ -273,7 +275,11 @@ def check_nearby(geom, ctx: SitingContext, radius: float) -> dict:
 
 
 def check_plant(geom, inventory, ctx: SitingContext, rules: SitingRules) -> tuple:
-    """A new hazardous plant: grade, own distances and buffers, and what they would swallow."""
+    """A new hazardous plant: grade, own distances and buffers, and what they would swallow.
+
+    On the QRA path (GB/T 37243-2019 §4) its distances come from its own QRA as a *new*
+    installation (GB 36894-2018 Table 1, first column).
+    """
     mh, dr = parse_major_hazard_rules(ctx.ruleset), parse_distance_rules(ctx.ruleset)
     targets = ctx.protected_targets
     people = 0
@@ -285,7 +291,9 @@ def check_plant(geom, inventory, ctx: SitingContext, rules: SitingRules) -> tupl
                             geometry=[geom], crs=ctx.crs)
     try:
         graded = grade_sites(site, mh).iloc[0]
-        distances = safety_distances(site, dr, mh)
+        qra = assess_sites(site, ctx.ruleset, status="new", population=ctx.population, targets=targets) \
+            if "qra" in ctx.ruleset.tables else None
+        distances = safety_distances(site, dr, mh, qra=qra)
     except ValidationError as exc:
         raise InputError("inventory: " + "; ".join(p.message for p in exc.problems)) from None
     if distances.empty:
@@ -370,6 +378,11 @@ def map_features(geom_m, ctx: SitingContext, rules: SitingRules, cls: str, site_
                           **{k: clean(v[i]) for k, v in extra.items()}, "geometry": g})
 
     extent = geom_m.buffer(rules.nearby_m)
+    contours = ctx.ir_contours
+    if contours is not None and len(contours) and len(site_ids):
+        near = contours[shapely.intersects(contours.geometry.to_numpy(), geom_m.buffer(2 * rules.nearby_m))]
+        add("ir_contour", near, "level_label", (near["level_label"] + " " + near["site_ids"].astype(str)).to_numpy(),
+            level=near["level"].to_numpy(float), site_ids=near["site_ids"].astype(str).to_numpy())
     if ctx.risk_zones is not None and "zone_kind" in ctx.risk_zones:
         grid = ctx.risk_zones[ctx.risk_zones["zone_kind"] == "grid"]
         grid = grid[shapely.intersects(grid.geometry.to_numpy(), extent)]

@@ -24,23 +24,26 @@ from layers.errors import LayerNotFound
 from layers.store import Store
 from zoning.coverage.network import RoadGraph, coverage_rules
 from zoning.coverage.run import fire_stations, parse_coverage_run_rules
-from zoning.pipeline import stale_layers
+from zoning.pipeline import read_population, stale_layers
 from zoning.rules import RuleSet
 
 __all__ = ["CONTEXT_LAYERS", "SitingContext"]
 
 #: Layers a context holds (``roads`` becomes the graph).
 CONTEXT_LAYERS = ("risk_wall", "safety_buffers", "risk_zones", "hazard_sites", "protected_targets",
-                  "rescue_stations", "shelters", "admin_areas")
+                  "rescue_stations", "shelters", "admin_areas", "ir_contours", "threat_zones")
 
 
 @dataclass
 class SitingContext:
     """The layers a siting review looks at, in one metric CRS (build with :meth:`from_store`).
 
-    ``risk_wall``, ``safety_buffers``, ``risk_zones`` are derived layers of ``riskmap zone``;
-    the others are source layers; ``graph`` is the road graph (None: straight-line fallbacks).
-    Built once, it serves many reviews (the server keeps one per store).
+    ``risk_wall``, ``safety_buffers``, ``risk_zones``, ``ir_contours``, ``threat_zones`` are
+    derived layers of ``riskmap zone``; the others are source layers; ``graph`` is the road graph
+    (None: straight-line fallbacks); ``population`` the persons-per-cell raster as
+    ``(values, transform, crs)`` (:func:`zoning.pipeline.read_population`), for the F-N curves of
+    the QRA sites around a proposal. Built once, it serves many reviews (the server keeps one per
+    store).
     """
 
     crs: CRS
@@ -53,15 +56,19 @@ class SitingContext:
     rescue_stations: gpd.GeoDataFrame | None = None
     shelters: gpd.GeoDataFrame | None = None
     admin_areas: gpd.GeoDataFrame | None = None
+    ir_contours: gpd.GeoDataFrame | None = None
+    threat_zones: gpd.GeoDataFrame | None = None
     graph: RoadGraph | None = None
+    population: tuple | None = None
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_frames(cls, layers: Mapping[str, gpd.GeoDataFrame], ruleset: RuleSet, *,
-                    notes: list[str] | None = None) -> "SitingContext":
+                    notes: list[str] | None = None, population=None) -> "SitingContext":
         """A context from frames by layer name (any CRS; ``roads`` optional), reprojected to metres.
 
-        ``notes`` are carried into every verdict's warnings (with the road graph's own warnings).
+        ``notes`` are carried into every verdict's warnings (with the road graph's own warnings);
+        ``population`` is the raster as ``(values, transform, crs)``.
         """
         present = {k: v for k, v in layers.items() if v is not None and len(v)}
         base = present.get("admin_areas")
@@ -78,7 +85,8 @@ class SitingContext:
                 warnings.simplefilter("always")
                 graph = RoadGraph.from_roads(metric.pop("roads"), coverage_rules(ruleset))
             notes += [str(w.message) for w in caught]
-        return cls(crs, ruleset, **{k: metric.get(k) for k in CONTEXT_LAYERS}, graph=graph, warnings=notes)
+        return cls(crs, ruleset, **{k: metric.get(k) for k in CONTEXT_LAYERS}, graph=graph, warnings=notes,
+                   population=population)
 
     @classmethod
     def from_store(cls, store: Store, ruleset: RuleSet, *, roads: bool = True) -> "SitingContext":
@@ -104,7 +112,7 @@ class SitingContext:
                          "the current ones: re-run `riskmap zone` before relying on this verdict")
         names = [*CONTEXT_LAYERS, *(["roads"] if roads else [])]
         layers = {n: store.read(n) for n in names if store.exists(n)}
-        return cls.from_frames(layers, ruleset, notes=notes)
+        return cls.from_frames(layers, ruleset, notes=notes, population=read_population(store))
 
     @cached_property
     def data_area(self):

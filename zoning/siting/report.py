@@ -16,6 +16,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from zoning.siting.report_qra import deciding_html, ir_colour, qra_html
+
 __all__ = ["render_siting_report"]
 
 _VERDICT_COLOURS = {"permitted": "#1a9641", "conditional": "#2b83ba", "advise_against": "#e66101",
@@ -43,6 +45,7 @@ footer{margin-top:2em;color:#777;font-size:.8em}
 # Map layers, bottom to top: (layer, fill, fill opacity, stroke, stroke width, dash, zh, en).
 _LAYERS = (
     ("risk_zone", None, 0.22, "none", 0, "", "四色分区网格", "risk zone grid"),
+    ("ir_contour", "#ef6548", 0.28, "#b2182b", 1.0, "", "个人风险等值线", "individual-risk contour"),
     ("safety_buffer", "none", 0, "#fd8d3c", 1.5, "6 4", "外部安全防护距离", "external safety distance"),
     ("plant_buffer", "none", 0, "#7b3294", 1.5, "6 4", "拟建装置防护距离", "proposed plant's distance"),
     ("plot", None, 0.65, "#555", 0.6, "", "工业地块 (风险墙颜色)", "industrial plot (wall colour)"),
@@ -111,7 +114,7 @@ def _map(d: dict) -> str:
     proj = _projector(c.x, c.y)
     metric = [(p, shapely.transform(g, proj)) for p, g in features]
     centre = shapely.transform(proposal, proj)
-    focus = [g for p, g in metric if p.get("layer") not in ("risk_zone",)]
+    focus = [g for p, g in metric if p.get("layer") not in ("risk_zone", "ir_contour")]
     minx, miny, maxx, maxy = shapely.total_bounds(np.array(focus + [centre.buffer(600)], dtype=object))
     half = 4000.0  # never wider than 8 km: far stations or shelters are in the tables
     minx, miny, maxx, maxy = max(minx, -half), max(miny, -half), min(maxx, half), min(maxy, half)
@@ -124,11 +127,13 @@ def _map(d: dict) -> str:
 
     out = [f'<svg class="map" viewBox="0 0 {_W:.0f} {_H:.0f}" role="img" '
            f'aria-label="选址示意图 siting map">']
+    # contours from the lowest level up, so the higher (smaller) ones stay visible on top
+    metric.sort(key=lambda pg: pg[0].get("level") or 0.0)
     for layer, fill, opacity, stroke, width, dash, zh, en in _LAYERS:
         for props, g in metric:
             if props.get("layer") != layer:
                 continue
-            colour = props.get("colour") or fill or "#999"
+            colour = ir_colour(props["level"]) if layer == "ir_contour" else props.get("colour") or fill or "#999"
             line = "#d7191c" if layer == "safety_buffer" and props.get("own_class") else stroke
             title = f"<title>{_e(zh)} {_e(props.get('label'))}</title>"
             style = (f'fill="{colour if fill != "none" else "none"}" fill-opacity="{opacity}" stroke="{line}" '
@@ -211,8 +216,11 @@ def render_siting_report(verdict) -> str:
     parts.append(_table(["规则 rule", "结论 verdict", "说明 reason"], [
         [_e(r["rule"]), _tag(r["verdict"]), f"{_e(r['zh'])}<br><span class=\"en\">{_e(r['en'])}</span>"]
         for r in d["reasons"]]))
+    parts.append('<h2>决定结论的距离 <span class="en">The distance that decided the verdict</span></h2>')
+    parts.append(deciding_html(d.get("deciding")))
     parts.append('<h2>地图 <span class="en">Map</span></h2>')
     parts.append(_map(d))
+    parts.append(qra_html(d.get("qra")))
     parts.append('<h2>所处外部安全防护距离 <span class="en">External safety distances it falls in</span></h2>')
     parts.append(_table(["危险源 site", "名称 name", "类别 class", "方法 method", "要求 required m", "实际 actual m",
                          "不足 shortfall m"],

@@ -47,6 +47,7 @@ from zoning.rules import RuleSet
 from zoning.siting.checks import (Reason, check_colour, check_data_area, check_fire, check_nearby,
                                   check_plant, check_shelter, check_zone, clean, map_features)
 from zoning.siting.context import SitingContext
+from zoning.siting.qra import check_qra
 from zoning.siting.report import render_siting_report
 from zoning.siting.rules import CLASS_ZH, VERDICT_ZH, VERDICTS, ZONE_ZH, ZONES, parse_siting_rules, worst
 
@@ -81,6 +82,8 @@ class SitingVerdict:
     ruleset: str
     geometry: shapely.Geometry
     features: list[dict] = field(default_factory=list)
+    qra: dict | None = None
+    deciding: dict | None = None
 
     def to_dict(self) -> dict:
         """A JSON-able dict (no NaN, no numpy scalars): verdict, reasons, figures, map features (GeoJSON, lon/lat)."""
@@ -95,6 +98,7 @@ class SitingVerdict:
                         for r in self.reasons],
             "buffers": self.buffers, "nearby": self.nearby, "fire": self.fire, "shelter": self.shelter,
             "plant": self.plant, "warnings": self.warnings, "ruleset": self.ruleset,
+            "qra": self.qra, "deciding": self.deciding,
             "geometry": _geojson(self.geometry),
             "map": {"type": "FeatureCollection", "features": [
                 {"type": "Feature", "geometry": _geojson(f["geometry"]),
@@ -264,10 +268,38 @@ def review_site(proposal_geometry, kind: str, *, context: SitingContext, ruleset
         plant, own, plant_reasons = check_plant(geom, items, context, rules)
         reasons += plant_reasons
         warn += plant["warnings"]
+    qra, qra_reasons = check_qra(geom, cls, pop, context, rules, site_ids)
+    reasons += qra_reasons
     nearby = check_nearby(geom, context, rules.nearby_m)
+    verdict = worst(r.verdict for r in reasons)
     return SitingVerdict(
-        verdict=worst(r.verdict for r in reasons), kind=kind, kind_zh=k.zh, kind_en=k.en, population=pop,
+        verdict=verdict, kind=kind, kind_zh=k.zh, kind_en=k.en, population=pop,
         population_assumed=assumed, gb36894_class=cls, sensitivity=level, zone=zone, reasons=reasons,
         buffers=buffers, zone_colour=colour, town_colour=town, nearby=nearby, fire=fire, shelter=shelter,
         plant=plant, warnings=warn, ruleset=rs.label, geometry=geom_ll,
-        features=map_features(geom, context, rules, cls, site_ids, own, nearby, fire, shelter))
+        features=map_features(geom, context, rules, cls, site_ids, own, nearby, fire, shelter),
+        qra=qra, deciding=deciding_distance(verdict, reasons, buffers))
+
+
+def deciding_distance(verdict: str, reasons: list[Reason], buffers: list[dict]) -> dict | None:
+    """The distance behind the verdict: the first reason giving the verdict that measures one.
+
+    Returns the rule, site, class, required and actual distances, and the method and basis of the
+    required distance (``table``, ``qra``…, with the reasons of ``safety_buffers``); None when the
+    verdict does not rest on a distance (e.g. a zone colour or a service).
+
+    >>> deciding_distance("permitted", [Reason("zone", "permitted", "", "", {})], []) is None
+    True
+    """
+    for r in reasons:
+        if r.verdict != verdict or "required_m" not in r.figures or "site_id" not in r.figures:
+            continue
+        f = r.figures
+        cls = f.get("target_class")
+        match = [b for b in buffers if b["site_id"] == f["site_id"] and (cls is None or b["target_class"] == cls)]
+        row = max(match, key=lambda b: b["required_m"]) if match else {}
+        return {"rule": r.rule, "site_id": f["site_id"], "target_class": row.get("target_class", cls),
+                "required_m": float(f["required_m"]), "actual_m": float(f["actual_m"]),
+                "shortfall_m": float(f["required_m"]) - float(f["actual_m"]), "method": row.get("method"),
+                "basis": row.get("basis"), "en": r.en, "zh": r.zh}
+    return None

@@ -87,6 +87,8 @@ class SitingRules:
     plant_other_targets: str
     plant_near: str
     plant_domino: str
+    societal_alarp: str = "conditional"
+    societal_unacceptable: str = "advise_against"
 
 
 def _verdict(table: dict, key: str, root: str) -> str:
@@ -165,6 +167,8 @@ def parse_siting_rules(ruleset: RuleSet) -> SitingRules:
         raise RuleSetError("siting.kinds: no kind of proposal defined")
     services = get(t, "services", dict, root="siting")
     plant = get(t, "hazardous_plant", dict, root="siting")
+    qra = get(t, "qra", dict, default={"societal_alarp": "conditional", "societal_unacceptable": "advise_against"},
+              root="siting")
     return SitingRules(
         kinds={k: _kind(k, v, classes) for k, v in kinds_t.items()},
         general_classes=general,
@@ -177,4 +181,6 @@ def parse_siting_rules(ruleset: RuleSet) -> SitingRules:
         plant_other_targets=_verdict(plant, "other_targets_inside", "siting.hazardous_plant"),
         plant_near=_verdict(plant, "shelter_or_station_near", "siting.hazardous_plant"),
         plant_domino=_verdict(plant, "domino", "siting.hazardous_plant"),
+        societal_alarp=_verdict(qra, "societal_alarp", "siting.qra"),
+        societal_unacceptable=_verdict(qra, "societal_unacceptable", "siting.qra"),
     )
