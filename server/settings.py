@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
