@@ -38,14 +38,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from layers.errors import StoreError
-from layers.gpkg import GeoPackageStore
-from layers.store import Store
+from layers.store import Store, open_store
 from server import html_views as html
 from server.errors import install_error_handlers
 from server.features import create_features_router
@@ -103,11 +101,15 @@ ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _packages, 
 
 def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,
                routers: Sequence[RouterFactory] = ROUTERS) -> FastAPI:
-    """A FastAPI app serving ``store`` (a :class:`~layers.store.Store` or a GeoPackage path).
+    """A FastAPI app serving ``store`` (a :class:`~layers.store.Store` or its address).
+
+    An address is opened with :func:`layers.store.open_store`, which checks the store first: a
+    damaged one is refused here, with one :class:`~layers.errors.StoreError` line, before the app
+    exists.
 
     Parameters
     ----------
-    store : Store or path
+    store : Store, or its address (a GeoPackage path or a ``postgresql://`` URL)
     settings : Settings, optional
         Read from the environment (``RISKMAP_*``) when omitted.
     routers : sequence of callables
@@ -116,7 +118,7 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     The :class:`Services` are at ``app.state.services``.
     """
     if isinstance(store, (str, PathLike)):
-        store = GeoPackageStore(Path(store))
+        store = open_store(store)
     settings = settings if settings is not None else load_settings()
     services = build_services(store, settings)
     app = FastAPI(
@@ -137,5 +139,6 @@ def create_app_from_env() -> FastAPI:
     """An app over the store named by ``RISKMAP_STORE`` (for ``uvicorn --factory`` and workers)."""
     settings = load_settings()
     if settings.store is None:
-        raise StoreError("no store to serve: set RISKMAP_STORE to a riskmap GeoPackage")
+        raise StoreError("no store to serve: set RISKMAP_STORE to a store address (a .gpkg path or a "
+                         "postgresql:// URL)")
     return create_app(settings.store, settings)

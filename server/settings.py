@@ -44,7 +44,8 @@ class Settings(BaseSettings):
                                       frozen=True)
 
     # --- store and identity
-    store: Path | None = Field(None, description="The GeoPackage store served (for `riskmap serve`).")
+    store: str | None = Field(None, description="Address of the store served (for `riskmap serve`): a "
+                                                "GeoPackage path or a postgresql:// URL.")
     title: str = Field("riskmap 风险地图", description="Service title on the landing page.")
     public_url: str | None = Field(
         None, description="Base URL clients reach the server at (behind a proxy); links are built "

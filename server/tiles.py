@@ -34,7 +34,7 @@ from server.cache import LRUCache
 from server.middleware.compression import etag_matches
 from server.ogc.tilesets import GRIDS, WEB_MERCATOR, TileGrid
 from server.openapi import error_responses
-from server.raster_tiles import raster_lonlat_bounds, render_png_tile
+from server.raster_tiles import render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
@@ -160,7 +160,7 @@ class TileService:
         if raster:
             view, info = layers[0]
             doc["description"] = view.description
-            bounds = raster_lonlat_bounds(self.source.store.raster_path(info.name))
+            bounds = self.source.raster_bounds(info)
         else:
             doc["description"] = ("every layer you may see" if layer == COMBINED else layers[0][0].description)
             doc["vector_layers"] = [self.vector_layer(view, info) for view, info in layers]
@@ -222,7 +222,12 @@ def create_tiles_router(source: LayerSource, redactor: Redactor, settings: Setti
     def raster_tile(request: Request, layer: str, z: int, x: int, y: int, who: Principal = Who):
         h.check_tile(z, x, y)
         layers = h.layers(layer, who, "raster")
-        path = source.store.raster_path(layer)
-        return h.answer(request, layers, z, x, y, who, "png", lambda: render_png_tile(path, z, x, y))
+        info = layers[0][1]
+
+        def render() -> bytes | None:
+            with source.raster(info) as src:
+                return render_png_tile(src, z, x, y, bounds=source.raster_bounds(info))
+
+        return h.answer(request, layers, z, x, y, who, "png", render)
 
     return router

@@ -14,7 +14,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from server.cli.options import (JsonOption, PaletteOption, RulesOption, StoreOption, open_store,
-                                ruleset_with_palette)
+                                ruleset_with_palette, store_label)
 from server.cli.output import print_json, print_notes, print_table, stderr
 from zoning.pipeline import run_zoning
 
@@ -35,7 +35,7 @@ def zone_command(
     console = stderr()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
-        progress.add_task(f"zoning {store.name} with rules {ruleset.label}", total=None)
+        progress.add_task(f"zoning {store_label(store)} with rules {ruleset.label}", total=None)
         result = run_zoning(target, ruleset, palette=palette, grid_cell_m=grid, surface_cell_m=cell)
     summary = result.wall_summary
     counts = [c for c in summary.columns if c.startswith("count_") and c != "count_total"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from layers.gpkg import GeoPackageStore
+from layers.store import create_store
 from layers.validate import validate_layer
 from server.app import create_app
 from server.pages.layers import PLANNER_OVERLAYS
@@ -60,7 +60,7 @@ def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "city.gpkg"
     layers = {name: make() for name, make in SOURCES.items()}
     layers["industrial_plots"] = four_colour_plots()
-    target = GeoPackageStore.create(path)
+    target = create_store(path)
     target.write_many({name: validate_layer(name, frame) for name, frame in layers.items()}, actor="test")
     run_zoning(target, load_ruleset(), grid_cell_m=1000.0, surface_cell_m=100.0)
     return target

@@ -86,7 +86,7 @@ def test_require_refuses_the_public_with_401_and_lower_roles_with_403(store_path
     (GeometryError("bad geometry"), 400),
     (CRSError("EPSG:3857 is not metric here"), 400),
     (AccessDenied("needs a token"), 401),
-    (Conflict("feature P1 changed since version 3"), 409),
+    (Conflict("industrial_plots", [("P1", 3, 4, "live")]), 409),
     (StoreError("store locked"), 503),
     (RuleSetError("rules broken"), 500),
     (RiskmapError("something else"), 400),

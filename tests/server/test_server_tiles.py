@@ -7,7 +7,6 @@ import json
 import mapbox_vector_tile
 import numpy as np
 import pytest
-import rasterio
 from pyproj import Transformer
 from rasterio.io import MemoryFile
 
@@ -227,5 +226,5 @@ def test_tilejson_of_the_combined_tiles_and_of_the_raster(client):
 
 
 def test_raster_bounds_are_read_from_the_file(writable_store):
-    with rasterio.open(writable_store.raster_path("risk_surface")) as src:
+    with writable_store.read_raster("risk_surface") as src:
         assert src.colormap(1)[1] == (215, 25, 28, 255)
