@@ -39,6 +39,7 @@ from zoning.hazards.qra.assess import contour_layer
 from zoning.hazards.qra.contours import _clusters
 from zoning.hazards.qra.individual import Window
 from zoning.hazards.qra.rules import parse_qra_rules
+from zoning.hazards.separation import find_violations, parse_separation_rules
 from zoning.pipeline import ZoningResult, _for_store
 from zoning.province.partition import (EMPTY_BOUNDS, expand, lattice_window, meets, merged, owners,
                                        total_bounds)
@@ -222,6 +223,14 @@ def _describe(inputs: dict) -> dict:
                                        if f is not None and len(f) and name != "admin_areas"))}
 
 
+def find_nothing(ctx: Context) -> gpd.GeoDataFrame:
+    """The empty ``separation_violations`` layer (no partition had a site within reach of a subject)."""
+    empty = gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=ctx.crs)
+    return find_violations(empty.assign(target_id=[], kind=[], gb36894_class=[]),
+                           pd.DataFrame(columns=["site_id", "target_class", "distance_m"]), empty,
+                           rules=parse_separation_rules(ctx.ruleset))
+
+
 def _merge(client, points, areas, contours, admin, ctx: Context, shape, transform: Affine, sink) -> ZoningResult:
     done = client.gather(points)
     area = client.gather(areas)
@@ -234,7 +243,9 @@ def _merge(client, points, areas, contours, admin, ctx: Context, shape, transfor
         layers["safety_buffers"] = merged([r.buffers for r in done if r.buffers is not None])
         if "protected_targets" in ctx.has:
             found = [a.violations for a in area if a.violations is not None]
-            layers["separation_violations"] = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=ctx.crs)
+            found = [f for f in found if len(f)] or found[:1]
+            layers["separation_violations"] = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=ctx.crs) \
+                if found else find_nothing(ctx)
     if ctx.qra:
         threat = merged([r.threat for r in done if r.threat is not None])
         drawn = client.gather(contours)

@@ -102,6 +102,8 @@ def merged(frames: list) -> gpd.GeoDataFrame | None:
     frames = [f for f in frames if f is not None]
     if not frames:
         return None
+    # empty frames are left out: their columns are often of another dtype (object for no strings)
+    frames = [f for f in frames if len(f)] or frames[:1]
     out = pd.concat(frames) if len(frames) > 1 else frames[0]
     out = out.sort_index(kind="stable")
     return gpd.GeoDataFrame(out, geometry=frames[0].geometry.name, crs=frames[0].crs)
@@ -114,11 +116,11 @@ def lattice_window(bounds, frame: tuple[float, float, int, int], cell: float) ->
     the top; the window is cut to the raster, None when it misses it.
 
     >>> lattice_window((150, 50, 260, 90), (0.0, 0.0, 10, 4), 100.0)
-    (2, 1, 4, 3)
+    (3, 1, 4, 3)
     """
     x0, y0, nx, ny = frame
     c0 = max(int(np.floor((bounds[0] - x0) / cell)), 0)
-    c1 = min(int(np.ceil((bounds[2] - x0) / cell)) + 0, nx)
+    c1 = min(int(np.ceil((bounds[2] - x0) / cell)), nx)
     r0 = max(int(np.floor((y0 + ny * cell - bounds[3]) / cell)), 0)
     r1 = min(int(np.ceil((y0 + ny * cell - bounds[1]) / cell)), ny)
     if c0 >= c1 or r0 >= r1:

@@ -63,7 +63,7 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
             client.close()
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -113,10 +113,10 @@ def compute_distributed(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *
     metric = {k: v.to_crs(crs) for k, v in inputs.items() if v is not None}
     regions, _ = regions_of(metric["admin_areas"]) if "admin_areas" in metric and len(metric["admin_areas"]) \
         else (np.array([metric["industrial_plots"].geometry.union_all().envelope], dtype=object), ["all"])
-    parts = [client.scatter(p) for p in split_inputs(metric, regions)]
+    parts = client.scatter(split_inputs(metric, regions))     # a list: one future per partition's dict
     has = {k for k, v in metric.items() if len(v)}
     ctx = context_for(ruleset, crs, has, palette=palette, grid_cell_m=grid_cell_m, surface_cell_m=surface_cell_m)
-    pop = client.scatter(population) if population is not None else None
+    pop = client.scatter([population])[0] if population is not None else None
     return zone_partitions(client, parts, ctx, population=pop, regions=[[r] for r in regions])
 
 
