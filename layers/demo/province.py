@@ -48,8 +48,20 @@ from layers.demo.sampling import Area, read_ruleset, rng_for, scaled
 from layers.demo.synth import DEFAULT_SEED, check_options, to_layer
 from layers.demo.towns import changzhou_towns, town_points
 
-__all__ = ["JIANGSU", "PROVINCE_CODE", "LAYERS", "MANIFEST", "POPULATION", "ProvincePlan", "city_districts",
-           "build_province", "read_city", "read_province", "read_manifest", "province_population"]
+__all__ = [
+    "JIANGSU",
+    "LAYERS",
+    "MANIFEST",
+    "POPULATION",
+    "PROVINCE_CODE",
+    "ProvincePlan",
+    "build_province",
+    "city_districts",
+    "province_population",
+    "read_city",
+    "read_manifest",
+    "read_province",
+]
 
 PROVINCE_CODE = "320000"
 #: The 13 prefecture-level cities of Jiangsu: code → name.

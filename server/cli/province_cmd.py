@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ from layers.demo.synth import DEFAULT_SEED
 from server.cli.options import JsonOption, PaletteOption, RulesOption, SchedulerOption, ruleset_with_palette
 from server.cli.output import print_json, print_line, print_notes, print_table, stderr
 
-__all__ = ["register", "build_command", "zone_command"]
+__all__ = ["build_command", "register", "zone_command"]
 
 app = typer.Typer(help="A generated province of many cities, zoned on Dask.", no_args_is_help=True)
 FolderArg = Annotated[Path, typer.Argument(help="Folder of the generated province.")]
@@ -34,7 +34,7 @@ def build_command(
     services: Annotated[float, typer.Option("--services", min=0.01,
                                             help="Targets, stations, shelters: × the Changzhou demo's density.")] = 4.0,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed and counts, same province.")] = DEFAULT_SEED,
-    cities: Annotated[Optional[str], typer.Option(
+    cities: Annotated[str | None, typer.Option(
         "--cities", help=f"Comma-separated city codes (default all 13: {', '.join(JIANGSU)}).")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -67,7 +67,7 @@ def zone_command(
     as_json: JsonOption = False,
 ) -> None:
     """Zone a generated province on Dask, one partition a city; write the results to OUT."""
-    from zoning.province.run import connect, run_province, write_result  # noqa: PLC0415  (dask only here)
+    from zoning.province.run import connect, run_province, write_result
 
     ruleset = ruleset_with_palette(rules, palette)
     started = time.perf_counter()

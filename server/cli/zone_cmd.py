@@ -8,16 +8,22 @@ derived layer back in one step, stamped with the rule set and an input fingerpri
 
 from __future__ import annotations
 
+import contextlib
+from functools import partial
 from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-import contextlib
-from functools import partial
-
-from server.cli.options import (JsonOption, PaletteOption, RulesOption, SchedulerOption, StoreOption, open_store,
-                                ruleset_with_palette)
+from server.cli.options import (
+    JsonOption,
+    PaletteOption,
+    RulesOption,
+    SchedulerOption,
+    StoreOption,
+    open_store,
+    ruleset_with_palette,
+)
 from server.cli.output import print_json, print_notes, print_table, stderr
 from zoning.pipeline import compute_zoning, run_zoning
 
@@ -72,7 +78,7 @@ def _compute(scheduler: str | None):
     if not scheduler:
         yield compute_zoning
         return
-    from zoning.province.run import compute_distributed, connect  # noqa: PLC0415  (dask only when asked)
+    from zoning.province.run import compute_distributed, connect
 
     with connect(None if scheduler == "local" else scheduler) as client:
         yield partial(compute_distributed, client=client)

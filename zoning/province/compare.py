@@ -20,7 +20,7 @@ import pandas as pd
 
 from zoning.pipeline import ZoningResult
 
-__all__ = ["differences", "VIOLATION_KEY"]
+__all__ = ["VIOLATION_KEY", "differences"]
 
 VIOLATION_KEY = ["rule", "subject_layer", "subject_id", "site_id", "target_class"]
 
@@ -55,7 +55,7 @@ def differences(a: ZoningResult, b: ZoningResult) -> list[str]:
         why = _frame_differs(x, y)
         if why:
             out.append(f"{name}: {why}")
-    (sa, ta, ca), (sb, tb, cb) = a.surface, b.surface
+    (sa, ta, _), (sb, tb, _) = a.surface, b.surface
     if sa.shape != sb.shape or not np.array_equal(sa, sb) or ta != tb:
         out.append(f"risk_surface: {sa.shape} vs {sb.shape}, {int((sa != sb).sum()) if sa.shape == sb.shape else '-'} "
                    "cells differ")

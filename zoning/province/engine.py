@@ -41,15 +41,23 @@ from zoning.hazards.qra.individual import Window
 from zoning.hazards.qra.rules import parse_qra_rules
 from zoning.hazards.separation import find_violations, parse_separation_rules
 from zoning.pipeline import ZoningResult, _for_store
-from zoning.province.partition import (EMPTY_BOUNDS, expand, lattice_window, meets, merged, owners,
-                                       total_bounds)
-from zoning.province.stages import (Context, area_stage, contour_batch, halo, people_near, point_meta, point_stage,
-                                    risk_tile, wall_lean)
+from zoning.province.partition import EMPTY_BOUNDS, expand, lattice_window, meets, merged, owners, total_bounds
+from zoning.province.population import population_window
+from zoning.province.stages import (
+    Context,
+    area_stage,
+    contour_batch,
+    halo,
+    people_near,
+    point_meta,
+    point_stage,
+    risk_tile,
+)
 from zoning.rules import RuleSet
 from zoning.wall.classify import summarise_wall
 from zoning.wall.surface import _grid_frame, grid_cells
 
-__all__ = ["zone_partitions", "split_inputs", "context_for", "regions_of", "ir_grid", "ZONE_COLUMNS"]
+__all__ = ["ZONE_COLUMNS", "context_for", "ir_grid", "regions_of", "split_inputs", "zone_partitions"]
 
 ZONE_COLUMNS = ["zone_kind", "zone_id", "level", "colour", "colour_name", "colour_zh", "reasons", "geometry"]
 _SURFACE_MAX_CELLS = 25_000_000      # risk_surface's own limit, kept for the whole province
@@ -127,14 +135,13 @@ def zone_partitions(client, parts: list, ctx: Context, *, population=None,
     ctx : Context
     population : optional
         ``(values, transform, crs)`` or a GeoTIFF path on the lattice of the province
-        (:func:`zoning.province.run.population_window` cuts each partition's window).
+        (:func:`zoning.province.population.population_window` cuts each partition's window).
     regions : list of arrays of geometries, optional
         Per partition, the polygons whose cells of the zone grid it colours (default: its districts).
     progress : callable, optional
         Called with the name of each phase as it starts.
     """
     say = progress or (lambda _: None)
-    from zoning.province.run import population_window       # noqa: PLC0415  (worker-side helper)
     ctx_f = client.scatter(ctx, broadcast=True)
     n = len(parts)
     say("bounds")

@@ -21,8 +21,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["owners", "split_by_owner", "expand", "meets", "rows_meeting", "merged", "lattice_window",
-           "total_bounds", "EMPTY_BOUNDS"]
+__all__ = [
+    "EMPTY_BOUNDS",
+    "expand",
+    "lattice_window",
+    "meets",
+    "merged",
+    "owners",
+    "rows_meeting",
+    "split_by_owner",
+    "total_bounds",
+]
 
 #: Bounds of nothing (min > max), the neutral element of :func:`total_bounds`.
 EMPTY_BOUNDS = (np.inf, np.inf, -np.inf, -np.inf)

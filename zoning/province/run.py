@@ -19,8 +19,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import rasterio
-from rasterio.windows import Window as RasterWindow
 
 from geo.crs import metric_crs_for
 from geo.errors import InputError
@@ -28,11 +26,11 @@ from layers.demo.province import province_population, read_city, read_manifest
 from zoning.pipeline import ZoningResult
 from zoning.province.engine import context_for, regions_of, split_inputs, zone_partitions
 from zoning.province.partition import total_bounds
+from zoning.province.population import population_window, read_population_file  # noqa: F401  (re-exported)
 from zoning.rules import RuleSet
 from zoning.wall.surface import write_risk_surface
 
-__all__ = ["connect", "compute_distributed", "run_province", "population_window", "read_population_file",
-           "write_result", "LOCAL_WORKERS", "LOCAL_MEMORY"]
+__all__ = ["LOCAL_MEMORY", "LOCAL_WORKERS", "compute_distributed", "connect", "run_province", "write_result"]
 
 #: Workers of the LocalCluster started when no scheduler is given (processes, one thread each).
 LOCAL_WORKERS = 2
@@ -49,7 +47,7 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
     geo.errors.InputError
         If the scheduler cannot be reached (the message names it).
     """
-    from distributed import Client, LocalCluster  # noqa: PLC0415  (dask only where a run is distributed)
+    from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
@@ -67,35 +65,6 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
         yield client
 
 
-def read_population_file(path, bounds=None):
-    """A population GeoTIFF as ``(values, transform, crs)`` (nobody where nodata, NaN or negative),
-    whole or the window of its cells covering ``bounds`` (its own CRS); None when the window is empty.
-
-    The window's transform is the file's shifted by whole cells, so on a lattice whose origin is a
-    multiple of the cell (:mod:`layers.demo.province`) every cell centre is the same float.
-    """
-    with rasterio.open(path) as src:
-        window = None
-        if bounds is not None:
-            window = src.window(*bounds).round_offsets(op="floor").round_lengths(op="ceil")
-            window = window.intersection(RasterWindow(0, 0, src.width, src.height)) \
-                if rasterio.windows.intersect(window, RasterWindow(0, 0, src.width, src.height)) else None
-            if window is None:
-                return None
-        values = src.read(1, window=window, masked=True).filled(0).astype(float)
-        transform = src.window_transform(window) if window is not None else src.transform
-        crs = src.crs.to_wkt()
-    values[~(values > 0)] = 0.0
-    return values, transform, crs
-
-
-def population_window(population, bounds):
-    """The people a partition needs: the whole raster if held in memory, else the file's window."""
-    if population is None or isinstance(population, tuple):
-        return population
-    return read_population_file(population, bounds)
-
-
 def compute_distributed(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, client, palette: str | None = None,
                         grid_cell_m: float = 500.0, surface_cell_m: float = 100.0, population=None) -> ZoningResult:
     """:func:`zoning.pipeline.compute_zoning` on the Dask ``client``, partitioned by district; same result.
@@ -107,7 +76,7 @@ def compute_distributed(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *
     admin = inputs.get("admin_areas")
     base = admin if admin is not None and len(admin) else plots
     if base is None or not len(base):
-        from layers.errors import LayerNotFound  # noqa: PLC0415
+        from layers.errors import LayerNotFound
         raise LayerNotFound("the engine needs a non-empty industrial_plots layer; import it first")
     crs = metric_crs_for(base)
     metric = {k: v.to_crs(crs) for k, v in inputs.items() if v is not None}

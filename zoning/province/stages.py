@@ -40,8 +40,20 @@ from zoning.wall.area_rules import largest_per_site
 from zoning.wall.classify import classify_plots
 from zoning.wall.surface import risk_surface, zone_areas, zone_cells
 
-__all__ = ["Context", "PointResult", "Halo", "AreaResult", "point_stage", "point_meta", "halo", "area_stage",
-           "contour_batch", "risk_tile", "lean_risk", "people_near", "wall_lean"]
+__all__ = [
+    "AreaResult",
+    "Context",
+    "Halo",
+    "PointResult",
+    "area_stage",
+    "contour_batch",
+    "halo",
+    "lean_risk",
+    "people_near",
+    "point_meta",
+    "point_stage",
+    "risk_tile",
+]
 
 
 @dataclass(frozen=True)
@@ -267,11 +279,3 @@ def contour_batch(results: list[PointResult], clusters: list[np.ndarray], ctx: C
 def risk_tile(results: list[PointResult], rows, window: Window) -> np.ndarray:
     """Summed IR on one tile: :func:`risk_window` over the given sites (province rows), in province order."""
     return risk_window(_by_row([r.risks for r in results], [r.risk_rows for r in results], rows), window)
-
-
-def wall_lean(result: PointResult) -> gpd.GeoDataFrame:
-    """The columns of the risk wall the wall summary reads (level, town, geometry)."""
-    cols = [c for c in ("town", "level", "colour_name") if c in result.wall.columns]
-    lean = result.wall[cols + [result.wall.geometry.name]]
-    lean.attrs.update(result.wall.attrs)
-    return lean
