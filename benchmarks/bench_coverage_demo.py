@@ -31,7 +31,7 @@ import numpy as np
 
 from bench_coverage import compare, report
 from geo.crs import metric_crs_for
-from layers.gpkg import GeoPackageStore
+from layers.store import open_store
 from zoning.coverage.run import fire_stations, parse_coverage_run_rules
 from zoning.coverage.network import coverage_rules
 from zoning.rules import load_ruleset
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         path = demo_store(args.scale, args.store, tmp)
         if path is None:
             return 0
-        store = GeoPackageStore(path)
+        store = open_store(path)
         roads = store.read("roads")
         crs = metric_crs_for(roads)
         roads = roads.to_crs(crs)

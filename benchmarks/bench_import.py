@@ -25,7 +25,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.gpkg import GeoPackageStore  # noqa: E402
+from layers.store import create_store  # noqa: E402
 from layers.io import import_layer  # noqa: E402
 
 
@@ -68,14 +68,14 @@ def main() -> None:
     print(f"generated {args.rows} plots in {args.source_crs} "
           f"({source.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
 
-    store = GeoPackageStore.create(folder / "city.gpkg")
+    store = create_store(folder / "city.gpkg")
     for attempt in ("first import", "re-import"):
         started = time.perf_counter()
         report = import_layer(store, "industrial_plots", source)
         elapsed = time.perf_counter() - started
         phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.timings.items())
         print(f"{attempt}: {report.rows} rows in {elapsed:.2f} s = {report.rows / elapsed:,.0f} rows/s "
-              f"({phases}); store {store.path.stat().st_size / 1e6:.1f} MB")
+              f"({phases}); store {Path(store.address).stat().st_size / 1e6:.1f} MB")
     started = time.perf_counter()
     hits = store.read("industrial_plots", bbox=(119.9, 31.7, 119.95, 31.75))
     print(f"bbox read: {len(hits)} plots in {time.perf_counter() - started:.3f} s")

@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo.tiles import tile_containing  # noqa: E402
-from layers.gpkg import GeoPackageStore  # noqa: E402
+from layers.store import Store, open_store  # noqa: E402
 
 TOKEN = "bench-planner-token"
 
@@ -48,7 +48,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def pick_tiles(store: GeoPackageStore, zooms, per_zoom: int, seed: int = 7) -> list[tuple[int, int, int]]:
+def pick_tiles(store: Store, zooms, per_zoom: int, seed: int = 7) -> list[tuple[int, int, int]]:
     """Up to ``per_zoom`` distinct tiles per zoom, each holding at least one plot, shuffled."""
     plots = store.read("industrial_plots", columns=["plot_id"])
     rng = np.random.default_rng(seed)
@@ -150,7 +150,7 @@ def main() -> None:
 
         args.out.mkdir(parents=True, exist_ok=True)
         args.store = prepare_demo(args.out, args.scale)
-    store = GeoPackageStore(args.store)
+    store = open_store(args.store)
     low, high = (int(v) for v in args.zooms.split("-"))
     tiles = pick_tiles(store, range(low, high + 1), args.per_zoom)
     urls = [f"/tiles/{args.layer}/{z}/{x}/{y}.mvt" for z, x, y in tiles]

@@ -35,7 +35,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from layers.demo.build import build_demo  # noqa: E402
-from layers.gpkg import GeoPackageStore  # noqa: E402
+from layers.store import Store, open_store  # noqa: E402
 from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances  # noqa: E402
 from zoning.hazards.major_hazard import parse_major_hazard_rules  # noqa: E402
 from zoning.pipeline import run_zoning  # noqa: E402
@@ -43,7 +43,7 @@ from zoning.rules import load_ruleset  # noqa: E402
 from zoning.hazards.separation import class_pairs, find_violations, parse_separation_rules  # noqa: E402
 
 
-def prepare(store: GeoPackageStore, n_sites: int, n_targets: int, seed: int = 7) -> None:
+def prepare(store: Store, n_sites: int, n_targets: int, seed: int = 7) -> None:
     """Sample the sites and top the targets up to the sizes asked for (written back to the store)."""
     rng = np.random.default_rng(seed)
     sites = store.read("hazard_sites")
@@ -94,9 +94,9 @@ def main() -> None:
         t0 = time.perf_counter()
         if args.store:
             shutil.copyfile(args.store, Path(tmp) / "changzhou.gpkg")
-            store = GeoPackageStore(Path(tmp) / "changzhou.gpkg")
+            store = open_store(Path(tmp) / "changzhou.gpkg")
         else:
-            store = GeoPackageStore(build_demo(Path(tmp), scale=args.scale))
+            store = open_store(build_demo(Path(tmp), scale=args.scale))
         prepare(store, args.sites, args.targets)
         print(f"demo built and prepared in {time.perf_counter() - t0:.1f} s")
         sizes = {n: store.info(n).rows for n in ("industrial_plots", "hazard_sites", "protected_targets")}

@@ -44,4 +44,27 @@ class StoreError(RiskmapError):
 
 
 class Conflict(RiskmapError):
-    """An edit was based on a version of a feature that has since changed."""
+    """An edit was based on a version of a row that has since changed; nothing was written.
+
+    ``stale`` lists ``(feature id, version the editor had or None, version now or None, state)``
+    for every row in the way, ``state`` being ``"live"``, ``"retired"`` or ``"absent"``; ``current`` is a GeoDataFrame of those rows as they are now (with their
+    ``row_version``, ``updated_at``, ``updated_by`` and, for a retired row, ``retired_at`` and
+    ``retired_by``), or None when none of them exists.
+    """
+
+    def __init__(self, layer: str, stale: list[tuple[str, int | None, int | None, str]], current=None,
+                 detail: str = ""):
+        self.layer = layer
+        self.stale = list(stale)
+        self.current = current
+        shown = "; ".join(_stale_text(*s) for s in self.stale[:5])
+        more = f"; … and {len(self.stale) - 5} more" if len(self.stale) > 5 else ""
+        super().__init__(f"layer {layer!r}: edit refused, nothing written: {shown}{more}"
+                         + (f" ({detail})" if detail else ""))
+
+
+def _stale_text(feature: str, expected: int | None, actual: int | None, state: str) -> str:
+    had = f"you had version {expected}" if expected is not None else "you meant a new row"
+    now = {"live": f"it is at version {actual}", "retired": f"it was retired at version {actual}",
+           "absent": "it does not exist"}[state]
+    return f"{feature}: {had}, {now}"

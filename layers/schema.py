@@ -68,6 +68,10 @@ class Field:
         (inventories, owners' contacts, hidden-danger details) is ``public=False``.
     default : object, optional
         Value used when an optional field is absent from the input file.
+    multiple : bool
+        An enumerated field holding a set of its choices (e.g. the hazards a shelter is fit
+        for), stored as text: the codes in the order of ``choices``, joined by commas. Input may
+        separate them with commas, semicolons, 、 or bars and give labels for codes.
     """
 
     name: str
@@ -80,6 +84,7 @@ class Field:
     maximum: float | None = None
     public: bool = False
     default: object = None
+    multiple: bool = False
 
     @property
     def dtype(self) -> str:
@@ -90,6 +95,18 @@ class Field:
     def values(self) -> tuple[str, ...]:
         """The allowed values of an enumerated field (empty when not enumerated)."""
         return tuple(c.value for c in self.choices)
+
+    def split(self, value) -> tuple[str, ...]:
+        """The codes of a ``multiple`` field's stored value (empty for a missing value).
+
+        >>> f = Field("hazards", "str", "适用灾种", "hazards", multiple=True,
+        ...           choices=(Choice("fire", "火灾", "fire"), Choice("flood", "洪涝", "flood")))
+        >>> f.split("fire,flood"), f.split(None), f.split("")
+        (('fire', 'flood'), (), ())
+        """
+        if value is None or (isinstance(value, float) and value != value) or not str(value).strip():
+            return ()
+        return tuple(v for v in str(value).split(",") if v)
 
     def label(self, value: str, lang: str = "zh") -> str:
         """The label of an enumerated value in ``lang`` ("zh" or "en"); the value itself if unknown."""

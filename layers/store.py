@@ -1,99 +1,116 @@
-"""The store interface: where validated layers, derived layers and rasters live.
+"""The Store: the one seam between riskmap and where its data live.
 
-Everything above ``layers`` talks to a :class:`Store` and never to a file format: the engine
-(``zoning``) loads its inputs with :meth:`Store.read`, computes, and writes its derived layers
-back with :meth:`Store.write_many`; the server reads by bounding box. Two implementations are
-planned: :class:`layers.gpkg.GeoPackageStore` (one GeoPackage file, the embedded default) and a
-PostGIS store for larger deployments.
+Everything above :mod:`layers` talks to a :class:`Store` and never to a file or a database: the
+engine (:mod:`zoning`) loads its inputs with :meth:`Store.read`, computes, and writes its derived
+layers back with :meth:`Store.write_many`; the server reads by bounding box and serves rasters
+through :meth:`Store.read_raster`; editors change single rows with :meth:`Store.edit`. A store is
+opened by its **address**, the same in every command (``--store``), in ``RISKMAP_STORE`` and in
+:func:`open_store`:
 
-Contract shared by every implementation
----------------------------------------
-* Vector layers are held, and returned, in the store CRS **EPSG:4490** (CGCS2000), the legal
-  geodetic datum of China. ``bbox`` arguments are in lon/lat degrees of that CRS.
-* A write replaces the whole layer and is all-or-nothing: after a failure (an exception at any
-  point, a killed process) the store is exactly as it was. :meth:`Store.write_many` extends this
-  to several layers at once (the derived layers of one engine run land together or not at all).
-* Each write increments the layer's ``version`` (1 for the first write), stamps ``updated_at``
-  (ISO 8601, UTC) and appends one row per layer to the audit log, in the same atomic step.
-* Derived layers carry the rule-set version and the input fingerprint that produced them, so a
-  reader can tell whether they are stale.
-* Rasters (the risk surface, the population grid) are GeoTIFF files registered under a layer
-  name; :meth:`Store.raster_path` gives the path of the current file. How they are kept is up to
-  the implementation (the GeoPackage store keeps them in a sibling folder, see
-  :mod:`layers.gpkg`).
+``city.gpkg`` (any path)
+    a GeoPackage file, :class:`layers.gpkg.GeoPackageStore` — the embedded default; one file is
+    the whole store, rasters included.
+``postgresql://user:password@host:port/dbname?schema=name``
+    a schema of a PostgreSQL + PostGIS database, :class:`layers.postgis.PostgisStore` — for a
+    city with many editors (``postgres://`` is accepted too; ``schema`` defaults to ``riskmap``;
+    every other parameter goes to libpq unchanged).
 
->>> from layers.store import LayerInfo
+Contract kept by every backend (the contract suite ``tests/layers/test_store_contract.py`` runs
+against both)
+---------------------------------------------------------------------------------------------
+Layers and rows
+    Vector layers are held, and returned, in **EPSG:4490** (CGCS2000 lon/lat, x/y order). A layer
+    with an *id field* (the catalogue's ``id_field`` — ``plot_id``, ``site_id``… — or the one a
+    derived layer declares with ``id_fields=``) has a stable, unique, non-null id per row. Every
+    row carries system columns (:data:`SYSTEM_COLUMNS`): ``row_version`` (1 when the row first
+    appears, +1 at each change), ``updated_at`` (ISO 8601 UTC) and ``updated_by`` (the actor).
+    Reads hide them unless asked (``versions=True``).
+Whole-layer writes (:meth:`Store.write`, :meth:`Store.write_many`)
+    Replace a layer's rows in one transaction (several layers at once for ``write_many``: all or
+    nothing). Rows are matched by id to what was there: a row whose id was held gets the next row
+    version, a new id starts at 1, and a held id missing from the new rows is *retired* (kept,
+    with who and when, see below). The layer version goes up by one; one audit row per layer
+    records the write (action ``import``/``derive``/``demo``) with the counts before and after.
+Row edits (:meth:`Store.edit`)
+    ``edit(layer, upserts, retirements, base_versions, actor, reason)`` commits in one
+    transaction or not at all. ``base_versions[id]`` is the row version the editor started from
+    (missing or None: "I am adding a new row"). If any touched row has another version now —
+    someone else changed, added or retired it — nothing is written and :class:`Conflict` is
+    raised, carrying the current rows. Retired rows are kept in the store's archive with
+    ``retired_at``/``retired_by`` and can be revived by an upsert naming their last version.
+    Every accepted row change writes one audit row (``insert``/``update``/``retire``/``revive``)
+    with the row before and after as JSON, in the same transaction, and bumps the layer version
+    once (so caches keyed by layer version, and derived-layer fingerprints, see the change). A
+    layer without an id field cannot be edited. The store checks that every value fits its
+    column's type; the catalogue's rules (enumerations, ranges, required fields, geometry) are
+    the caller's to apply first with :func:`layers.validate.validate_layer`, as for imports.
+Reads (:meth:`Store.read`)
+    A read sees one committed state; rows come back in the order they were first written. Column types are those of the catalogue for catalogue layers
+    (cast once, above the backends, in :mod:`layers.store_base`), else the types the layer was
+    written with (str, int, float, bool, date, datetime). ``bbox`` keeps the rows whose bounding
+    box meets it (answered from a spatial index); ``where`` is a small safe filter
+    ``{column: value or list of values}``.
+Rasters
+    :meth:`Store.write_raster` takes a GeoTIFF path or an array with a rasterio-style profile;
+    :meth:`Store.read_raster` is a context manager yielding an open rasterio dataset (a GeoTIFF
+    identical in pixels, CRS, transform, nodata, colour table and tags to what was written).
+    Rasters are versioned and audited like layers.
+Audit
+    :meth:`Store.audit` gives the log newest first, filtered by layer, feature and time, with the
+    columns :data:`AUDIT_COLUMNS`; ``before``/``after`` are dicts (None where not applicable).
+Integrity
+    Opening a store checks it cheaply (for a GeoPackage: header, application id, ``PRAGMA
+    quick_check``, required tables) and refuses a damaged one with one :class:`StoreError` line;
+    nothing is written into a store that failed its check. :meth:`Store.check` with ``full=True``
+    runs the full check (``riskmap check``).
+
+Address helpers: :func:`open_store`, :func:`create_store`, :func:`is_postgres_address`,
+:func:`display_address` (an address with its password masked, for messages).
+
 >>> LayerInfo("shelters", rows=12, version=3, updated_at="2026-11-25T10:00:00+00:00").kind
 'vector'
+>>> is_postgres_address("postgresql://alice@db.example/riskmap?schema=wujin"), is_postgres_address("city.gpkg")
+(True, False)
+>>> display_address("postgresql://alice:secret@db.example:5432/riskmap?schema=wujin")
+'postgresql://alice:***@db.example:5432/riskmap?schema=wujin'
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from os import PathLike
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from geo.errors import InputError
+from layers.store_records import (
+    AUDIT_COLUMNS, RETIRED_COLUMNS, STORE_CRS, SYSTEM_COLUMNS, EditResult, LayerInfo, display_address,
+    is_postgres_address,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["STORE_CRS", "AUDIT_COLUMNS", "LayerInfo", "Store"]
-
-#: The CRS every vector layer of a store is held in: CGCS2000 geographic (lon/lat degrees).
-STORE_CRS = "EPSG:4490"
-
-#: Columns of the frame returned by :meth:`Store.audit`, newest entry first.
-AUDIT_COLUMNS = ("when", "actor", "action", "layer", "rows", "detail")
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """What the store knows about one layer, without reading its features.
-
-    Parameters
-    ----------
-    name : str
-        Layer name (a catalogue name such as ``"industrial_plots"`` or a derived layer name).
-    rows : int
-        Number of features (0 for a raster).
-    version : int
-        Incremented on each write; 1 after the first.
-    updated_at : str
-        Time of the last write, ISO 8601 in UTC.
-    derived : bool
-        Computed by the engine rather than imported.
-    ruleset_version : str or None
-        Version of the rule set that produced a derived layer.
-    fingerprint : str or None
-        Fingerprint of the inputs a derived layer was computed from.
-    crs : str
-        CRS of the stored data (``"EPSG:4490"`` for vector layers; a raster keeps its own).
-    kind : {"vector", "raster"}
-        Vector layer or raster (GeoTIFF).
-    """
-
-    name: str
-    rows: int
-    version: int
-    updated_at: str
-    derived: bool = False
-    ruleset_version: str | None = None
-    fingerprint: str | None = None
-    crs: str = STORE_CRS
-    kind: str = "vector"
+__all__ = [
+    "STORE_CRS", "SYSTEM_COLUMNS", "RETIRED_COLUMNS", "AUDIT_COLUMNS", "LayerInfo", "EditResult",
+    "Store", "open_store", "create_store", "is_postgres_address", "display_address",
+]
 
 
 @runtime_checkable
 class Store(Protocol):
-    """A transactional, versioned, audited home for layers.
+    """A transactional, versioned, audited home for layers and rasters (see the module docstring).
 
-    See the module docstring for the contract every implementation keeps. ``actor`` names who
-    wrote (a user name, ``"cli"``, ``"engine"``); ``action`` says what kind of write it was
-    (``"import"``, ``"derive"``, ``"edit"``); ``detail`` is free text for the audit log (the
-    source file of an import, for instance).
+    ``actor`` names who wrote (a user name, ``"cli"``, ``"engine"``); ``action`` says what kind
+    of whole-layer write it was (``"import"``, ``"derive"``, ``"demo"``); ``detail`` is free text
+    for the audit log (the source file of an import, for instance).
     """
+
+    @property
+    def address(self) -> str:
+        """The address the store was opened with (a path, or a ``postgresql://`` URL)."""
+        ...
 
     def layers(self) -> list[str]:
         """Names of the layers held (vector and raster), sorted."""
@@ -103,72 +120,121 @@ class Store(Protocol):
         """Whether a layer called ``name`` is held."""
         ...
 
-    def read(
-        self,
-        name: str,
-        bbox: tuple[float, float, float, float] | None = None,
-        columns: list[str] | None = None,
-    ) -> gpd.GeoDataFrame:
-        """Features of layer ``name`` in EPSG:4490, optionally those meeting ``bbox``.
-
-        ``bbox`` is ``(min_lon, min_lat, max_lon, max_lat)``; ``columns`` restricts the attribute
-        columns (the geometry always comes back). Raises
-        :class:`~layers.errors.LayerNotFound` when the layer is absent.
-        """
-        ...
-
-    def write(
-        self,
-        name: str,
-        gdf: gpd.GeoDataFrame,
-        *,
-        derived: bool = False,
-        ruleset_version: str | None = None,
-        fingerprint: str | None = None,
-        actor: str = "cli",
-        action: str = "import",
-        detail: str = "",
-    ) -> LayerInfo:
-        """Replace layer ``name`` by ``gdf`` (in EPSG:4490), atomically; returns its new info."""
-        ...
-
-    def write_many(
-        self,
-        layers: Mapping[str, gpd.GeoDataFrame],
-        *,
-        derived: bool = False,
-        ruleset_version: str | None = None,
-        fingerprint: str | None = None,
-        actor: str = "cli",
-        action: str = "import",
-        detail: str = "",
-    ) -> dict[str, LayerInfo]:
-        """Replace several layers in one all-or-nothing step."""
-        ...
-
     def info(self, name: str) -> LayerInfo:
         """Rows, version, time and provenance of layer ``name``; LayerNotFound if absent."""
         ...
 
-    def audit(self, limit: int = 100) -> pd.DataFrame:
-        """The last ``limit`` audit entries, newest first, with columns :data:`AUDIT_COLUMNS`."""
+    def infos(self) -> list[LayerInfo]:
+        """:class:`LayerInfo` of every layer, sorted by name (one query)."""
         ...
 
-    def write_raster(
+    def read(
         self,
         name: str,
-        path: str | PathLike[str],
-        *,
-        derived: bool = True,
-        ruleset_version: str | None = None,
-        fingerprint: str | None = None,
-        actor: str = "engine",
-        action: str = "derive",
-        detail: str = "",
-    ) -> LayerInfo:
-        """Register the GeoTIFF at ``path`` (copied into the store) as raster layer ``name``."""
+        bbox: tuple[float, float, float, float] | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        include_retired: bool = False,
+        versions: bool = False,
+    ) -> gpd.GeoDataFrame:
+        """Rows of vector layer ``name`` in EPSG:4490.
+
+        ``bbox`` is ``(min_lon, min_lat, max_lon, max_lat)`` (rows whose bounding box meets it);
+        ``columns`` restricts the attribute columns (the geometry always comes back); ``where``
+        keeps rows whose columns equal a value or one of a list of values (None matches NULL);
+        ``versions`` adds the :data:`SYSTEM_COLUMNS`; ``include_retired`` adds retired rows and
+        the :data:`RETIRED_COLUMNS` (and the system columns). LayerNotFound when absent.
+        """
         ...
 
-    def raster_path(self, name: str) -> Path:
-        """Path of the current GeoTIFF of raster layer ``name``; LayerNotFound if absent."""
+    def write(self, name: str, gdf: gpd.GeoDataFrame, *, derived: bool = False,
+              ruleset_version: str | None = None, fingerprint: str | None = None, actor: str = "cli",
+              action: str = "import", detail: str = "", id_field: str | None = None) -> LayerInfo:
+        """Replace layer ``name`` by ``gdf`` (in EPSG:4490), in one transaction; its new info."""
         ...
+
+    def write_many(self, layers: Mapping[str, gpd.GeoDataFrame], *, derived: bool = False,
+                   ruleset_version: str | None = None, fingerprint: str | None = None, actor: str = "cli",
+                   action: str = "import", detail: str = "",
+                   id_fields: Mapping[str, str] | None = None) -> dict[str, LayerInfo]:
+        """Replace several layers in one all-or-nothing transaction."""
+        ...
+
+    def edit(self, layer: str, upserts: gpd.GeoDataFrame | None = None, retirements: Iterable = (),
+             base_versions: Mapping | None = None, *, actor: str, reason: str = "") -> EditResult:
+        """Insert, update, retire and revive rows of ``layer`` in one transaction (see above)."""
+        ...
+
+    def audit(self, layer: str | None = None, feature: str | None = None, since: str | None = None,
+              limit: int | None = 100) -> pd.DataFrame:
+        """Audit entries, newest first, with the columns :data:`AUDIT_COLUMNS`."""
+        ...
+
+    def write_raster(self, name: str, source, profile: Mapping | None = None, *, derived: bool = True,
+                     ruleset_version: str | None = None, fingerprint: str | None = None,
+                     actor: str = "engine", action: str = "derive", detail: str = "") -> LayerInfo:
+        """Store a raster (a GeoTIFF path, or an array with its profile) as raster layer ``name``."""
+        ...
+
+    def read_raster(self, name: str) -> AbstractContextManager:
+        """Context manager yielding the current raster ``name`` as an open rasterio dataset."""
+        ...
+
+    def check(self, full: bool = False) -> list[str]:
+        """Problems found (empty when healthy); ``full`` runs the complete check."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (the store can be used again; it reconnects)."""
+        ...
+
+    def destroy(self) -> None:
+        """Remove the whole store, irreversibly: for a command that created it and then failed."""
+        ...
+
+
+def _check_address(address) -> str | PathLike[str]:
+    if address is None or not str(address).strip():
+        raise InputError("no store given: pass --store ADDRESS (a .gpkg path or a postgresql:// URL), "
+                         "or set RISKMAP_STORE")
+    return address
+
+
+def open_store(address: str | PathLike[str], *, create: bool = False, check: bool = True) -> Store:
+    """Open the store at ``address`` (a GeoPackage path or a ``postgresql://`` URL).
+
+    Parameters
+    ----------
+    address : str or path-like
+    create : bool
+        Create an empty store first when there is none at ``address``.
+    check : bool
+        Run the cheap integrity check (default). ``riskmap check`` opens without it and runs the
+        full check instead; nothing else should.
+
+    Raises
+    ------
+    StoreError
+        No store there (and not ``create``), not a riskmap store, damaged, or unreachable; one
+        line naming the address.
+    """
+    address = _check_address(address)
+    if is_postgres_address(address):
+        from layers.postgis import PostgisStore
+
+        return PostgisStore.open(str(address), create=create, check=check)
+    from layers.gpkg import GeoPackageStore
+
+    return GeoPackageStore.open(address, create=create, check=check)
+
+
+def create_store(address: str | PathLike[str]) -> Store:
+    """Create an empty store at ``address``; StoreError if one (or anything else) is already there."""
+    address = _check_address(address)
+    if is_postgres_address(address):
+        from layers.postgis import PostgisStore
+
+        return PostgisStore.create(str(address))
+    from layers.gpkg import GeoPackageStore
+
+    return GeoPackageStore.create(address)

@@ -50,6 +50,7 @@ from geo.crs import STORE_CRS, to_store_crs
 from geo.errors import InputError
 from geo.validity import geometry_type_problems, repair_geometries
 from layers.catalogue import get_schema
+from layers.catalogue.hazard_sites import MAX_INVENTORY_T
 from layers.errors import Problem, ValidationError
 from layers.schema import Field, LayerSchema
 from layers.substances import default_table
@@ -187,6 +188,29 @@ def _coerce(field: Field, values: pd.Series, present: np.ndarray) -> tuple[pd.Se
     raise InputError(f"field {field.name!r} has an unknown type {field.type!r}")  # pragma: no cover
 
 
+_SET_SEPARATORS = r"\s*[,;，；、|]+\s*"
+
+
+def _code_sets(field: Field, text: pd.Series, lookup: dict) -> tuple[pd.Series, pd.Series]:
+    """Codes of a ``multiple`` field: (canonical "a,b" text, first unknown item or None) per row.
+
+    Items are split on commas, semicolons, 、 or bars (not spaces: labels hold them), matched like single choices (code,
+    label, any case), deduplicated and put in the order of the field's choices. A row with an
+    item that is no choice keeps that item in the second series (for the error message).
+    """
+    order = {value: i for i, value in enumerate(field.values)}
+    items = text.str.strip().str.split(_SET_SEPARATORS, regex=True).explode()
+    items = items[items.notna() & (items != "")]
+    codes = items.str.lower().map(lookup)
+    unknown = items[codes.isna()].groupby(level=0).first().reindex(text.index)
+    known = codes.dropna()
+    ranked = known.map(order)
+    table = pd.DataFrame({"row": known.index, "code": known.to_numpy(), "rank": ranked.to_numpy()})
+    joined = (table.drop_duplicates(["row", "code"]).sort_values(["row", "rank"], kind="stable")
+              .groupby("row")["code"].agg(",".join))
+    return joined.reindex(text.index).where(text.notna()).astype(object), unknown
+
+
 def _cast(field: Field, values: pd.Series) -> pd.Series:
     """Give a coerced column its final dtype."""
     if field.dtype == "str":
@@ -247,6 +271,8 @@ def _check_inventory(document) -> str | None:
             issues.append(f"item {number}: quantity_t {quantity!r} is not a number")
         elif quantity < 0:
             issues.append(f"item {number}: quantity_t {quantity} is negative")
+        elif not quantity <= MAX_INVENTORY_T:
+            issues.append(f"item {number}: quantity_t {quantity:g} is above the maximum {MAX_INVENTORY_T:g} t")
     return "; ".join(issues) or None
 
 
@@ -450,10 +476,16 @@ def validate_layer(
                 lookup.update({choice.zh: choice.value, choice.en.lower(): choice.value})
             lookup.update({choice.value.lower(): choice.value for choice in field.choices})
             text = values.astype(object).where(ok)
-            coded = text.str.lower().map(lookup).where(ok)
-            outside = ok & coded.isna().to_numpy()
-            collector.rows(outside, field.name,
-                           lambda: _quoted(raw) + " is not one of: " + ", ".join(field.values))
+            if field.multiple:
+                coded, unknown = _code_sets(field, text, lookup)
+                outside = ok & unknown.notna().to_numpy()
+                collector.rows(outside, field.name,
+                               lambda: _quoted(unknown) + " is not one of: " + ", ".join(field.values))
+            else:
+                coded = text.str.lower().map(lookup).where(ok)
+                outside = ok & coded.isna().to_numpy()
+                collector.rows(outside, field.name,
+                               lambda: _quoted(raw) + " is not one of: " + ", ".join(field.values))
             relabelled = int((ok & ~outside & (coded != text).to_numpy()).sum())
             if relabelled:
                 notes.append(f"{field.name}: {relabelled} value(s) given as labels or in another case "

@@ -6,6 +6,8 @@ explicitly (so a test builds an app with exactly the pieces it needs):
 * :func:`server.features.create_features_router` - OGC API - Features (``/``, ``/conformance``,
   ``/collections/...``);
 * :func:`server.tiles.create_tiles_router` - vector and raster tiles, TileJSON (``/tiles/...``);
+* :func:`server.ogc_tiles.create_ogc_tiles_router` - OGC API - Tiles (``/tileMatrixSets``,
+  ``/tiles/{tms}/...``, ``/collections/{id}/tiles/...``);
 * ``/docs`` - an offline HTML list of the operations (no CDN-hosted Swagger UI).
 
 Shared pieces live in one :class:`~server.services.Services` object built once per app: the store, the
@@ -36,18 +38,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from layers.errors import StoreError
-from layers.gpkg import GeoPackageStore
-from layers.store import Store
+from layers.store import Store, open_store
 from server import html_views as html
 from server.errors import install_error_handlers
 from server.features import create_features_router
+from server.ogc_tiles import create_ogc_tiles_router
+from server.middleware import install_middleware
+from server.openapi import install_openapi
 from server.pages import pages_router
+from server.packages import create_packages_router
+from server.pages.session import COOKIE, browser_principal
 from server.services import Services, build_services
 from server.settings import Settings, load_settings
 from server.siting_api import siting_router
@@ -67,6 +72,14 @@ def _tiles(s: Services) -> APIRouter:
     return create_tiles_router(s.source, s.redactor, s.settings, s.principal, s.tile_cache)
 
 
+def _ogc_tiles(s: Services) -> APIRouter:
+    return create_ogc_tiles_router(s.source, s.redactor, s.settings, s.principal, s.tile_cache)
+
+
+def _packages(s: Services) -> APIRouter:
+    return create_packages_router(s.settings, browser_principal(s.auth, s.principal))
+
+
 def _docs(s: Services) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -82,16 +95,21 @@ def _docs(s: Services) -> APIRouter:
 
 
 #: Router factories included by :func:`create_app`, in order. Append new concerns here.
-ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _docs, pages_router, siting_router)
+ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _packages, _docs, pages_router,
+                                     siting_router)
 
 
 def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,
                routers: Sequence[RouterFactory] = ROUTERS) -> FastAPI:
-    """A FastAPI app serving ``store`` (a :class:`~layers.store.Store` or a GeoPackage path).
+    """A FastAPI app serving ``store`` (a :class:`~layers.store.Store` or its address).
+
+    An address is opened with :func:`layers.store.open_store`, which checks the store first: a
+    damaged one is refused here, with one :class:`~layers.errors.StoreError` line, before the app
+    exists.
 
     Parameters
     ----------
-    store : Store or path
+    store : Store, or its address (a GeoPackage path or a ``postgresql://`` URL)
     settings : Settings, optional
         Read from the environment (``RISKMAP_*``) when omitted.
     routers : sequence of callables
@@ -100,7 +118,7 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     The :class:`Services` are at ``app.state.services``.
     """
     if isinstance(store, (str, PathLike)):
-        store = GeoPackageStore(Path(store))
+        store = open_store(store)
     settings = settings if settings is not None else load_settings()
     services = build_services(store, settings)
     app = FastAPI(
@@ -110,8 +128,10 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     )
     app.state.services = services
     install_error_handlers(app)
+    install_middleware(app, settings, services.auth, COOKIE)
     for factory in routers:
         app.include_router(factory(services))
+    install_openapi(app)
     return app
 
 
@@ -119,5 +139,6 @@ def create_app_from_env() -> FastAPI:
     """An app over the store named by ``RISKMAP_STORE`` (for ``uvicorn --factory`` and workers)."""
     settings = load_settings()
     if settings.store is None:
-        raise StoreError("no store to serve: set RISKMAP_STORE to a riskmap GeoPackage")
+        raise StoreError("no store to serve: set RISKMAP_STORE to a store address (a .gpkg path or a "
+                         "postgresql:// URL)")
     return create_app(settings.store, settings)

@@ -38,7 +38,8 @@ from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
 from server.html_views import wants_html
 from zoning.errors import RuleSetError
 
-__all__ = ["AccessDenied", "Forbidden", "STATUS", "status_for", "error_body", "install_error_handlers"]
+__all__ = ["AccessDenied", "Forbidden", "TimeBudgetExceeded", "BodyTooLarge", "STATUS", "status_for",
+           "error_body", "install_error_handlers"]
 
 log = logging.getLogger("riskmap.server")
 
@@ -60,6 +61,22 @@ class Forbidden(AccessDenied):
     """The caller is known, but its role or town does not give it this resource (HTTP 403)."""
 
 
+class TimeBudgetExceeded(RiskmapError):
+    """A computation ran past its time budget (HTTP 503, with ``Retry-After``); the request may be
+    repeated later or made smaller."""
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body passed its route's size limit while arriving (HTTP 413).
+
+    A Starlette ``HTTPException`` rather than a :class:`RiskmapError` because it is raised inside
+    ``receive()``, under FastAPI's body parsing, which turns any other exception into a 400.
+    """
+
+    def __init__(self, detail: str):
+        super().__init__(status_code=413, detail=detail)
+
+
 #: The one table: riskmap error class → HTTP status. Looked up along the MRO (most specific first).
 STATUS: dict[type[BaseException], int] = {
     LayerNotFound: 404,
@@ -71,6 +88,7 @@ STATUS: dict[type[BaseException], int] = {
     Forbidden: 403,
     Conflict: 409,
     StoreError: 503,
+    TimeBudgetExceeded: 503,
     RuleSetError: 500,  # the server's own configuration is wrong, not the request
     RiskmapError: 400,
 }
@@ -115,6 +133,8 @@ def _riskmap_error(request: Request, exc: RiskmapError) -> JSONResponse | Redire
     headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'} if status == 401 else None
     if sign_in:  # the same URL redirects a browser: caches must tell the two answers apart
         headers = {**(headers or {}), "Vary": "Accept, Authorization, Cookie"}
+    if isinstance(exc, TimeBudgetExceeded):
+        headers = {**(headers or {}), "Retry-After": "30"}
     return JSONResponse(error_body(type(exc).__name__, description, problems), status_code=status,
                         headers=headers)
 

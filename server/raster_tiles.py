@@ -1,6 +1,7 @@
 """PNG tiles of a paletted raster (the risk surface): warp into the Web Mercator tile, colour, encode.
 
-The GeoTIFF (any CRS; the risk surface is in a Gauss-Krüger zone) is read through a rasterio
+The raster (an open rasterio dataset, as :meth:`layers.store.Store.read_raster` gives it; any CRS:
+the risk surface is in a Gauss-Krüger zone) is read through a rasterio
 ``WarpedVRT`` whose grid *is* the requested 256×256 EPSG:3857 tile, with nearest-neighbour
 resampling (levels are categories, not quantities). Pixels are written as an 8-bit indexed PNG
 whose palette is the raster's colour table; the nodata index and every colour-table entry with
@@ -16,11 +17,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
-import rasterio
 from rasterio.enums import Resampling
 from affine import Affine
 from rasterio.vrt import WarpedVRT
@@ -58,21 +55,18 @@ def encode_png(indices: np.ndarray, palette: np.ndarray) -> bytes:
     ])
 
 
-@lru_cache(maxsize=64)
-def raster_lonlat_bounds(path: Path) -> tuple[float, float, float, float]:
-    """``(west, south, east, north)`` of a raster file (cached per path: files are versioned)."""
-    with rasterio.open(path) as src:
-        return tuple(transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21))
+def raster_lonlat_bounds(src) -> tuple[float, float, float, float]:
+    """``(west, south, east, north)`` of an open raster, in degrees."""
+    return tuple(transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21))
 
 
 def _palette(src) -> tuple[np.ndarray, int]:
     if src.dtypes[0] != "uint8":
-        raise InputError(f"{Path(src.name).name}: only 8-bit paletted rasters are served as PNG tiles "
-                         f"(this one is {src.dtypes[0]})")
+        raise InputError(f"this raster is {src.dtypes[0]}: only 8-bit paletted rasters are served as PNG tiles")
     try:
         table = src.colormap(1)
     except ValueError:
-        raise InputError(f"{Path(src.name).name}: the raster has no colour table; only paletted "
+        raise InputError("the raster has no colour table; only paletted "
                          "rasters are served as PNG tiles") from None
     palette = np.zeros((256, 4), np.uint8)
     for index, rgba in table.items():
@@ -82,19 +76,22 @@ def _palette(src) -> tuple[np.ndarray, int]:
     return palette, nodata
 
 
-def render_png_tile(path: Path, z: int, x: int, y: int, size: int = TILE_SIZE) -> bytes | None:
-    """The PNG of tile z/x/y of the paletted raster at ``path``; None when the tile shows nothing."""
+def render_png_tile(src, z: int, x: int, y: int, size: int = TILE_SIZE,
+                    bounds: tuple[float, float, float, float] | None = None) -> bytes | None:
+    """The PNG of tile z/x/y of the open paletted raster ``src``; None when the tile shows nothing.
+
+    ``bounds`` are the raster's lon/lat bounds when the caller has them (computed otherwise).
+    """
     west, south, east, north = tile_bounds(z, x, y).lonlat
-    r_west, r_south, r_east, r_north = raster_lonlat_bounds(Path(path))
+    r_west, r_south, r_east, r_north = bounds or raster_lonlat_bounds(src)
     if west >= r_east or east <= r_west or south >= r_north or north <= r_south:
         return None
-    with rasterio.open(path) as src:
-        palette, nodata = _palette(src)
-        minx, miny, maxx, maxy = tile_bounds(z, x, y).mercator
-        transform = Affine((maxx - minx) / size, 0.0, minx, 0.0, -(maxy - miny) / size, maxy)
-        with WarpedVRT(src, crs="EPSG:3857", transform=transform, width=size, height=size,
-                       resampling=Resampling.nearest, nodata=nodata) as vrt:
-            data = vrt.read(1)
+    palette, nodata = _palette(src)
+    minx, miny, maxx, maxy = tile_bounds(z, x, y).mercator
+    transform = Affine((maxx - minx) / size, 0.0, minx, 0.0, -(maxy - miny) / size, maxy)
+    with WarpedVRT(src, crs="EPSG:3857", transform=transform, width=size, height=size,
+                   resampling=Resampling.nearest, nodata=nodata) as vrt:
+        data = vrt.read(1)
     visible = palette[data, 3] > 0
     if not visible.any():
         return None

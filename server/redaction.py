@@ -47,7 +47,7 @@ import pandas as pd
 from layers.catalogue import CATALOGUE
 from layers.schema import LayerSchema
 from server.auth import Principal
-from server.errors import AccessDenied
+from layers.errors import LayerNotFound
 
 __all__ = ["RowRule", "PublicRule", "DerivedLayer", "DERIVED", "RISK_NOTICE", "LayerView", "Redactor"]
 
@@ -199,11 +199,15 @@ class Redactor:
         return [name for name in layers if not principal.is_public or self.is_public(name)]
 
     def view(self, layer: str, principal: Principal) -> LayerView:
-        """The view of ``layer`` for ``principal``; AccessDenied if it needs a credential."""
+        """The view of ``layer`` for ``principal``.
+
+        A layer the caller may not see raises :class:`~layers.errors.LayerNotFound`, as an absent
+        one does: to such a caller a private layer does not exist (nothing confirms its name).
+        Routers check :meth:`visible` first, so that both answers are word for word the same.
+        """
         public = principal.is_public
         if public and not self.is_public(layer):
-            raise AccessDenied(f"layer {layer!r} is not public; send Authorization: Bearer <token> "
-                               f"with a role that may see it")
+            raise LayerNotFound(f"unknown layer {layer!r}")
         if layer in self.catalogue:
             schema = self.catalogue[layer]
             return LayerView(

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
                                       frozen=True)
 
     # --- store and identity
-    store: Path | None = Field(None, description="The GeoPackage store served (for `riskmap serve`).")
+    store: str | None = Field(None, description="Address of the store served (for `riskmap serve`): a "
+                                                "GeoPackage path or a postgresql:// URL.")
     title: str = Field("riskmap 风险地图", description="Service title on the landing page.")
     public_url: str | None = Field(
         None, description="Base URL clients reach the server at (behind a proxy); links are built "
@@ -76,6 +77,38 @@ class Settings(BaseSettings):
     tokens: dict[str, str] = Field(
         default_factory=dict, description="Bearer token → role (or 'town_editor:<town code>').")
 
+    # --- HTTP edges (server.middleware, server.security)
+    compress_min_bytes: int = Field(
+        512, ge=0, description="Bodies smaller than this are sent uncompressed (gzip/brotli cost more "
+                               "than they save on a few hundred bytes).")
+    gzip_level: int = Field(6, ge=1, le=9, description="gzip compression level.")
+    brotli_quality: int = Field(5, ge=0, le=11, description="brotli quality (when brotli is installed).")
+    max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest request body of any route, counted while it arrives.")
+    max_login_body_bytes: int = Field(
+        4096, ge=256, description="Largest body of POST /login and /logout (a token and a path).")
+    max_json_depth: int = Field(
+        32, ge=4, le=1000, description="Deepest nesting of arrays and objects in a JSON request body.")
+    rate_limit_per_minute: int = Field(
+        1200, ge=0, description="Requests per minute per caller (a valid token, else the client address); "
+                                "0 turns the limit off.")
+    rate_limit_burst: int = Field(600, ge=1, description="Requests a caller may make at once before the "
+                                                         "per-minute rate applies.")
+    login_attempts_per_minute: int = Field(
+        10, ge=0, description="Sign-in attempts (POST /login) per minute per client address; 0: no limit.")
+    login_burst: int = Field(10, ge=1, description="Sign-in attempts allowed at once per address.")
+    rate_limit_clients: int = Field(
+        100_000, ge=100, description="Callers whose request counts are remembered (least recent out).")
+    siting_max_vertices: int = Field(
+        20_000, ge=4, description="Most vertices a proposed site may have; a larger one is refused with a "
+                                  "request to simplify it.")
+    siting_time_budget_s: float = Field(
+        20.0, gt=0, description="Longest a siting review may take before the request is answered 503.")
+    siting_concurrency: int = Field(2, ge=1, description="Siting reviews computed at once.")
+    pmtiles_dir: Path | None = Field(
+        None, description="Folder of tile packages (.pmtiles) served at /pmtiles/{name} with HTTP "
+                          "Range requests; None: the route answers 404.")
+
     @field_validator("tokens")
     @classmethod
     def _roles_known(cls, tokens: dict[str, str]) -> dict[str, str]:
@@ -100,6 +133,9 @@ class Settings(BaseSettings):
             raise ValueError(f"min_zoom ({self.min_zoom}) exceeds max_zoom ({self.max_zoom})")
         if self.tile_buffer * 2 >= self.tile_extent:
             raise ValueError("tile_buffer must be smaller than half the tile_extent")
+        if self.max_login_body_bytes > self.max_body_bytes:
+            raise ValueError(f"max_login_body_bytes ({self.max_login_body_bytes}) exceeds max_body_bytes "
+                             f"({self.max_body_bytes})")
         return self
 
 

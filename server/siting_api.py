@@ -22,25 +22,39 @@ without ``geometry`` or ``kind``, or not sent as ``application/json`` (which, wi
 the kinds), an invalid geometry (with the reason), a bad population or inventory → 400 with the
 engine's message; a store not zoned yet → 404 naming ``riskmap zone``.
 
+Limits: a site of more than ``settings.siting_max_vertices`` vertices is refused (400, asking for
+a simplified outline: review time grows with the vertices, 15 s at 60 000); ``population`` and the
+inventory's ``quantity_t`` must be finite numbers within the catalogue's bounds
+(``protected_targets.population``, :data:`layers.catalogue.hazard_sites.MAX_INVENTORY_T`); at most
+``settings.siting_concurrency`` reviews compute at once, and a review not done within
+``settings.siting_time_budget_s`` is answered 503 with ``Retry-After`` (the computation finishes in
+the background and its slot is freed then). The request body is limited while it arrives
+(``settings.max_body_bytes``, :mod:`server.middleware.limits`).
+
 The :class:`~zoning.siting.review.SitingContext` (the store's layers in metres and the road graph) is
 built on the first review and rebuilt when a layer it reads changes version.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import secrets
 import threading
 
+import shapely
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from geo.errors import InputError
+from layers.catalogue import CATALOGUE
+from layers.catalogue.hazard_sites import MAX_INVENTORY_T
 from layers.store import Store
 from server.auth import Principal
 from server.cache import LRUCache
-from server.errors import AccessDenied, Forbidden
+from server.errors import AccessDenied, Forbidden, TimeBudgetExceeded
+from server.openapi import error_responses
 from server.pages.common import PageNotFound
 from server.pages.session import SITING_ROLE, browser_principal
 from server.services import Services
@@ -49,11 +63,44 @@ from zoning.rules import RuleSet, load_ruleset
 from zoning.siting.context import CONTEXT_LAYERS, SitingContext
 from zoning.siting.review import SitingVerdict, proposal_geometry, render_siting_report, review_site
 
-__all__ = ["SITING_ROLE", "MAX_BODY_BYTES", "SitingService", "create_siting_router", "siting_router"]
+__all__ = ["SITING_ROLE", "SitingService", "create_siting_router", "siting_router", "check_numbers",
+           "check_vertices"]
 
-#: Largest request body accepted (a parcel drawn by hand is a few kB).
-MAX_BODY_BYTES = 2_000_000
 _MEMBERS = ("geometry", "kind", "population", "inventory")
+_POPULATION = CATALOGUE["protected_targets"].field("population")
+
+
+def _bounded(value, what: str, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{what}: expected a finite number, got {value!r}")
+    if not low <= value <= high:
+        raise InputError(f"{what}: {value:g} is outside {low:g}..{high:g}")
+
+
+def check_numbers(data: dict) -> None:
+    """``population`` and every ``inventory[i].quantity_t`` within the catalogue's bounds (InputError).
+
+    >>> check_numbers({"population": 800, "inventory": [{"name": "液氨", "quantity_t": 12.5}]})
+    >>> check_numbers({"population": 1e308})
+    Traceback (most recent call last):
+    ...
+    geo.errors.InputError: population: 1e+308 is outside 0..1e+06
+    """
+    if data.get("population") is not None:
+        _bounded(data["population"], "population", _POPULATION.minimum, _POPULATION.maximum)
+    inventory = data.get("inventory")
+    if isinstance(inventory, list):
+        for number, item in enumerate(inventory, start=1):
+            if isinstance(item, dict) and "quantity_t" in item:
+                _bounded(item["quantity_t"], f"inventory item {number}: quantity_t", 0.0, MAX_INVENTORY_T)
+
+
+def check_vertices(geometry, limit: int) -> None:
+    """InputError when the site has more than ``limit`` vertices (asking for a simpler outline)."""
+    count = int(shapely.get_num_coordinates(geometry))
+    if count > limit:
+        raise InputError(f"the site has {count:,} vertices; at most {limit:,} are reviewed: simplify its outline "
+                         "(to about 1 m, e.g. QGIS Simplify or ogr2ogr -simplify 0.00001) and send it again")
 
 
 class SitingService:
@@ -67,10 +114,11 @@ class SitingService:
         Verdicts kept for their reports.
     """
 
-    def __init__(self, store: Store, ruleset: RuleSet, max_reports: int = 64):
+    def __init__(self, store: Store, ruleset: RuleSet, max_reports: int = 64, concurrency: int = 2):
         self.store, self.ruleset = store, ruleset
         self.reports = LRUCache(max_reports)
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(concurrency)
         self._context: tuple[tuple, SitingContext] | None = None
 
     def _versions(self) -> tuple:
@@ -93,6 +141,25 @@ class SitingService:
         self.reports.put(report_id, verdict)
         return report_id, verdict
 
+    async def review_within(self, budget_s: float, *args) -> tuple[str, SitingVerdict]:
+        """:meth:`review` in a worker thread, at most ``concurrency`` at once, answered within
+        ``budget_s`` seconds or TimeBudgetExceeded (the thread finishes on its own, then frees its slot)."""
+
+        def bounded():
+            if not self._slots.acquire(timeout=budget_s):
+                raise TimeBudgetExceeded(f"every siting slot is busy; retry in a moment (budget {budget_s:g} s)")
+            try:
+                return self.review(*args)
+            finally:
+                self._slots.release()
+
+        work = asyncio.get_running_loop().run_in_executor(None, bounded)
+        try:
+            return await asyncio.wait_for(asyncio.shield(work), timeout=budget_s)
+        except asyncio.TimeoutError:
+            raise TimeBudgetExceeded(f"the siting review took longer than its budget of {budget_s:g} s; retry "
+                                     "later, or send a simpler outline") from None
+
     def report(self, report_id: str) -> SitingVerdict:
         verdict = self.reports.get(report_id)
         if verdict is None:
@@ -112,9 +179,7 @@ async def _proposal(request: Request) -> dict:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in ("application/json", "application/geo+json"):
         raise InputError(f"send the proposal as application/json, not {kind or 'no content type'}")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InputError(f"request body too large: {len(raw):,} bytes, at most {MAX_BODY_BYTES:,}")
+    raw = await request.body()  # its size is limited while it arrives (server.middleware.limits)
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -153,21 +218,24 @@ def create_siting_router(store: Store, ruleset: RuleSet, settings: Settings, pri
         Verdicts kept for their reports.
     """
     router = APIRouter(prefix="/api/siting", tags=["Siting"])
-    service = SitingService(store, ruleset, max_reports)
+    service = SitingService(store, ruleset, max_reports, settings.siting_concurrency)
 
-    @router.post("", summary="Siting verdict of a proposed project (选址审查)")
+    @router.post("", summary="Siting verdict of a proposed project (选址审查)",
+                 responses=error_responses(400, 401, 403, 404, 503))
     async def review(request: Request, who: Principal = Depends(principal)):
         _require(who)
         data = await _proposal(request)
+        check_numbers(data)
         geometry = proposal_geometry(data["geometry"])
-        report_id, verdict = await run_in_threadpool(service.review, geometry, data["kind"], data.get("population"),
-                                                     data.get("inventory"))
+        check_vertices(geometry, settings.siting_max_vertices)
+        report_id, verdict = await service.review_within(settings.siting_time_budget_s, geometry, data["kind"],
+                                                         data.get("population"), data.get("inventory"))
         base = settings.public_url or str(request.base_url).rstrip("/")
         body = {"id": report_id, "report_url": f"{base}/api/siting/{report_id}/report.html", **verdict.to_dict()}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @router.get("/{report_id}/report.html", response_class=HTMLResponse,
-                summary="The HTML report of a recent siting verdict")
+                summary="The HTML report of a recent siting verdict", responses=error_responses(401, 403, 404))
     def report(report_id: str, who: Principal = Depends(principal)):
         _require(who)
         verdict = service.report(report_id)

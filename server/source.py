@@ -8,7 +8,7 @@ is seen by the next request without any explicit invalidation.
 Bounding-box reads of layers up to ``index_max_rows`` rows are answered from memory: the first
 one loads the whole layer as the view shows it, with a spatial index (an STRtree), and keeps it
 in an LRU bounded by entries and by total rows; later reads query the index. This takes the
-per-request cost of opening the store (10-20 ms with GDAL) off every tile and page. The default
+per-request cost of reading the store (10-20 ms) off every tile and page. The default
 (2 million rows) holds the scale-100 demo's 1.5 million road segments, which read from the store
 per request made the combined tile 2-3× slower; larger layers still go to the store per request,
 through its own spatial index.
@@ -22,6 +22,7 @@ import shapely
 
 from layers.store import LayerInfo, Store
 from server.cache import LRUCache
+from server.raster_tiles import raster_lonlat_bounds
 from server.redaction import LayerView
 
 __all__ = ["LayerSource"]
@@ -73,12 +74,26 @@ class LayerSource:
             self._columns.put(key, found)
         return found
 
+    # ------------------------------------------------------------------ rasters
+    def raster(self, info: LayerInfo):
+        """Context manager: the raster layer ``info`` as an open rasterio dataset."""
+        return self.store.read_raster(info.name)
+
+    def raster_bounds(self, info: LayerInfo) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` in degrees of raster layer ``info``, cached per version."""
+        key = ("raster", info.name, info.version)
+        found = self._bounds.get(key)
+        if found is None:
+            with self.raster(info) as src:
+                found = raster_lonlat_bounds(src)
+            self._bounds.put(key, found)
+        return found
+
     # ------------------------------------------------------------------ reads
     def read(self, view: LayerView, info: LayerInfo, bbox=None) -> gpd.GeoDataFrame:
         """The features of the layer meeting ``bbox`` (lon/lat), as ``view`` shows them.
 
-        Every column is read and the view then keeps the visible ones: with GDAL this is faster
-        than asking for a column list (which costs a second open of the layer).
+        Every column is read and the view then keeps the visible ones (one read, whatever the view).
         """
         if bbox is not None and info.rows <= self.index_max_rows:
             frame = self.frame(view, info)

@@ -31,13 +31,16 @@ from layers.errors import LayerNotFound
 from layers.store import LayerInfo
 from server.auth import Principal
 from server.cache import LRUCache
-from server.raster_tiles import raster_lonlat_bounds, render_png_tile
+from server.middleware.compression import etag_matches
+from server.ogc.tilesets import GRIDS, WEB_MERCATOR, TileGrid
+from server.openapi import error_responses
+from server.raster_tiles import render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from server.vector_tiles import buffered_lonlat_bounds, encode_tile, tile_features
+from server.vector_tiles import encode_tile, tile_features
 
-__all__ = ["MVT", "PNG", "LAYER_MIN_ZOOM", "ZOOM_CLASSES", "COMBINED", "create_tiles_router"]
+__all__ = ["MVT", "PNG", "LAYER_MIN_ZOOM", "ZOOM_CLASSES", "COMBINED", "TileService", "create_tiles_router"]
 
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
@@ -68,7 +71,14 @@ def _field_type(dtype: str) -> str:
     return "String"
 
 
-class _Tiles:
+class TileService:
+    """What the tile routers share: the layers a request covers, the tile rendering, ETags and cache.
+
+    The cache is anything with ``get(key)`` and ``put(key, value)`` (:class:`server.cache.LRUCache`
+    today); keys are ETags made of layer versions, tile-matrix set, address and role, so a cache
+    shared by several workers can stand behind the same two calls.
+    """
+
     def __init__(self, source: LayerSource, redactor: Redactor, settings: Settings, cache: LRUCache):
         self.source, self.redactor, self.settings, self.cache = source, redactor, settings, cache
 
@@ -79,13 +89,13 @@ class _Tiles:
         validate_tile(z, x, y, max_zoom=self.settings.max_zoom)
 
     def layers(self, layer: str, who: Principal, kind: str) -> list[tuple[LayerView, LayerInfo]]:
-        """Views and infos of the layers a tile request covers (AccessDenied / LayerNotFound)."""
+        """Views and infos of the layers a tile request covers (LayerNotFound, InputError)."""
         infos = self.source.infos()
         if layer == COMBINED and kind == "vector":
             names = self.redactor.visible([n for n, i in infos.items() if i.kind == "vector"], who)
             return [(self.redactor.view(n, who), infos[n]) for n in names]
         info = infos.get(layer)
-        if info is None:
+        if info is None or not self.redactor.visible([layer], who):  # private: as absent (no 401)
             names = self.redactor.visible([n for n, i in infos.items() if i.kind == kind], who)
             raise LayerNotFound(f"unknown {kind} layer {layer!r}; {kind} layers: {', '.join(names) or 'none'}")
         view = self.redactor.view(layer, who)
@@ -104,26 +114,28 @@ class _Tiles:
         return {"ETag": etag, "Cache-Control": f"{scope}, max-age={self.settings.tile_max_age}",
                 "Vary": "Authorization, Cookie"}
 
-    def vector_tile(self, layers, z: int, x: int, y: int) -> bytes:
+    def vector_tile(self, layers, z: int, x: int, y: int, grid: TileGrid = GRIDS[WEB_MERCATOR]) -> bytes:
+        """The MVT of tile z / column x / row y of ``grid`` (Web Mercator XYZ by default)."""
         s = self.settings
         fraction = s.tile_buffer / s.tile_extent
-        bbox = buffered_lonlat_bounds(z, x, y, fraction)
+        bbox = grid.read_bounds(z, y, x, fraction)
+        zoom = grid.mercator_zoom(z)  # the zoom rules are in Web Mercator zooms
         features = {}
         for view, info in layers:
-            if z < LAYER_MIN_ZOOM.get(info.name, s.min_zoom):
+            if zoom < LAYER_MIN_ZOOM.get(info.name, s.min_zoom):
                 continue
             frame = self.source.read(view, info, bbox=bbox)
             if info.name in ZOOM_CLASSES and ZOOM_CLASSES[info.name][0] in frame.columns:
                 column, first_zoom, other = ZOOM_CLASSES[info.name]
-                frame = frame[frame[column].map(first_zoom).fillna(other).to_numpy() <= z]
-            features[info.name] = tile_features(frame, z, x, y, extent=s.tile_extent, buffer=s.tile_buffer)
+                frame = frame[frame[column].map(first_zoom).fillna(other).to_numpy() <= zoom]
+            features[info.name] = tile_features(frame, z, x, y, extent=s.tile_extent, buffer=s.tile_buffer,
+                                                project=lambda c: grid.to_tile(c, z, y, x, s.tile_extent))
         return encode_tile(features, extent=s.tile_extent)
 
     def answer(self, request: Request, layers, z, x, y, who, fmt: str, render) -> Response:
         etag = self.etag(layers, z, x, y, who, fmt)
         headers = self.headers(etag, who)
-        wanted = request.headers.get("if-none-match", "")
-        if etag in (t.strip() for t in wanted.split(",")) or wanted.strip() == "*":
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         body = self.cache.get(etag)
         headers["X-Cache"] = "HIT" if body is not None else "MISS"
@@ -132,7 +144,7 @@ class _Tiles:
             self.cache.put(etag, body)
         if not body:
             return Response(status_code=204, headers=headers)
-        return Response(body, media_type=MVT if fmt == "mvt" else PNG, headers=headers)
+        return Response(body, media_type=MVT if fmt.startswith("mvt") else PNG, headers=headers)
 
     def tilejson(self, request: Request, layer: str, who: Principal) -> dict:
         s = self.settings
@@ -148,7 +160,7 @@ class _Tiles:
         if raster:
             view, info = layers[0]
             doc["description"] = view.description
-            bounds = raster_lonlat_bounds(self.source.store.raster_path(info.name))
+            bounds = self.source.raster_bounds(info)
         else:
             doc["description"] = ("every layer you may see" if layer == COMBINED else layers[0][0].description)
             doc["vector_layers"] = [self.vector_layer(view, info) for view, info in layers]
@@ -186,17 +198,18 @@ def create_tiles_router(source: LayerSource, redactor: Redactor, settings: Setti
         Where tiles are kept, keyed by their ETag (layer versions, address, role).
     """
     router = APIRouter(prefix="/tiles", tags=["Tiles"])
-    h = _Tiles(source, redactor, settings, cache)
+    h = TileService(source, redactor, settings, cache)
     Who = Depends(principal)
 
-    @router.get("/{layer}/tilejson.json", summary="TileJSON 3.0.0 of a layer (or 'all')")
+    @router.get("/{layer}/tilejson.json", summary="TileJSON 3.0.0 of a layer (or 'all')",
+                responses=error_responses(404))
     def tilejson(request: Request, layer: str, who: Principal = Who):
         return JSONResponse(h.tilejson(request, layer, who))
 
     @router.get("/{layer}/{z}/{x}/{y}.mvt", summary="Mapbox Vector Tile of a layer (or 'all')",
                 response_class=Response,
                 responses={200: {"content": {MVT: {}}}, 204: {"description": "nothing in this tile"},
-                           304: {"description": "not modified"}})
+                           304: {"description": "not modified"}, **error_responses(400, 404)})
     def vector_tile(request: Request, layer: str, z: int, x: int, y: int, who: Principal = Who):
         h.check_tile(z, x, y)
         layers = h.layers(layer, who, "vector")
@@ -205,11 +218,16 @@ def create_tiles_router(source: LayerSource, redactor: Redactor, settings: Setti
     @router.get("/{layer}/{z}/{x}/{y}.png", summary="PNG tile of a raster layer (the risk surface)",
                 response_class=Response,
                 responses={200: {"content": {PNG: {}}}, 204: {"description": "nothing in this tile"},
-                           304: {"description": "not modified"}})
+                           304: {"description": "not modified"}, **error_responses(400, 404)})
     def raster_tile(request: Request, layer: str, z: int, x: int, y: int, who: Principal = Who):
         h.check_tile(z, x, y)
         layers = h.layers(layer, who, "raster")
-        path = source.store.raster_path(layer)
-        return h.answer(request, layers, z, x, y, who, "png", lambda: render_png_tile(path, z, x, y))
+        info = layers[0][1]
+
+        def render() -> bytes | None:
+            with source.raster(info) as src:
+                return render_png_tile(src, z, x, y, bounds=source.raster_bounds(info))
+
+        return h.answer(request, layers, z, x, y, who, "png", render)
 
     return router

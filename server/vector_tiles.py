@@ -99,11 +99,13 @@ def _snap(geoms: np.ndarray) -> np.ndarray:
 
 
 def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: int = 4096,
-                  buffer: int = 64) -> tuple[np.ndarray, pd.DataFrame]:
+                  buffer: int = 64, project=None) -> tuple[np.ndarray, pd.DataFrame]:
     """The features of ``frame`` (longitude/latitude) in tile z/x/y, ready for the encoder.
 
     Returns the geometries in integer tile units (valid, exteriors with a positive area in
     tile coordinates, no repeated points) and the matching rows of the attribute columns.
+    ``project`` maps longitude/latitude pairs (N, 2) to tile units, for a tile of another
+    tile-matrix set (:class:`server.ogc.tilesets.TileGrid`); Web Mercator z/x/y by default.
     """
     props = frame.drop(columns=frame.geometry.name)
     if len(frame) == 0:
@@ -111,7 +113,8 @@ def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: in
     geoms = np.asarray(frame.geometry.values, dtype=object)
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     rows = np.flatnonzero(keep)
-    geoms = shapely.transform(geoms[keep], lambda c: lonlat_to_tile(c, z, x, y, extent))
+    project = project if project is not None else (lambda c: lonlat_to_tile(c, z, x, y, extent))
+    geoms = shapely.transform(geoms[keep], project)
     lo, hi = -float(buffer), float(extent + buffer)
     types = shapely.get_type_id(geoms)
     punctual = np.isin(types, (0, 4))  # Point, MultiPoint

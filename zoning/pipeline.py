@@ -64,6 +64,8 @@ FINGERPRINT_LAYERS = (*INPUT_LAYERS, "population")
 DERIVED_LAYERS = ("risk_wall", "major_hazards", "safety_buffers", "separation_violations", "risk_zones",
                   "ir_contours", "threat_zones")
 SURFACE_LAYER = "risk_surface"
+#: Stable row ids of the derived layers that have one (the store keeps row versions by them).
+DERIVED_IDS = {"risk_wall": "plot_id", "major_hazards": "site_id"}
 
 
 @dataclass
@@ -222,7 +224,7 @@ def read_population(store: Store):
     if not store.exists("population"):
         return None
     try:
-        with rasterio.open(store.raster_path("population")) as src:
+        with store.read_raster("population") as src:
             values = src.read(1, masked=True).filled(0).astype(float)
             transform, crs = src.transform, src.crs
     except rasterio.errors.RasterioError as exc:
@@ -246,7 +248,8 @@ def run_zoning(store: Store, ruleset: RuleSet, *, palette: str | None = None, gr
                             surface_cell_m=surface_cell_m, population=read_population(store))
     stamp = dict(derived=True, ruleset_version=ruleset.label, fingerprint=fingerprint, actor=actor,
                  action="derive")
-    store.write_many(result.layers, **stamp, detail=f"zoning run, rules {ruleset.label}")
+    store.write_many(result.layers, **stamp, detail=f"zoning run, rules {ruleset.label}",
+                     id_fields={k: v for k, v in DERIVED_IDS.items() if k in result.layers})
     if result.surface is not None:
         array, transform, crs = result.surface
         with tempfile.TemporaryDirectory() as tmp:

@@ -16,6 +16,11 @@ inventory is confidential: it never leaves the server without a credential.
 
 from layers.schema import POINT_OR_POLYGON, Field, LayerSchema
 
+#: Largest quantity of one substance an inventory may declare (t). The largest storage sites hold a
+#: few million tonnes; anything above this is a typing or unit error, and a bound keeps absurd
+#: numbers (1e308) out of the consequence formulas.
+MAX_INVENTORY_T = 10_000_000.0
+
 SCHEMA = LayerSchema(
     name="hazard_sites",
     zh="危险化学品场所",
@@ -33,8 +38,9 @@ SCHEMA = LayerSchema(
               minimum=0, maximum=4, default=0),
         Field("processes", "str", "危险化工工艺", "hazardous processes (comma separated)"),
         Field("declared_distance_m", "float", "已评估外部安全防护距离(m)",
-              "assessed external safety distance (m)", minimum=0),
-        Field("people_500m", "int", "厂界外500m内人数", "people within 500 m of the fence", minimum=0),
+              "assessed external safety distance (m)", minimum=0, maximum=100_000),
+        Field("people_500m", "int", "厂界外500m内人数", "people within 500 m of the fence", minimum=0,
+              maximum=1_000_000),
         Field("generated", "bool", "演示生成数据", "generated demo data", default=False),
     ),
 )

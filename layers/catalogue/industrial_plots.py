@@ -24,7 +24,7 @@ SUPERVISION = (
 
 
 def _count(name: str, zh: str, en: str, public: bool = False) -> Field:
-    return Field(name, "int", zh, en, minimum=0, default=0, public=public)
+    return Field(name, "int", zh, en, minimum=0, maximum=1_000_000, default=0, public=public)
 
 
 def _flag(name: str, zh: str, en: str) -> Field:

@@ -42,7 +42,7 @@ SCHEMA = LayerSchema(
         Field("kind", "str", "类型", "kind", required=True, choices=KINDS),
         Field("gb36894_class", "str", "GB 36894 防护目标类别", "GB 36894 class", required=True,
               choices=GB36894_CLASSES),
-        Field("population", "int", "人数", "people", minimum=0, default=0),
+        Field("population", "int", "人数", "people", minimum=0, maximum=1_000_000, default=0),
         Field("town", "str", "所属镇街代码", "town code"),
         Field("generated", "bool", "演示生成数据", "generated demo data", default=False),
     ),

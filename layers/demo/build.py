@@ -8,13 +8,11 @@ GeoTIFF. :func:`summarise` reads back what a store holds.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import rasterio
 
 from geo.crs import metric_crs_for
 from geo.errors import InputError
@@ -24,8 +22,7 @@ from layers.demo.synth import (
     DEFAULT_SEED, GENERATED_STEPS, check_options, generate_layers, report_step, to_layer,
 )
 from layers.demo.towns import changzhou_towns
-from layers.gpkg import GeoPackageStore
-from layers.store import Store
+from layers.store import Store, create_store
 
 __all__ = ["STEPS", "STORE_NAME", "ACTOR", "demo_store_path", "build_demo", "summarise"]
 
@@ -114,20 +111,14 @@ def _write(path: Path, layers: dict, grid, scale: float, seed: int) -> None:
         tif = population.write_population(
             grid, Path(tmp) / "population.tif", tags={"seed": str(seed), "scale": f"{scale:g}"}
         )
-        store = GeoPackageStore.create(path)
+        store = create_store(path)
         try:
             store.write_many(layers, actor=ACTOR, action="demo", detail=detail)
             store.write_raster("population", tif, derived=False, actor=ACTOR, action="demo", detail=detail)
         except BaseException:
-            _remove(store)
+            store.destroy()  # a failed build leaves nothing behind
             raise
-
-
-def _remove(store: GeoPackageStore) -> None:
-    """Delete a store this build created (file, rasters, lock), so a failed build leaves nothing."""
-    shutil.rmtree(store.rasters_dir, ignore_errors=True)
-    store.path.unlink(missing_ok=True)
-    store.lock_path.unlink(missing_ok=True)
+        store.close()
 
 
 def summarise(store: Store) -> dict:
@@ -146,7 +137,7 @@ def summarise(store: Store) -> dict:
     areas = districts.to_crs(metric_crs_for(districts)).area / 1e6
     people = None
     if store.exists("population"):
-        with rasterio.open(store.raster_path("population")) as src:
+        with store.read_raster("population") as src:
             people = int(round(float(src.read(1, masked=True).sum())))
     return {
         "layers": {i.name: i.rows for i in infos if i.kind == "vector"},

@@ -30,7 +30,7 @@ import shapely
 from geo.crs import STORE_CRS
 from geo.errors import InputError
 from layers.catalogue import get_schema
-from layers.demo import hazards, plots, population, roadnet, services, targets, urban
+from layers.demo import hazards, plots, population, roadnet, services, shelter_hazards, targets, urban
 from layers.demo.cover import built_up_cells, cover_rules
 from layers.demo.population import Grid
 from layers.demo.sampling import DEFAULT_RULESET, Area, read_ruleset, rng_for, scaled
@@ -170,6 +170,6 @@ def generate_layers(
         keep("rescue_stations", stations)
     with report_step(progress, "shelters"):
         schools = target_frame.loc[target_frame["kind"] == "school", "geometry"].to_numpy()
-        keep("shelters", services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules, built_area, grid,
-                                           plan.cell_m))
+        made = services.shelters(area, rng_for(seed, "shelters"), scale, schools, rules, built_area, grid, plan.cell_m)
+        keep("shelters", shelter_hazards.with_hazards(made, schools, site_x, site_y))
     return DemoData(layers=layers, population=grid)

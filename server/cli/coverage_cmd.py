@@ -20,7 +20,8 @@ import pandas as pd
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from server.cli.options import JsonOption, RulesOption, StoreOption, open_store, ruleset_with_palette
+from server.cli.options import (JsonOption, RulesOption, StoreOption, open_store, ruleset_with_palette,
+                                store_label)
 from server.cli.output import print_json, print_line, print_notes, print_table, stderr
 from zoning.coverage.run import run_coverage
 
@@ -149,7 +150,7 @@ def coverage_command(
     console = stderr()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
-        progress.add_task(f"coverage of {store.name} with rules {ruleset.label}", total=None)
+        progress.add_task(f"coverage of {store_label(store)} with rules {ruleset.label}", total=None)
         result = run_coverage(target, ruleset, minutes=minutes, suggest=suggest)
     if as_json:
         print_json(_as_json(result))

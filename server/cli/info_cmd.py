@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from layers.store import display_address
 from server.cli.options import JsonOption, StoreOption, open_store
 from server.cli.output import print_json, print_line, print_table
 
@@ -23,11 +24,11 @@ def info_command(
     infos = target.infos()
     log = target.audit(limit=audit) if audit else None
     if as_json:
-        print_json({"store": str(store), "layers": [asdict(i) for i in infos],
+        print_json({"store": display_address(store), "layers": [asdict(i) for i in infos],
                     **({"audit": log.to_dict(orient="records")} if log is not None else {})})
         return
     if not infos:
-        print_line(f"{store}: no layers yet")
+        print_line(f"{display_address(store)}: no layers yet")
     else:
         rasters = any(info.kind == "raster" for info in infos)
         derived = any(info.derived for info in infos)
@@ -40,7 +41,7 @@ def info_command(
                      "updated (UTC)": info.updated_at.replace("T", " ").removesuffix("+00:00"),
                      "derived": "yes" if info.derived else "", "rule set": info.ruleset_version or ""}
             rows.append([cells[c] for c in columns])
-        print_table(str(store), columns, rows, right={"rows", "version"})
+        print_table(display_address(store), columns, rows, right={"rows", "version"})
     if log is not None:
         print_table("audit log (newest first)", list(log.columns), log.itertuples(index=False))
 

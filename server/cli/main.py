@@ -12,6 +12,7 @@ validation error lists its problems below it) and exit code 1, never a traceback
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as click_exceptions
 
 from geo.errors import RiskmapError
-from server.cli.output import print_error
+from server.cli.output import print_error, print_notes
 
 __all__ = ["app", "main", "COMMAND_MODULES", "register_commands"]
 
@@ -38,8 +39,20 @@ COMMAND_MODULES = (
     "server.cli.zone_cmd",
     "server.cli.serve_cmd",
     "server.cli.coverage_cmd", "server.cli.site_cmd",
-    "server.cli.province_cmd",
+    "server.cli.check_cmd", "server.cli.copy_cmd", "server.cli.tiles_cmd", "server.cli.province_cmd",
 )
+
+
+class _StoreNotes(logging.Handler):
+    """Notes of the store (an older store upgraded on its first write…) as ``note:`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print_notes([record.getMessage()])
+
+
+_store_log = logging.getLogger("riskmap.store")
+if not any(isinstance(h, _StoreNotes) for h in _store_log.handlers):
+    _store_log.addHandler(_StoreNotes(logging.WARNING))
 
 
 class RiskmapGroup(TyperGroup):
@@ -83,7 +96,8 @@ app = typer.Typer(
     name="riskmap",
     cls=RiskmapGroup,
     help="Risk zoning and four-colour risk maps for Chinese cities. Every command that works on a store "
-         "takes it as --store PATH (or the environment variable RISKMAP_STORE).",
+         "takes it as --store ADDRESS — a GeoPackage file or a postgresql:// URL — (or the environment "
+         "variable RISKMAP_STORE).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -1,7 +1,8 @@
 """Options and arguments shared by the ``riskmap`` subcommands, defined once.
 
 One grammar, as rasterio's ``rio`` keeps one: every command that works on a store takes it as
-``--store/-s PATH`` (or the environment variable ``RISKMAP_STORE``), never positionally; every
+``--store/-s ADDRESS`` (or the environment variable ``RISKMAP_STORE``), never positionally — a
+GeoPackage path or a ``postgresql://`` URL, the same everywhere (:func:`layers.store.open_store`); every
 command that reads a rule set takes ``--rules``, a palette ``--palette``, and every reporting
 command ``--json``. Commands that read a file take ``--crs`` and ``--encoding`` the same way. Bad
 values are usage errors (exit code 2) naming the valid ones.
@@ -14,10 +15,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from geo.errors import InputError
 from layers.catalogue import CATALOGUE, SOURCE_LAYERS
-from layers.errors import StoreError
-from layers.gpkg import GeoPackageStore
+from layers.store import Store
+from layers.store import open_store as _open_store
 from server.cli.output import print_error, print_notes, stderr, stdout
 from zoning.rules import RuleSet, load_ruleset
 
@@ -25,11 +25,12 @@ __all__ = [
     "StoreOption", "NewStoreOption", "RulesOption", "PaletteOption", "JsonOption",
     "CrsOption", "EncodingOption", "SourceLayerOption", "LonOption", "LatOption",
     "CatalogueLayerArg", "SourceFileArg", "stdout", "stderr", "print_error", "print_notes",
-    "open_store", "ruleset_with_palette", "STORE_HELP",
+    "open_store", "store_label", "ruleset_with_palette", "STORE_HELP",
 ]
 
 #: How every help text names the store.
-STORE_HELP = "The riskmap store, a GeoPackage file (or set RISKMAP_STORE)."
+STORE_HELP = ("The riskmap store: a GeoPackage file (city.gpkg) or a PostGIS schema "
+              "(postgresql://user@host:port/db?schema=name); or set RISKMAP_STORE.")
 
 
 def _catalogue_layer(value: str) -> str:
@@ -38,12 +39,12 @@ def _catalogue_layer(value: str) -> str:
     return value
 
 
-StoreOption = Annotated[Path, typer.Option(
-    "--store", "-s", envvar="RISKMAP_STORE", dir_okay=False, show_envvar=False, metavar="PATH",
-    help=STORE_HELP)]
-NewStoreOption = Annotated[Path, typer.Option(
-    "--store", "-s", envvar="RISKMAP_STORE", dir_okay=False, show_envvar=False, metavar="PATH",
-    help="Where to write the new store, a GeoPackage file that must not exist yet (or set RISKMAP_STORE).")]
+StoreOption = Annotated[str, typer.Option(
+    "--store", "-s", envvar="RISKMAP_STORE", show_envvar=False, metavar="ADDRESS", help=STORE_HELP)]
+NewStoreOption = Annotated[str, typer.Option(
+    "--store", "-s", envvar="RISKMAP_STORE", show_envvar=False, metavar="ADDRESS",
+    help="Where to write the new store, which must not exist yet: a GeoPackage file (city.gpkg) or an "
+         "empty PostGIS schema (postgresql://user@host:port/db?schema=name); or set RISKMAP_STORE.")]
 RulesOption = Annotated[Optional[Path], typer.Option(
     "--rules", dir_okay=False, metavar="FILE",
     help="Rule set (TOML); default: the rule set shipped with riskmap.")]
@@ -74,18 +75,20 @@ SourceFileArg = Annotated[Path, typer.Argument(
     help="Source file: .gpkg, .geojson/.json, .shp (or .zip), .parquet (GeoParquet), .csv.")]
 
 
-def open_store(path: Path | None, *, create: bool = False) -> GeoPackageStore:
-    """Open the store at ``path`` (creating it if ``create`` and missing), for a command line user.
+def open_store(address: str | Path | None, *, create: bool = False, check: bool = True) -> Store:
+    """Open the store at ``address`` (creating it if ``create`` and missing), for a command line user.
 
-    A missing store is one line that says how to make one, in commands rather than Python.
+    Every failure is one line naming the address: missing (with the commands that make one),
+    not a store, damaged (refused before anything is read or written), unreachable.
     """
-    if path is None or not str(path):
-        raise InputError("no store given: pass --store PATH (or set RISKMAP_STORE)")
-    path = Path(path)
-    if not create and not path.exists():
-        raise StoreError(f"{path}: no such store; build the demo store with `riskmap demo --store {path}`, "
-                         f"or start one with `riskmap import LAYER FILE --store {path} --create`")
-    return GeoPackageStore.open(path, create=create)
+    return _open_store(address if address is None else str(address), create=create, check=check)
+
+
+def store_label(address: str | Path) -> str:
+    """A short name of a store for progress lines: a file's name, or the URL without its password."""
+    from layers.store import display_address, is_postgres_address
+
+    return display_address(address) if is_postgres_address(str(address)) else Path(str(address)).name
 
 
 def ruleset_with_palette(rules: Path | None, palette: str | None = None) -> RuleSet:

@@ -1,4 +1,4 @@
-"""``riskmap serve --store PATH`` / ``riskmap serve --demo``: run the map server with uvicorn.
+"""``riskmap serve --store ADDRESS`` / ``riskmap serve --demo``: run the map server with uvicorn.
 
 ``--demo`` serves the demo store at ``--store`` (default ``out/changzhou.gpkg``), building it on
 first use and running the zoning engine whenever its derived layers are missing or stale. Every
@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from layers.store import display_address, is_postgres_address
 from server.cli.options import STORE_HELP, open_store
 from server.cli.output import print_notes, stderr
 
@@ -42,8 +43,8 @@ def prepare_demo(path: Path, scale: float = 1.0) -> Path:
 
 
 def serve_command(
-    store: Annotated[Optional[Path], typer.Option(
-        "--store", "-s", envvar="RISKMAP_STORE", dir_okay=False, show_envvar=False, metavar="PATH",
+    store: Annotated[Optional[str], typer.Option(
+        "--store", "-s", envvar="RISKMAP_STORE", show_envvar=False, metavar="ADDRESS",
         help=f"{STORE_HELP} With --demo: where the demo store is kept (default {DEMO_STORE}).")] = None,
     demo: Annotated[bool, typer.Option(
         "--demo", help="Serve the Changzhou demo store, building and zoning it on first use.")] = False,
@@ -62,17 +63,24 @@ def serve_command(
     from server.settings import load_settings
 
     if not demo and store is None:
-        raise typer.BadParameter("give the store to serve (--store PATH, or set RISKMAP_STORE), or --demo",
+        raise typer.BadParameter("give the store to serve (--store ADDRESS, or set RISKMAP_STORE), or --demo",
                                  param_hint="--store")
-    path = Path(store) if store is not None else DEMO_STORE
-    settings = load_settings(store=path.resolve())  # a bad RISKMAP_* variable: one line, exit 1
-    path = prepare_demo(path, scale) if demo else path
-    target = open_store(path)  # StoreError (one line, exit 1) if it is not a store
-    stderr().print(f"serving {path} at http://{host}:{port}/ (public view without a token)")
+    address = store if store is not None else str(DEMO_STORE)
+    if not is_postgres_address(address):
+        address = str(Path(address).resolve())
+    elif demo:
+        raise typer.BadParameter("--demo builds a GeoPackage; give it a .gpkg path (or none)", param_hint="--store")
+    settings = load_settings(store=address)  # a bad RISKMAP_* variable: one line, exit 1
+    if demo:
+        prepare_demo(Path(address), scale)
+    target = open_store(address)  # StoreError (one line, exit 1): missing, not a store, damaged
+    stderr().print(f"serving {display_address(store if store is not None else DEMO_STORE)} at "
+                   f"http://{host}:{port}/ (public view without a token)")
     if workers == 1:
         uvicorn.run(create_app(target, settings), host=host, port=port, log_level=log_level)
     else:
-        os.environ["RISKMAP_STORE"] = str(path.resolve())
+        target.close()
+        os.environ["RISKMAP_STORE"] = address
         uvicorn.run("server.app:create_app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level)
 

@@ -23,6 +23,7 @@ from server.cli.options import (
     StoreOption,
     open_store,
     ruleset_with_palette,
+    store_label,
 )
 from server.cli.output import print_json, print_notes, print_table, stderr
 from zoning.pipeline import compute_zoning, run_zoning
@@ -48,7 +49,7 @@ def zone_command(
     console = stderr()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
-        progress.add_task(f"zoning {store.name} with rules {ruleset.label}", total=None)
+        progress.add_task(f"zoning {store_label(store)} with rules {ruleset.label}", total=None)
         with _compute(scheduler) as compute:
             result = run_zoning(target, ruleset, palette=palette, grid_cell_m=grid, surface_cell_m=cell,
                                 compute=compute)

@@ -1,199 +1,94 @@
-"""The public shelter map (``GET /public/shelters``) and its API (``GET /api/public/shelters/nearest``).
+"""The public shelter map and its API: no login, and nothing but public data, whoever asks.
 
-No login, and nothing but public data, whoever asks: both read through the **public** view of
-each layer (:data:`server.auth.PUBLIC`, :mod:`server.redaction`), so a signed-in planner sees the
-same page as a resident. The page draws boundaries, roads, shelters and the plots disclosed as
-较大 and above (colour and the plain notice, 公示较大以上安全风险) from the public vector tiles
-(``/tiles/...``); tapping the map or "locate me" (``navigator.geolocation``) asks the API for
-the nearest shelters.
+=====================================================  ===================================================
+``GET /public/shelters``                               the page: search, hazard, locate me, map, list
+``GET /public/shelters/{shelter_id}/card``             a shelter card to print (A5, fits A4 too)
+``GET /public/basemap/{z}/{x}/{y}.mvt``                the offline basemap (:mod:`server.basemap`)
+``GET /api/public/search?q=``                          towns, roads, shelters, stations, coordinates
+                                                       (:mod:`server.pages.search`)
+``GET /api/public/place?lon=&lat=&hazard=``            "my place" in plain words (:mod:`server.pages.place`)
+``GET /api/public/shelters/nearest?lon=&lat=``         the nearest shelters alone
+=====================================================  ===================================================
 
-Nearest shelters
-----------------
-:class:`NearestShelters` asks the engine (:func:`zoning.coverage.shelters.assess_shelters`) for the
-nearest usable shelter by walking, ``n`` times, leaving out those already found: the walking
-distance is along the roads (with the snaps to the network) when the point and the shelters are
-near the road network, else the straight line × the rule set's walking detour factor, and the
-answer says which. The road graph is built once per version of the ``roads`` layer. Capacity
-is :func:`zoning.coverage.shelters.shelter_capacity` (the ``capacity`` field, else the effective area over
-the class's m² per person, GB 50413-2007). The direction is the bearing from the point to the
-shelter in words (东 / 东北 …), as the crow flies.
+Every answer is built from the **public** view of each layer (:data:`server.auth.PUBLIC`,
+:mod:`server.redaction`), so a signed-in planner gets the same answers as a resident. The page
+draws the basemap, the plots disclosed as 较大 and above (colour and the plain notice,
+公示较大以上安全风险) and the shelters from public vector tiles; a search result, a tap on the
+map or "locate me" (``navigator.geolocation``, which browsers allow over https only: the page
+says so) asks ``/api/public/place``. The view's address (``?lon=&lat=&hazard=``) opens the same
+view, for sharing.
+
+On a phone (below 760 px) the search bar is on top, the map under it and the answer under the
+map, each in view without scrolling the page (the answer scrolls in its own box).
+
+>>> [o.id for o in PUBLIC_OVERLAYS], direction_words(100)
+(['risk_wall', 'shelters'], ('东', 'east'))
 """
 
 from __future__ import annotations
 
-import threading
-import warnings
+from urllib.parse import quote
 
-import geopandas as gpd
-import numpy as np
 import shapely
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse
-from pyproj import Geod
 
-from geo.crs import metric_crs_for
-from layers.catalogue.shelters import CLASSES
-from layers.errors import LayerNotFound
+from geo.gcj02 import wgs84_to_gcj02
+from layers.catalogue.shelters import CLASSES, HAZARDS, shelter_hazards
 from server.auth import PUBLIC
-from server.pages.assets import basemap_config, offline_map, render_map_page
-from server.pages.common import esc
-from server.pages.layers import BASEMAP_LAYERS, Overlay, layer_bounds, overlay_configs
+from server.basemap import create_basemap_router
+from server.pages.assets import asset_url, basemap_config, offline_map, render_map_page
+from server.pages.common import PageNotFound, esc
+from server.pages.layers import Overlay, layer_bounds, overlay_configs
+from server.pages.place import PlaceFinder, direction_words
+from server.pages.search import SearchIndex
 from server.redaction import RISK_NOTICE, Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from zoning.coverage.network import RoadGraph, coverage_rules
+from zoning.coverage.place import HAZARD_KEYS
 from zoning.rules import RuleSet
-from zoning.coverage.shelters import assess_shelters, shelter_capacity, shelter_rules
 
-__all__ = ["PUBLIC_OVERLAYS", "DIRECTIONS", "direction_words", "NearestShelters", "create_public_router"]
+__all__ = ["PUBLIC_OVERLAYS", "direction_words", "create_public_router"]
 
-#: Overlays of the public map, bottom to top (public views only).
+#: Overlays of the public map, bottom to top (public views only); the basemap is separate.
 PUBLIC_OVERLAYS: tuple[Overlay, ...] = (
     Overlay("risk_wall", "risk_wall", "公示风险地块(较大以上)", "disclosed risk plots (large and above)", on=True),
     Overlay("shelters", "shelters", "应急避难场所", "emergency shelters", on=True),
 )
-#: Eight compass directions, clockwise from north: (中文, English).
-DIRECTIONS = (("北", "north"), ("东北", "north-east"), ("东", "east"), ("东南", "south-east"),
-              ("南", "south"), ("西南", "south-west"), ("西", "west"), ("西北", "north-west"))
+_HAZARD_LABELS = {c.value: (c.zh, c.en) for c in HAZARDS}
 _CLASS_LABELS = {c.value: (c.zh, c.en) for c in CLASSES}
-_METHOD = {"network": ("沿道路步行距离", "walking distance along the roads"),
-           "straight line": ("直线距离×绕行系数", "straight line × walking detour factor")}
-_GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid
-_FAR_M = 20_000.0
-
-
-def direction_words(bearing: float) -> tuple[str, str]:
-    """The compass direction of a bearing (degrees clockwise from north), in Chinese and English.
-
-    >>> direction_words(0), direction_words(44), direction_words(-100), direction_words(338)
-    (('北', 'north'), ('东北', 'north-east'), ('西', 'west'), ('北', 'north'))
-    """
-    return DIRECTIONS[int(((bearing % 360) + 22.5) // 45) % 8]
-
-
-class NearestShelters:
-    """Nearest shelters by walking from a point, over the public views of ``shelters`` and ``roads``.
-
-    Parameters
-    ----------
-    source : LayerSource
-    redactor : Redactor
-    ruleset : RuleSet
-        For the ``[shelters]`` table (detour factor, snap tolerance, m² per person) and the
-        road speeds of the graph.
-    """
-
-    def __init__(self, source: LayerSource, redactor: Redactor, ruleset: RuleSet):
-        self.source, self.redactor, self.ruleset = source, redactor, ruleset
-        self.rules = shelter_rules(ruleset)
-        self._lock = threading.Lock()
-        self._state: tuple | None = None
-
-    def _load(self):
-        infos = self.source.infos()
-        if "shelters" not in infos:
-            raise LayerNotFound("the store has no shelters layer: there is nothing to look up")
-        roads = infos.get("roads")
-        key = (infos["shelters"].version, roads.version if roads is not None else None)
-        with self._lock:
-            if self._state is not None and self._state[0] == key:
-                return self._state[1]
-            shelters = self.source.frame(self.redactor.view("shelters", PUBLIC), infos["shelters"])
-            shelters = shelters[~(shelters.geometry.is_empty | shelters.geometry.isna())].reset_index(drop=True)
-            crs = metric_crs_for(shelters) if len(shelters) else None
-            graph = None
-            if roads is not None and roads.rows and crs is not None:
-                frame = self.source.frame(self.redactor.view("roads", PUBLIC), roads)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # dangling roads and the like: the graph is still usable
-                    graph = RoadGraph.from_roads(frame.to_crs(crs), coverage_rules(self.ruleset))
-            metric = shelters.to_crs(crs) if crs is not None else shelters
-            metric = metric.assign(capacity=shelter_capacity(shelters, self.rules) if len(shelters) else [])
-            points = shapely.point_on_surface(np.asarray(shelters.geometry.values, dtype=object))
-            state = (shelters, metric, points, graph, crs)
-            self._state = (key, state)
-            return state
-
-    def nearest(self, lon: float, lat: float, n: int = 3) -> dict:
-        """The ``n`` nearest shelters from ``(lon, lat)`` (CGCS2000 / WGS 84 degrees), nearest first."""
-        shelters, metric, points, graph, crs = self._load()
-        found = []
-        if len(shelters):
-            demand = gpd.GeoDataFrame({"population": [1]}, geometry=[shapely.Point(lon, lat)],
-                                      crs=shelters.crs).to_crs(crs)
-            left = metric
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a shelter of zero capacity is skipped, as the engine says
-                for _ in range(min(n, len(metric))):
-                    row = assess_shelters(demand, left, self.rules, graph).assignments.iloc[0]
-                    if row["method"] == "none":
-                        break
-                    found.append(row)
-                    left = left[left["shelter_id"] != row["shelter_id"]]
-        out = [self._describe(row, shelters, metric, points, lon, lat) for row in found]
-        methods = sorted({s["method"] for s in out})
-        warn = []
-        if out and out[0]["distance_m"] > _FAR_M:
-            warn.append(f"最近的避难场所在 {out[0]['distance_m'] / 1000:.0f} 公里外：该位置可能不在本图范围内。"
-                        f" The nearest shelter is {out[0]['distance_m'] / 1000:.0f} km away: the point may be "
-                        "outside the area this map covers.")
-        return {
-            "point": {"lon": lon, "lat": lat}, "n": n, "road_network": graph is not None,
-            "methods": methods,
-            "method_note": ("步行距离沿道路网计算（含到道路的距离）；离道路较远或无道路时按直线距离×绕行系数 "
-                            f"{self.rules.walking_detour_factor:g} 估算。Walking distance is measured along the "
-                            "roads (with the way to the nearest road); away from the roads, or with no roads, it "
-                            f"is the straight line × the detour factor {self.rules.walking_detour_factor:g}."),
-            "direction_note": "方向为直线方位 Directions are straight-line bearings.",
-            "warnings": warn,
-            "shelters": out,
-        }
-
-    def _describe(self, row, shelters, metric, points, lon, lat) -> dict:
-        i = int(np.flatnonzero(shelters["shelter_id"].to_numpy() == row["shelter_id"])[0])
-        s = shelters.iloc[i]
-        point = points[i]
-        bearing, _, _ = _GEOD.inv(lon, lat, point.x, point.y)
-        zh_dir, en_dir = direction_words(bearing)
-        cls = str(s["class"])
-        cls_zh, cls_en = _CLASS_LABELS.get(cls, (cls, cls))
-        distance = float(row["distance_m"])
-        method = str(row["method"])
-        capacity = metric["capacity"].iloc[i]
-        area = s.get("effective_area_m2")
-        return {
-            "shelter_id": str(s["shelter_id"]), "name": None if s.get("name") is None else str(s.get("name")),
-            "class": cls, "class_zh": cls_zh, "class_en": cls_en,
-            "address": None if s.get("address") is None else str(s.get("address")),
-            "capacity": int(capacity) if np.isfinite(capacity) else None,
-            "effective_area_m2": float(area) if area is not None and np.isfinite(area) else None,
-            "distance_m": round(distance, 1), "method": method,
-            "method_zh": _METHOD.get(method, (method, method))[0],
-            "method_en": _METHOD.get(method, (method, method))[1],
-            "service_radius_m": float(row["service_radius_m"]),
-            "within_service_radius": bool(row["within_radius"]),
-            "bearing_deg": round(float(bearing) % 360, 1), "direction_zh": zh_dir, "direction_en": en_dir,
-            "summary_zh": f"向{zh_dir}约 {distance:,.0f} 米（{_METHOD.get(method, (method,))[0]}）",
-            "summary_en": f"about {distance:,.0f} m to the {en_dir} ({_METHOD.get(method, (method, method))[1]})",
-            "lon": round(point.x, 7), "lat": round(point.y, 7),
-        }
+_CACHE = {"Cache-Control": "public, max-age=60"}
 
 
 def _panel(palette, base: str = "") -> str:
     disclosed = "".join(
         f'<li><span class="rm-sw" style="background:{esc(palette.colour(lv))}"></span>{esc(palette.labels_zh[lv - 1])}'
         f' <span class="en">{esc(palette.names[lv - 1])}</span></li>' for lv in sorted(RISK_NOTICE))
-    return f"""<aside class="rm-panel rm-public" id="rm-panel">
-<header><p class="rm-hint"><a href="{esc(base)}/">首页 <span class="en">Home</span></a></p>
-<h1>应急避难场所 <span class="en">Emergency shelters</span></h1></header>
-<p>点击地图或使用定位，查找最近的避难场所。<span class="en">Tap the map or use your location to find the nearest
-shelters.</span></p>
-<button type="button" id="rm-locate" class="rm-primary">定位我的位置 <span class="en">Locate me</span></button>
-<p class="rm-hint" id="rm-where"></p>
+    options = "".join(f'<option value="{esc(k)}">{esc(zh)} {esc(en)}</option>' for k, (zh, en) in _HAZARD_LABELS.items())
+    return f"""<header class="rm-top" id="rm-top">
+<p class="rm-hint rm-home-link"><a href="{esc(base)}/">首页 <span class="en">Home</span></a></p>
+<h1>应急避难场所 <span class="en">Emergency shelters</span></h1>
+<form id="rm-search-form" class="rm-search" role="search" autocomplete="off">
+<input id="rm-search" type="search" enterkeyhint="search" aria-label="搜索 search"
+ placeholder="镇、道路、避难场所、拼音或坐标 town, road, shelter, pinyin, lon,lat">
+<button type="submit" class="rm-primary">搜索 <span class="en">Search</span></button>
+<ul id="rm-search-results" class="rm-search-results" hidden></ul></form>
+<div class="rm-row"><label class="rm-hazard">灾种 <span class="en">hazard</span>
+<select id="rm-hazard"><option value="">任意 any</option>{options}</select></label>
+<button type="button" id="rm-locate">定位我的位置 <span class="en">Locate me</span></button></div>
+</header>
+<aside class="rm-panel rm-public" id="rm-panel">
+<p class="rm-hint" id="rm-where">搜索、定位或点击地图，查看此处的风险和最近的避难场所。<span class="en">Search, locate
+or tap the map to see the risk here and the nearest shelters.</span></p>
+<section id="rm-place" class="rm-place"></section>
 <ol id="rm-results" class="rm-results"></ol>
+<section id="rm-advice" class="rm-place"></section>
+<p class="rm-share" id="rm-share" hidden>分享此位置 <span class="en">share this place</span>
+<input type="text" readonly aria-label="link"><button type="button">复制 <span class="en">copy</span></button></p>
 <p class="rm-hint" id="rm-method"></p>
 <section class="rm-legend"><h2>图例 <span class="en">Legend</span></h2><ul>
-<li><span class="rm-sw rm-sw-shelter"></span>应急避难场所 <span class="en">shelter</span></li>
+<li><span class="rm-sw rm-sw-shelter-sq"></span>应急避难场所 <span class="en">shelter</span></li>
+<li><span class="rm-sw rm-sw-station"></span>消防救援站 <span class="en">fire station</span></li>
 <li><span class="rm-sw rm-sw-here"></span>您的位置 <span class="en">you are here</span></li>{disclosed}</ul>
 <p class="rm-notice">红色、黄色地块为依规公示的较大以上安全风险地块（公示较大以上安全风险）。详情请咨询所在镇（街道）安全生产监管部门。
 <span class="en">Red and yellow plots carry major or large safety risks, disclosed as the plans require; ask the
@@ -202,34 +97,111 @@ town's work-safety office for details.</span></p></section>
 </aside>"""
 
 
+def _card(s, finder: PlaceFinder, base: str, lon: float | None, lat: float | None) -> str:
+    """A shelter card: what a resident pins on a wall or hands out (A5 portrait, prints on A4 too)."""
+    cls = str(s["class"])
+    cls_zh, cls_en = _CLASS_LABELS.get(cls, (cls, cls))
+    point = shapely.point_on_surface(s.geometry)
+    glon, glat = wgs84_to_gcj02(point.x, point.y)
+    hazards = shelter_hazards([s.get("hazards")]).iloc[0]
+    declared = bool(shelter_hazards([s.get("hazards")], declared_only=True).iloc[0])
+    tags = " ".join(f'<span class="rm-hz">{esc(_HAZARD_LABELS[h][0])} <span class="en">{esc(_HAZARD_LABELS[h][1])}'
+                    f"</span></span>" for h in hazards)
+    capacity = finder.capacity_of(s)
+    rows = [("类别", "class", f"{esc(cls_zh)} <span class='en'>{esc(cls_en)}</span>"),
+            ("适用灾种", "fit for", tags + ("" if declared else " <span class='en'>(按类别默认 default by class)</span>")),
+            ("可容纳", "capacity", f"{capacity:,} 人 <span class='en'>persons</span>" if capacity is not None else "–"),
+            ("有效面积", "effective area", f"{float(s['effective_area_m2']):,.0f} m²"),
+            ("地址", "address", esc(s.get("address")) or "–"),
+            ("坐标", "coordinates", f"{point.y:.5f} N, {point.x:.5f} E (WGS84/CGCS2000)<br>"
+                                    f"{float(glat):.5f} N, {float(glon):.5f} E (GCJ-02 高德/腾讯)")]
+    route = ""
+    link = f"{base}/public/shelters?lon={point.x:.6f}&lat={point.y:.6f}"
+    if lon is not None and lat is not None:
+        answer = finder.shelters(lon, lat, n=10)
+        mine = [x for x in answer["shelters"] if x["shelter_id"] == str(s["shelter_id"])]
+        if mine:
+            route = (f"<p class='rm-card-route'>从 {lat:.5f} N, {lon:.5f} E：{esc(mine[0]['summary_zh'])}<br>"
+                     f"<span class='en'>From {lat:.5f} N, {lon:.5f} E: {esc(mine[0]['summary_en'])}</span></p>")
+        link = f"{base}/public/shelters?lon={lon:.6f}&lat={lat:.6f}"
+    table = "".join(f"<tr><th>{zh} <span class='en'>{en}</span></th><td>{v}</td></tr>" for zh, en, v in rows)
+    name = esc(s.get("name")) or esc(s["shelter_id"])
+    return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{name} 避难场所卡片 shelter card</title>
+<link rel="stylesheet" href="{esc(asset_url(base, 'riskmap', 'riskmap.css'))}"></head>
+<body class="rm-doc rm-card-page"><article class="rm-card-sheet">
+<p class="rm-card-kicker">应急避难场所 <span class="en">Emergency shelter</span> · {esc(s['shelter_id'])}</p>
+<h1>{name}</h1>{route}<table class="rm-card-table">{table}</table>
+<p class="rm-card-advice">听从广播和现场指挥，沿道路步行前往，不乘电梯。紧急电话 119 / 110 / 120。
+<span class="en">Follow the announcements, walk there along the roads, do not use lifts. Emergency numbers 119 / 110 / 120.</span></p>
+<p class="rm-card-link">在线地图 <span class="en">map</span>: <a href="{esc(link)}">{esc(link)}</a></p>
+<p class="rm-noprint"><button type="button" onclick="window.print()">打印 <span class="en">Print</span></button></p>
+</article></body></html>"""
+
+
 def create_public_router(source: LayerSource, redactor: Redactor, settings: Settings,
                          ruleset: RuleSet) -> APIRouter:
-    """The public shelter page and the nearest-shelters API (see the module docstring)."""
+    """The public shelter page, its card, basemap, search and place API (see the module docstring)."""
     router = APIRouter(tags=["Public"])
-    finder = NearestShelters(source, redactor, ruleset)
+    finder = PlaceFinder(source, redactor, ruleset)
+    index = SearchIndex(source, redactor)
     base = settings.public_url or ""
+    router.include_router(create_basemap_router(source, redactor, settings))
 
     @router.get("/public/shelters", response_class=HTMLResponse, summary="Public shelter map (应急避难场所地图)")
     def public_shelters():
         bounds = layer_bounds(source, redactor, PUBLIC)
-        tiles = base + "/tiles"
         config = {"page": "public", "base": base, "role": "public", "bounds": bounds,
-                  "basemap_layers": overlay_configs(BASEMAP_LAYERS, source, redactor, PUBLIC, tiles),
-                  "overlays": overlay_configs(PUBLIC_OVERLAYS, source, redactor, PUBLIC, tiles),
+                  "basemap": base + "/public/basemap/{z}/{x}/{y}.mvt",
+                  "overlays": overlay_configs(PUBLIC_OVERLAYS, source, redactor, PUBLIC, base + "/tiles"),
                   "online_basemap": basemap_config(settings.basemap_url, bounds),
-                  "nearest": f"{base}/api/public/shelters/nearest"}
+                  "place": f"{base}/api/public/place", "search": f"{base}/api/public/search",
+                  "nearest": f"{base}/api/public/shelters/nearest", "card": f"{base}/public/shelters/{{id}}/card",
+                  "hazards": [{"key": k, "zh": zh, "en": en} for k, (zh, en) in _HAZARD_LABELS.items()]}
         centre = [31.78, 119.95] if bounds is None else [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
         m = offline_map(base, location=centre, zoom_start=11)
+        m.default_js = [*m.default_js, ("riskmap_public", asset_url(base, "riskmap", "riskmap-public.js"))]
         html = render_map_page(m, title="应急避难场所 Emergency shelters", entry="publicShelters", config=config,
                                body_class="rm-page-public", body=_panel(ruleset.palette(), base))
-        return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
+        return HTMLResponse(html, headers=_CACHE)
+
+    @router.get("/public/shelters/{shelter_id}/card", response_class=HTMLResponse,
+                summary="A shelter card to print (A5), optionally with the walk from a place")
+    def shelter_card(shelter_id: str,
+                     lon: float | None = Query(None, ge=-180, le=180, description="Walk from here (longitude)."),
+                     lat: float | None = Query(None, ge=-90, le=90, description="Walk from here (latitude).")):
+        frame = finder.public_shelters()
+        rows = frame[frame["shelter_id"].astype(str) == shelter_id]
+        if not len(rows):
+            raise PageNotFound(f"no shelter {shelter_id!r}; see {base}/public/shelters")
+        return HTMLResponse(_card(rows.iloc[0], finder, base, lon, lat), headers=_CACHE)
+
+    @router.get("/api/public/search", summary="Search towns, roads, shelters, stations or coordinates (public)")
+    def public_search(q: str = Query(..., min_length=1, max_length=100, description="Chinese, pinyin, initials or lon,lat."),
+                      limit: int = Query(10, ge=1, le=30)):
+        return JSONResponse({"query": q, "results": index.search(q, limit)}, headers=_CACHE)
+
+    @router.get("/api/public/place", summary="My place in plain words: zone, disclosed risk, shelters (public)")
+    def public_place(
+        lon: float = Query(..., ge=-180, le=180, description="Longitude (CGCS2000 / WGS 84 degrees)."),
+        lat: float = Query(..., ge=-90, le=90, description="Latitude (CGCS2000 / WGS 84 degrees)."),
+        hazard: str | None = Query(None, description=f"One of {', '.join(HAZARD_KEYS)}; none: any shelter."),
+        n: int = Query(3, ge=1, le=10, description="How many shelters, best first."),
+    ):
+        answer = finder.place(lon, lat, hazard, n)
+        answer["share"] = f"{base}/public/shelters?lon={lon:.6f}&lat={lat:.6f}" + (
+            f"&hazard={quote(answer['hazard'])}" if answer["hazard"] else "")
+        return JSONResponse(answer, headers=_CACHE)
 
     @router.get("/api/public/shelters/nearest", summary="Nearest shelters by walking (public, no login)")
     def nearest_shelters(
         lon: float = Query(..., ge=-180, le=180, description="Longitude (CGCS2000 / WGS 84 degrees)."),
         lat: float = Query(..., ge=-90, le=90, description="Latitude (CGCS2000 / WGS 84 degrees)."),
         n: int = Query(3, ge=1, le=10, description="How many shelters, nearest first."),
+        hazard: str | None = Query(None, description=f"One of {', '.join(HAZARD_KEYS)}; none: any shelter."),
     ):
-        return JSONResponse(finder.nearest(lon, lat, n), headers={"Cache-Control": "public, max-age=60"})
+        return JSONResponse(finder.shelters(lon, lat, n, hazard), headers=_CACHE)
 
     return router
+

@@ -363,66 +363,7 @@
     return map;
   };
 
-  /* ---------- public shelter map ---------- */
-  RiskMap.publicShelters = function (map, cfg) {
-    fit(map, cfg.bounds);
-    var base = basemap(map, cfg);
-    var overlays = addLayers(map, cfg.overlays, 10);
-    var vector = base.concat(overlays).filter(function (l) { return l.featureAt; });
-    var results = L.layerGroup().addTo(map);
-    var list = document.getElementById('rm-results'), where = document.getElementById('rm-where');
-    var method = document.getElementById('rm-method');
-
-    function lookup(latlng) {
-      results.clearLayers();
-      L.circleMarker(latlng, {radius: 7, color: '#fff', weight: 2, fillColor: '#1f1f1f', fillOpacity: 1}).addTo(results);
-      where.textContent = '位置 location: ' + latlng.lng.toFixed(5) + ', ' + latlng.lat.toFixed(5);
-      list.innerHTML = '<li class="rm-hint">查找中… searching…</li>';
-      var url = cfg.nearest + '?lon=' + latlng.lng.toFixed(6) + '&lat=' + latlng.lat.toFixed(6) + '&n=3';
-      fetch(url).then(function (r) { return r.json().then(function (d) { return {ok: r.ok, data: d}; }); })
-        .then(function (r) {
-          if (!r.ok) { list.innerHTML = '<li class="rm-error">' + esc(r.data.description) + '</li>'; return; }
-          var d = r.data;
-          list.innerHTML = d.shelters.length ? d.shelters.map(function (s) {
-            L.polyline([latlng, [s.lat, s.lon]], {color: SHELTER, weight: 3, dashArray: '6 6'}).addTo(results);
-            L.circleMarker([s.lat, s.lon], {radius: 9, color: '#fff', weight: 2, fillColor: SHELTER, fillOpacity: 1})
-              .bindTooltip(esc(s.name)).addTo(results);
-            return '<li><strong>' + esc(s.name || s.shelter_id) + '</strong> <span class="rm-hint">' + esc(s.class_zh) +
-              ' <span class="en">' + esc(s.class_en) + '</span></span><br>' + esc(s.summary_zh) +
-              '<br><span class="en">' + esc(s.summary_en) + '</span><br>可容纳 ' + num(s.capacity) +
-              ' 人 <span class="en">persons</span> · 有效面积 ' + num(s.effective_area_m2) + ' m²' +
-              (s.address ? '<br>' + esc(s.address) : '') +
-              (s.within_service_radius ? '' : '<br><span class="rm-warn">超出该类场所服务半径 ' + num(s.service_radius_m) +
-               ' m <span class="en">beyond its service radius</span></span>') + '</li>';
-          }).join('') : '<li>附近没有避难场所数据 no shelter found</li>';
-          method.textContent = d.method_note + ' ' + d.direction_note + ' ' + (d.warnings || []).join(' ');
-        })
-        .catch(function (err) { list.innerHTML = '<li class="rm-error">' + esc(err.message) + '</li>'; });
-    }
-    RiskMap.lookup = lookup;
-
-    map.on('click', function (e) {
-      var hit = pick(map, vector, e.latlng);
-      if (hit && hit.entry.layer === 'risk_wall') {
-        L.popup({maxWidth: 320}).setLatLng(e.latlng).setContent(popupHtml(hit.entry, hit.properties)).openOn(map);
-        return;
-      }
-      lookup(e.latlng);
-    });
-    document.getElementById('rm-locate').addEventListener('click', function () {
-      if (!navigator.geolocation) { where.textContent = '此浏览器不能定位 this browser cannot locate you; tap the map instead'; return; }
-      where.textContent = '定位中… locating…';
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
-        map.setView(ll, Math.max(map.getZoom(), 14));
-        lookup(ll);
-      }, function (err) {
-        where.textContent = '无法定位，请点击地图 cannot locate you (' + err.message + '); tap the map instead';
-      }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 60000});
-    });
-    var start = viewFromQuery(map);
-    if (start) { lookup(start); }
-    RiskMap.map = map;
-    return map;
-  };
+  /* helpers the public page's script (riskmap-public.js) shares */
+  RiskMap.util = {esc: esc, num: num, addLayers: addLayers, pick: pick, fit: fit, onTile: onTile,
+                  onlineBasemap: onlineBasemap, styles: STYLES, colours: {shelter: SHELTER, station: STATION}};
 }(window.L));

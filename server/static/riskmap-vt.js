@@ -7,7 +7,8 @@
  * weight, opacity, dash, radius, shape} or null (not drawn); a point is a circle, or a 'square' or
  * 'triangle' of that radius. featureAt(latlng) finds the feature drawn on top at a point
  * (polygons: even-odd rule; lines and points: within a few pixels), for popups. A 204 answer is
- * an empty tile. No dependency but Leaflet.
+ * an empty tile. RiskMap.labels(sources, {label}) writes names (places, streets along their lines)
+ * from those tiles on one canvas over the map, without overlaps. No dependency but Leaflet.
  */
 (function (L) {
   'use strict';
@@ -280,4 +281,153 @@
   });
 
   RiskMap.vectorTiles = function (url, options) { return new RiskMap.VectorTiles(url, options); };
+
+  /* ---------- labels: one canvas over the map, names placed without overlap ---------- */
+  /* RiskMap.labels(sources, {label}) draws the names found in the decoded tiles of the vector-tile
+   * layers `sources` on one canvas over the whole map (so a name is not cut at a tile edge and two
+   * names never overlap across tiles). label(layerName, properties, zoom, type) -> null or
+   * {text, priority (lower first), size, colour, halo, line (write along the line), spacing}.
+   * Point names are centred on the point (below it with dy); line names are written character by
+   * character along the line, upright (as Chinese maps write street names), once per name within
+   * `spacing` px. After each redraw `placed` lists what was written: [{text, x, y, line}]. */
+  var FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif';
+  function overlaps(boxes, b) {
+    for (var i = 0; i < boxes.length; i++) {
+      var o = boxes[i];
+      if (b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1]) { return true; }
+    }
+    return false;
+  }
+  /* points along a polyline at the distances `at` (pixels from its start), or null if it is shorter */
+  function along(pts, at) {
+    var out = [], i = 1, run = 0, k = 0, seg, t;
+    while (k < at.length && i < pts.length) {
+      seg = Math.hypot(pts[i][0] - pts[i - 1][0], pts[i][1] - pts[i - 1][1]);
+      if (run + seg >= at[k]) {
+        t = seg > 0 ? (at[k] - run) / seg : 0;
+        out.push([pts[i - 1][0] + t * (pts[i][0] - pts[i - 1][0]), pts[i - 1][1] + t * (pts[i][1] - pts[i - 1][1])]);
+        k++;
+      } else { run += seg; i++; }
+    }
+    return out.length === at.length ? out : null;
+  }
+  function lineLength(pts) {
+    var n = 0, i;
+    for (i = 1; i < pts.length; i++) { n += Math.hypot(pts[i][0] - pts[i - 1][0], pts[i][1] - pts[i - 1][1]); }
+    return n;
+  }
+  RiskMap.Labels = L.Layer.extend({
+    options: {label: function () { return null; }, pane: 'rmLabels'},
+    initialize: function (sources, options) { this._sources = sources; this.placed = []; L.setOptions(this, options); },
+    onAdd: function (map) {
+      var pane = map.getPane(this.options.pane) || map.createPane(this.options.pane);
+      pane.style.zIndex = 640; pane.style.pointerEvents = 'none';
+      this._canvas = L.DomUtil.create('canvas', 'rm-labels leaflet-zoom-hide', pane);
+      map.on('moveend zoomend resize', this._schedule, this);
+      this._sources.forEach(function (s) { s.on('tileload load', this._schedule, this); }, this);
+      this._schedule();
+    },
+    onRemove: function (map) {
+      map.off('moveend zoomend resize', this._schedule, this);
+      this._sources.forEach(function (s) { s.off('tileload load', this._schedule, this); }, this);
+      L.DomUtil.remove(this._canvas);
+    },
+    _schedule: function () {
+      var self = this;
+      if (this._pending) { return; }
+      this._pending = L.Util.requestAnimFrame(function () { self._pending = null; if (self._map) { self.redraw(); } });
+    },
+    _candidates: function (origin) {
+      var map = this._map, zoom = map.getZoom(), out = [], label = this.options.label;
+      this._sources.forEach(function (src) {
+        if (!map.hasLayer(src) || src._tileZoom === undefined) { return; }
+        var z = src._tileZoom, size = src.getTileSize().x, scale = map.getZoomScale(zoom, z);
+        Object.keys(src._decoded).forEach(function (key) {
+          var c = key.split(':'), tx = +c[0], ty = +c[1];
+          if (+c[2] !== z) { return; }
+          var layers = src._decoded[key];
+          Object.keys(layers).forEach(function (name) {
+            var layer = layers[name], k = size / layer.extent;
+            layer.features.forEach(function (f) {
+              var spec = label(name, f.properties, zoom, f.type);
+              if (!spec || !spec.text) { return; }
+              f.parts.forEach(function (part) {
+                var pts = part.map(function (p) {
+                  return [(tx * size + p[0] * k) * scale - origin.x, (ty * size + p[1] * k) * scale - origin.y];
+                });
+                out.push({spec: spec, pts: pts, type: f.type});
+              });
+            });
+          });
+        });
+      });
+      return out.sort(function (a, b) { return a.spec.priority - b.spec.priority; });
+    },
+    redraw: function () {
+      var map = this._map, size = map.getSize(), ratio = window.devicePixelRatio || 1, c = this._canvas;
+      var topLeft = map.containerPointToLayerPoint([0, 0]);
+      L.DomUtil.setPosition(c, topLeft);
+      c.width = size.x * ratio; c.height = size.y * ratio;
+      c.style.width = size.x + 'px'; c.style.height = size.y + 'px';
+      var ctx = c.getContext('2d'), boxes = [], placed = [], byName = {};
+      ctx.scale(ratio, ratio);
+      ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; ctx.lineJoin = 'round';
+      var origin = map.getPixelOrigin().add(topLeft);
+      function write(spec, chars) {
+        ctx.font = (spec.weight || 'normal') + ' ' + spec.size + 'px ' + FONT;
+        ctx.lineWidth = 3; ctx.strokeStyle = spec.halo || '#ffffff'; ctx.fillStyle = spec.colour || '#222';
+        chars.forEach(function (ch) { ctx.strokeText(ch[0], ch[1], ch[2]); });
+        chars.forEach(function (ch) { ctx.fillText(ch[0], ch[1], ch[2]); });
+      }
+      function seenNear(name, x, y, spacing) {
+        return (byName[name] || []).some(function (p) { return Math.hypot(p[0] - x, p[1] - y) < spacing; });
+      }
+      this._candidates(origin).forEach(function (cand) {
+        var spec = cand.spec, s = spec.size, text = String(spec.text), pts = cand.pts, box, chars, x, y;
+        if (spec.line && cand.type === 2) {
+          var glyphs = Array.from(text), step = s + 1, length = lineLength(pts), need = glyphs.length * step;
+          if (pts.length < 2 || length < need + 8) { return; }
+          var dx = pts[pts.length - 1][0] - pts[0][0], dy = pts[pts.length - 1][1] - pts[0][1];
+          if ((Math.abs(dx) >= Math.abs(dy) && dx < 0) || (Math.abs(dx) < Math.abs(dy) && dy < 0)) { pts = pts.slice().reverse(); }
+          /* from the middle of the line outwards, every `spacing` px: each place on screen, clear of
+             other names and of the same name nearby, gets the name */
+          var spacing = spec.spacing || 220, middle = (length - need) / 2, starts = [middle], d;
+          for (d = spacing; middle - d >= 0 || middle + d + need <= length; d += spacing) {
+            if (middle - d >= 0) { starts.push(middle - d); }
+            if (middle + d + need <= length) { starts.push(middle + d); }
+          }
+          starts.forEach(function (start) {
+            var spots = along(pts, glyphs.map(function (g, i) { return start + (i + 0.5) * step; }));
+            if (!spots) { return; }
+            var cx = spots[Math.floor(spots.length / 2)][0], cy = spots[Math.floor(spots.length / 2)][1];
+            if (spots.some(function (p) { return p[0] < s || p[1] < s || p[0] > size.x - s || p[1] > size.y - s; }) ||
+                seenNear(text, cx, cy, spacing)) { return; }
+            var cb = spots.map(function (p) { return [p[0] - s / 2, p[1] - s / 2, p[0] + s / 2, p[1] + s / 2]; });
+            if (cb.some(function (b) { return overlaps(boxes, b); })) { return; }
+            boxes.push.apply(boxes, cb);
+            write(spec, glyphs.map(function (g, i) { return [g, spots[i][0], spots[i][1]]; }));
+            (byName[text] = byName[text] || []).push([cx, cy]);
+            placed.push({text: text, x: Math.round(cx), y: Math.round(cy), line: true});
+          });
+          return;
+        } else {
+          var p = cand.type === 1 ? pts[0] : null;
+          if (!p) { return; }
+          ctx.font = (spec.weight || 'normal') + ' ' + s + 'px ' + FONT;
+          var w = ctx.measureText(text).width;
+          x = p[0]; y = p[1] + (spec.dy || 0);
+          box = [x - w / 2 - 2, y - s / 2 - 2, x + w / 2 + 2, y + s / 2 + 2];
+          if (box[2] < 0 || box[3] < 0 || box[0] > size.x || box[1] > size.y) { return; }
+          if (seenNear(text, x, y, 40) || overlaps(boxes, box)) { return; }
+          boxes.push(box);
+          write(spec, [[text, x, y]]);
+        }
+        (byName[text] = byName[text] || []).push([x, y]);
+        placed.push({text: text, x: Math.round(x), y: Math.round(y), line: !!spec.line});
+      });
+      this.placed = placed;
+      this.fire('labelled', {count: placed.length});
+    }
+  });
+  RiskMap.labels = function (sources, options) { return new RiskMap.Labels(sources, options); };
 }(window.L));

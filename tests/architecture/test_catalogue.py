@@ -49,3 +49,10 @@ def test_enumeration_labels_are_bilingual():
     kind = get_schema("protected_targets").field("kind")
     assert kind.label("school") == "学校"
     assert kind.label("school", "en") == "school"
+
+
+def test_every_number_field_is_bounded_both_ways():
+    """Issue 14: a 1e308 population must be refused by validation; every int/float field has a range."""
+    unbounded = [f"{name}.{f.name}" for name, schema in CATALOGUE.items() for f in schema.fields
+                 if f.type in ("int", "float") and (f.minimum is None or f.maximum is None)]
+    assert not unbounded, unbounded

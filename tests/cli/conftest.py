@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "zoning"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from postgis_server import postgis_address, postgis_server  # noqa: E402, F401
 from zoning_world import build_store, copy_store  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "zoning"))  # the tiny city of the zoning tests
 from zoning_world import build_store, copy_store  # noqa: E402
 
-from layers.gpkg import GeoPackageStore  # noqa: E402
+from layers.store import create_store, open_store  # noqa: E402
 from server.cli.main import app  # noqa: E402
 
 runner = CliRunner()
@@ -28,7 +28,7 @@ def store(template, tmp_path):
 
 
 def test_coverage_prints_figures_and_writes_the_layers(store):
-    result = runner.invoke(app, ["coverage", "--store", str(store.path)])
+    result = runner.invoke(app, ["coverage", "--store", store.address])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "response time 5 min = turnout 1 min + driving 4 min" in out and "2 fire stations" in out
@@ -39,31 +39,31 @@ def test_coverage_prints_figures_and_writes_the_layers(store):
     assert "shelters over capacity (1)" in out and "E1" in out
     assert "have no shelter within their class's service radius" in out
     for name in ("coverage_areas", "coverage_gaps", "shelter_assignments", "shelter_loads"):
-        assert name in out and GeoPackageStore(store.path).info(name).derived
+        assert name in out and open_store(store.address).info(name).derived
 
 
 def test_suggest_gives_mclp_sites_and_the_lscp_minimum(store):
-    result = runner.invoke(app, ["coverage", "--store", str(store.path), "--suggest", "2"])
+    result = runner.invoke(app, ["coverage", "--store", store.address, "--suggest", "2"])
     assert result.exit_code == 0, result.output
     assert "2 new station site(s) (MCLP, optimal)" in result.stdout
     assert "fewest new sites for full coverage (LSCP, optimal)" in result.stdout
 
 
 def test_a_longer_response_time(store):
-    result = runner.invoke(app, ["coverage", "--store", str(store.path), "--minutes", "8"])
+    result = runner.invoke(app, ["coverage", "--store", store.address, "--minutes", "8"])
     assert result.exit_code == 0, result.output
     assert "response time 8 min = turnout 1 min + driving 7 min" in result.stdout
 
 
 def test_too_short_a_response_time_is_one_error_line(store):
-    result = runner.invoke(app, ["coverage", "--store", str(store.path), "--minutes", "0.5"])
+    result = runner.invoke(app, ["coverage", "--store", store.address, "--minutes", "0.5"])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         "error: minutes: 0.5 leaves no driving time after the 1 min turnout (coverage.turnout_min)"]
-    assert not GeoPackageStore(store.path).exists("coverage_areas")
+    assert not open_store(store.address).exists("coverage_areas")
 
 
 def test_a_store_without_stations(tmp_path):
-    empty = GeoPackageStore.create(tmp_path / "empty.gpkg")
-    result = runner.invoke(app, ["coverage", "--store", str(empty.path)])
+    empty = create_store(tmp_path / "empty.gpkg")
+    result = runner.invoke(app, ["coverage", "--store", empty.address])
     assert result.exit_code == 1 and "rescue_stations" in result.stderr

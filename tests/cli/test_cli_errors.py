@@ -40,13 +40,13 @@ def served(monkeypatch):
     ('{"a-long-secret": "mayor"}', "RISKMAP_TOKENS: token grants unknown role 'mayor'; roles: town_editor, planner, admin"),
 ])
 def test_bad_tokens_in_the_environment(served, zoned_store, tokens, text):
-    result = runner.invoke(app, ["serve", "--store", str(zoned_store.path)], env={"RISKMAP_TOKENS": tokens})
+    result = runner.invoke(app, ["serve", "--store", zoned_store.address], env={"RISKMAP_TOKENS": tokens})
     one_line(result, 1, text)
     assert not served
 
 
 def test_a_bad_number_in_the_environment(served, zoned_store):
-    result = runner.invoke(app, ["serve", "-s", str(zoned_store.path)], env={"RISKMAP_MAX_LIMIT": "lots"})
+    result = runner.invoke(app, ["serve", "-s", zoned_store.address], env={"RISKMAP_MAX_LIMIT": "lots"})
     one_line(result, 1, "RISKMAP_MAX_LIMIT:")
     assert not served
 
@@ -65,33 +65,38 @@ def test_no_store_at_all_is_a_usage_error_naming_the_variable(monkeypatch):
     one_line(runner.invoke(app, ["zone"]), 2, "Missing option '--store'", "RISKMAP_STORE", "'riskmap zone --help'")
 
 
-def test_coverage_on_a_store_without_its_rasters(zoned_store):
-    shutil.rmtree(zoned_store.rasters_dir)
-    one_line(runner.invoke(app, ["coverage", "--store", str(zoned_store.path)]), 1,
-             "raster layer 'population' is registered but its file", "is missing")
+def test_the_copied_gpkg_alone_is_a_whole_store(zoned_store, tmp_path):
+    """Rasters live inside the file: a copy of the .gpkg alone still has its population grid."""
+    alone = tmp_path / "elsewhere"
+    alone.mkdir()
+    shutil.copyfile(zoned_store.address, alone / "city.gpkg")
+    assert [p.name for p in alone.iterdir()] == ["city.gpkg"]
+    result = runner.invoke(app, ["coverage", "--store", str(alone / "city.gpkg")])
+    assert result.exit_code == 0, result.output
+    assert "people" in result.output
 
 
 @pytest.mark.parametrize("command", [["zone"], ["coverage"], ["site", "{tmp}/p.geojson", "--kind", "school"]])
 def test_a_rule_set_that_is_not_there(zoned_store, tmp_path, command):
     args = [a.format(tmp=tmp_path) for a in command]
-    one_line(runner.invoke(app, [*args, "-s", str(zoned_store.path), "--rules", str(tmp_path / "rules.toml")]), 1,
+    one_line(runner.invoke(app, [*args, "-s", zoned_store.address, "--rules", str(tmp_path / "rules.toml")]), 1,
              "rule set not found", "rules.toml", "give --rules a TOML rule set")
-    one_line(runner.invoke(app, [*args, "-s", str(zoned_store.path), "--rules", str(tmp_path)]), 2, "--rules")
+    one_line(runner.invoke(app, [*args, "-s", zoned_store.address, "--rules", str(tmp_path)]), 2, "--rules")
 
 
 def test_a_rule_set_that_is_not_toml(zoned_store, tmp_path):
     bad = tmp_path / "rules.toml"
     bad.write_text("name = [unclosed\n", encoding="utf-8")
-    one_line(runner.invoke(app, ["zone", "-s", str(zoned_store.path), "--rules", str(bad)]), 1, "not valid TOML")
+    one_line(runner.invoke(app, ["zone", "-s", zoned_store.address, "--rules", str(bad)]), 1, "not valid TOML")
 
 
 def test_an_unknown_palette(zoned_store):
-    one_line(runner.invoke(app, ["zone", "-s", str(zoned_store.path), "--palette", "rainbow"]), 1,
+    one_line(runner.invoke(app, ["zone", "-s", zoned_store.address, "--palette", "rainbow"]), 1,
              "palettes.rainbow: unknown palette; known: dual_prevention, wall")
 
 
 def test_a_demo_over_an_existing_store(zoned_store):
-    one_line(runner.invoke(app, ["demo", "--store", str(zoned_store.path), "--scale", "0.05"]), 1,
+    one_line(runner.invoke(app, ["demo", "--store", zoned_store.address, "--scale", "0.05"]), 1,
              "already exists; remove it or choose another store path")
 
 

@@ -21,6 +21,7 @@ STORE_COMMANDS = {
     "export": ["risk_wall", "--out", "{tmp}/wall.geojson"],
     "import": ["shelters", "{tmp}/shelters.geojson"],
     "site": ["{tmp}/p.geojson", "--kind", "office"],
+    "check": [],
 }
 #: Reporting commands and the arguments that make them report.
 JSON_COMMANDS = {
@@ -30,6 +31,7 @@ JSON_COMMANDS = {
     "site": ["{tmp}/p.geojson", "--kind", "office"],
     "import": ["shelters", "{tmp}/shelters.geojson"],
     "validate": ["shelters", "{tmp}/shelters.geojson"],
+    "check": [],
 }
 
 
@@ -61,16 +63,16 @@ def test_help_names_the_store_option_and_its_variable(command):
 def test_the_store_from_the_option_and_from_the_environment(command, zoned_store, tmp_path):
     _inputs(zoned_store, tmp_path)
     args = _args(STORE_COMMANDS[command], tmp_path)
-    by_option = runner.invoke(app, [command, *args, "--store", str(zoned_store.path)])
+    by_option = runner.invoke(app, [command, *args, "--store", zoned_store.address])
     assert by_option.exit_code == 0, by_option.output
-    by_env = runner.invoke(app, [command, *args], env={"RISKMAP_STORE": str(zoned_store.path)})
+    by_env = runner.invoke(app, [command, *args], env={"RISKMAP_STORE": zoned_store.address})
     assert by_env.exit_code == 0, by_env.output
 
 
 @pytest.mark.parametrize("command", sorted(STORE_COMMANDS))
 def test_a_store_given_positionally_is_a_usage_error_with_one_line(command, zoned_store, tmp_path, monkeypatch):
     monkeypatch.delenv("RISKMAP_STORE", raising=False)
-    result = runner.invoke(app, [command, *_args(STORE_COMMANDS[command], tmp_path), str(zoned_store.path)])
+    result = runner.invoke(app, [command, *_args(STORE_COMMANDS[command], tmp_path), zoned_store.address])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and f"'riskmap {command} --help'" in lines[0]
@@ -80,7 +82,7 @@ def test_a_store_given_positionally_is_a_usage_error_with_one_line(command, zone
 def test_every_reporting_command_prints_json(command, zoned_store, tmp_path):
     _inputs(zoned_store, tmp_path)
     args = _args(JSON_COMMANDS[command], tmp_path)
-    store = [] if command == "validate" else ["--store", str(zoned_store.path)]
+    store = [] if command == "validate" else ["--store", zoned_store.address]
     result = runner.invoke(app, [command, *args, *store, "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)  # nothing but JSON on standard output
@@ -88,10 +90,10 @@ def test_every_reporting_command_prints_json(command, zoned_store, tmp_path):
 
 
 def test_json_of_zone_and_info_carry_the_figures(zoned_store):
-    zone = json.loads(runner.invoke(app, ["zone", "-s", str(zoned_store.path), "--json"]).stdout)
+    zone = json.loads(runner.invoke(app, ["zone", "-s", zoned_store.address, "--json"]).stdout)
     assert zone["layers"]["risk_wall"] == len(zoned_store.read("risk_wall"))
     assert sum(row["count_total"] for row in zone["wall"] if row["code"] != zone["wall"][-1]["code"]) >= 0
-    info = json.loads(runner.invoke(app, ["info", "-s", str(zoned_store.path), "--json"]).stdout)
+    info = json.loads(runner.invoke(app, ["info", "-s", zoned_store.address, "--json"]).stdout)
     rows = {layer["name"]: layer["rows"] for layer in info["layers"]}
     assert rows["industrial_plots"] == len(zoned_store.read("industrial_plots"))
 
@@ -99,7 +101,7 @@ def test_json_of_zone_and_info_carry_the_figures(zoned_store):
 def test_a_narrow_terminal_wraps_instead_of_cutting(zoned_store):
     """On a 50-column terminal (7 columns of layers, derived ones included) rich wraps the text
     cells: no value ends in '…', and every row count stands whole in its cell."""
-    result = runner.invoke(app, ["info", "-s", str(zoned_store.path)],
+    result = runner.invoke(app, ["info", "-s", zoned_store.address],
                            env={"FORCE_COLOR": "1", "COLUMNS": "50", "TERM": "xterm"})
     assert result.exit_code == 0
     text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
@@ -112,9 +114,20 @@ def test_a_narrow_terminal_wraps_instead_of_cutting(zoned_store):
 
 def test_reasons_in_chinese_are_not_cut_in_a_pipe(zoned_store, tmp_path):
     _inputs(zoned_store, tmp_path)
-    result = runner.invoke(app, ["site", str(tmp_path / "p.geojson"), "-s", str(zoned_store.path), "--kind", "school"])
+    result = runner.invoke(app, ["site", str(tmp_path / "p.geojson"), "-s", zoned_store.address, "--kind", "school"])
     assert result.exit_code == 0, result.output
-    verdict = json.loads(runner.invoke(app, ["site", str(tmp_path / "p.geojson"), "-s", str(zoned_store.path),
+    verdict = json.loads(runner.invoke(app, ["site", str(tmp_path / "p.geojson"), "-s", zoned_store.address,
                                              "--kind", "school", "--json"]).stdout)
     for reason in verdict["reasons"]:  # every reason whole, Chinese then English, on one line
         assert f"{reason['zh']} / {reason['en']}" in result.stdout
+
+
+def test_copy_takes_its_source_with_store_and_only_the_new_store_positionally(zoned_store, tmp_path, monkeypatch):
+    monkeypatch.delenv("RISKMAP_STORE", raising=False)
+    help_text = runner.invoke(app, ["copy", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--store" in help_text and "RISKMAP_STORE" in help_text and "DEST" in help_text
+    both = runner.invoke(app, ["copy", zoned_store.address, str(tmp_path / "a.gpkg")])
+    assert both.exit_code == 2 and "'riskmap copy --help'" in both.stderr
+    by_env = runner.invoke(app, ["copy", str(tmp_path / "b.gpkg")], env={"RISKMAP_STORE": zoned_store.address})
+    assert by_env.exit_code == 0, by_env.output
+    assert (tmp_path / "b.gpkg").exists() and not (tmp_path / "a.gpkg").exists()

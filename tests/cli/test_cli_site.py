@@ -21,7 +21,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("cli_site")).path
+    return build_store(tmp_path_factory.mktemp("cli_site")).address
 
 
 def proposal(folder: Path, x: float, y: float, name: str = "p.geojson") -> Path:

@@ -11,7 +11,7 @@ from layers.demo.boundaries import changzhou_districts
 from layers.demo.build import build_demo
 from layers.demo.sampling import Area
 from layers.demo.towns import changzhou_towns
-from layers.gpkg import GeoPackageStore
+from layers.store import Store, open_store
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +33,9 @@ def area(districts, towns):
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory) -> GeoPackageStore:
+def demo_store(tmp_path_factory) -> Store:
     """The demo store at scale 1, seed 20201 (read only)."""
-    return GeoPackageStore(build_demo(tmp_path_factory.mktemp("demo"), scale=1))
+    return open_store(build_demo(tmp_path_factory.mktemp("demo"), scale=1))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from geo.errors import InputError
@@ -46,7 +48,7 @@ def test_bad_options_are_refused(tmp_path, scale, seed):
 
 def test_existing_store_is_refused(demo_store):
     with pytest.raises(InputError, match="already exists"):
-        build_demo(demo_store.path.parent)
+        build_demo(Path(demo_store.address).parent)
 
 
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rasterio
 
 from layers.demo.population import NODATA, TOTAL_POPULATION
 
 
 @pytest.fixture(scope="module")
 def grid(demo_store):
-    with rasterio.open(demo_store.raster_path("population")) as src:
+    with demo_store.read_raster("population") as src:
         return src.read(1, masked=True), src.crs, src.res, src.tags(), src.nodata
 
 

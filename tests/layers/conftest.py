@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
-from layers.gpkg import GeoPackageStore
+from layers.store import Store, create_store, open_store
 from layers_common import plots, stations
 
 
 @pytest.fixture
-def store(tmp_path) -> GeoPackageStore:
+def store(tmp_path) -> Store:
     """An empty store."""
-    return GeoPackageStore.create(tmp_path / "city.gpkg")
+    return create_store(tmp_path / "city.gpkg")
 
 
 @pytest.fixture(scope="session")
 def _seeded_template(tmp_path_factory):
     from layers.validate import validate_layer
 
-    template = GeoPackageStore.create(tmp_path_factory.mktemp("template") / "city.gpkg")
+    template = create_store(tmp_path_factory.mktemp("template") / "city.gpkg")
     template.write("industrial_plots", validate_layer("industrial_plots", plots(5)))
     template.write("rescue_stations", validate_layer("rescue_stations", stations(4)))
-    return template.path
+    template.close()
+    return template.address
 
 
 @pytest.fixture
-def seeded_store(_seeded_template, tmp_path) -> GeoPackageStore:
+def seeded_store(_seeded_template, tmp_path) -> Store:
     """A store holding 5 industrial plots and 4 rescue stations (version 1 each)."""
     path = tmp_path / "city.gpkg"
     shutil.copyfile(_seeded_template, path)
-    return GeoPackageStore(path)
+    return open_store(path)
+
+
+# The session's PostgreSQL + PostGIS server, for the contract suite's second backend.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from postgis_server import postgis_address, postgis_server  # noqa: E402, F401

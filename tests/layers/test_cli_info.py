@@ -11,7 +11,7 @@ runner = CliRunner()
 
 def test_layers_table(seeded_store):
     seeded_store.write("industrial_plots", seeded_store.read("industrial_plots"))
-    result = runner.invoke(app, ["info", "--store", str(seeded_store.path)])
+    result = runner.invoke(app, ["info", "--store", str(seeded_store.address)])
     assert result.exit_code == 0, result.output
     # not a terminal: plain text, a title line, a header, then one tab-separated line per layer
     lines = result.stdout.splitlines()
@@ -22,7 +22,7 @@ def test_layers_table(seeded_store):
 
 
 def test_audit_entries(seeded_store):
-    result = runner.invoke(app, ["info", "-s", str(seeded_store.path), "--audit", "1"])
+    result = runner.invoke(app, ["info", "-s", str(seeded_store.address), "--audit", "1"])
     assert result.exit_code == 0
     assert "audit log" in result.stdout and "rescue_stations" in result.stdout
 
@@ -30,12 +30,12 @@ def test_audit_entries(seeded_store):
 def test_derived_columns_appear_when_needed(seeded_store):
     seeded_store.write("risk_zones", seeded_store.read("industrial_plots")[["plot_id", "geometry"]],
                        derived=True, ruleset_version="js-2024")
-    result = runner.invoke(app, ["info", "-s", str(seeded_store.path)])
+    result = runner.invoke(app, ["info", "-s", str(seeded_store.address)])
     assert "rule set" in result.stdout and "js-2024" in result.stdout
 
 
 def test_empty_store(store):
-    result = runner.invoke(app, ["info", "-s", str(store.path)])
+    result = runner.invoke(app, ["info", "-s", str(store.address)])
     assert result.exit_code == 0 and "no layers yet" in result.stdout
 
 

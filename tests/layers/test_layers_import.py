@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-import layers.gpkg as gpkg
+from layers.gpkg_write import GpkgTransaction
 from geo.crs import to_store_crs
 from geo.errors import CRSError, InputError, RiskmapError
 from layers.errors import LayerNotFound, StoreError, ValidationError
@@ -20,9 +20,9 @@ from layers_common import BAD_INPUTS, BOWTIE, plots, sha256, stations
 @pytest.fixture
 def unchanged(seeded_store):
     """Yield the seeded store; afterwards assert its file is byte-for-byte what it was."""
-    before = sha256(seeded_store.path)
+    before = sha256(seeded_store.address)
     yield seeded_store
-    assert sha256(seeded_store.path) == before, "a failed import changed the store"
+    assert sha256(seeded_store.address) == before, "a failed import changed the store"
     assert seeded_store.info("industrial_plots").version == 1
 
 
@@ -138,13 +138,13 @@ def test_unknown_layer_fails_before_reading(unchanged, tmp_path):
 
 
 def test_a_failing_store_write_leaves_the_store_unchanged(unchanged, tmp_path, monkeypatch):
-    original = gpkg._write_layer_file
+    original = GpkgTransaction.replace
 
-    def write_then_crash(path, name, frame):
-        original(path, name, frame)
+    def write_then_crash(self, rows, system):
+        original(self, rows, system)
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(gpkg, "_write_layer_file", write_then_crash)
+    monkeypatch.setattr(GpkgTransaction, "replace", write_then_crash)
     path = tmp_path / "plots.gpkg"
     plots(9).to_file(path)
     with pytest.raises(StoreError, match="unchanged"):
@@ -175,7 +175,7 @@ def _with_admin_area(store, box):
 def test_features_outside_the_stores_admin_areas_are_named_and_nothing_is_written(seeded_store, tmp_path):
     """A station 10 km east of the store's district (still in Jiangsu) is refused by id."""
     _with_admin_area(seeded_store, shapely.box(119.9, 31.6, 120.1, 31.8))
-    before = sha256(seeded_store.path)
+    before = sha256(seeded_store.address)
     frame = stations(4)
     frame.loc[2, "geometry"] = shapely.Point(120.2, 31.7)
     path = tmp_path / "stations.geojson"
@@ -184,7 +184,7 @@ def test_features_outside_the_stores_admin_areas_are_named_and_nothing_is_writte
         import_layer(seeded_store, "rescue_stations", path)
     assert [(p.feature, p.field) for p in err.value.problems] == [(frame.loc[2, "station_id"], "geometry")]
     assert "outside the administrative area" in str(err.value)
-    assert sha256(seeded_store.path) == before
+    assert sha256(seeded_store.address) == before
     # a feature 50 m across the boundary is within the 100 m margin; None turns the check off
     frame.loc[2, "geometry"] = shapely.Point(120.1005, 31.7)
     frame.to_file(path, driver="GeoJSON")

@@ -88,6 +88,9 @@ def test_the_installed_commands_run_outside_the_repository(installed, tmp_path):
     env = {**env, "RISKMAP_STORE": str(store)}
     _run([riskmap, "zone"], tmp_path, env)
     _run([riskmap, "coverage"], tmp_path, env)
+    assert ": ok" in _run([riskmap, "check"], tmp_path, env).stdout
+    _run([riskmap, "copy", str(tmp_path / "backup.gpkg")], tmp_path, env)
+    assert "risk_surface" in _run([riskmap, "info", "-s", str(tmp_path / "backup.gpkg")], tmp_path, env).stdout
     verdict = _run([riskmap, "site", str(store.parent / "samples" / "school.geojson"), "--kind", "school", "--json"],
                    tmp_path, env).stdout
     assert '"verdict"' in verdict

@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 from shapely import LineString, Point, box
 
-from layers.gpkg import GeoPackageStore
+from layers.store import Store, create_store
 from layers.validate import validate_layer
 from zoning.pipeline import run_zoning
 from zoning.rules import load_ruleset
@@ -125,9 +125,9 @@ SOURCES = {"admin_areas": admin_areas, "industrial_plots": industrial_plots, "ha
            "roads": roads}
 
 
-def build_store(path: Path) -> GeoPackageStore:
+def build_store(path: Path) -> Store:
     """Create the fixture store at ``path`` and run the zoning engine on it."""
-    store = GeoPackageStore.create(path)
+    store = create_store(path)
     store.write_many({name: validate_layer(name, make()) for name, make in SOURCES.items()},
                      actor="test", detail="server test fixture")
     run_zoning(store, load_ruleset(), grid_cell_m=1000.0, surface_cell_m=100.0)
@@ -153,6 +153,24 @@ def serving(asgi_app):
     finally:
         srv.should_exit = True
         thread.join(10)
+
+
+def recording(app):
+    """``(asgi_app, seen)``: ``app`` that notes the (path, status) of every HTTP answer in ``seen``."""
+    seen: list[tuple[str, int]] = []
+
+    async def recorded(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+
+        async def spy(message):
+            if message["type"] == "http.response.start":
+                seen.append((scope["path"], message["status"]))
+            await send(message)
+
+        await app(scope, receive, spy)
+
+    return recorded, seen
 
 
 def page_config(html: str) -> dict:

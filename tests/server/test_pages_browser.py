@@ -21,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from layers.gpkg import GeoPackageStore
+from layers.store import create_store
 from layers.validate import validate_layer
 from server.app import create_app
 from server.pages.layers import PLANNER_OVERLAYS
 from server.settings import Settings
-from server_common import SOURCES, TOKENS, TOWN_WEST, industrial_plots, plot_geometry, serving
+from server_common import SOURCES, TOKENS, TOWN_WEST, industrial_plots, plot_geometry, recording, serving
 from zoning.pipeline import run_zoning
 from zoning.rules import load_ruleset
 
@@ -60,7 +60,7 @@ def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "city.gpkg"
     layers = {name: make() for name, make in SOURCES.items()}
     layers["industrial_plots"] = four_colour_plots()
-    target = GeoPackageStore.create(path)
+    target = create_store(path)
     target.write_many({name: validate_layer(name, frame) for name, frame in layers.items()}, actor="test")
     run_zoning(target, load_ruleset(), grid_cell_m=1000.0, surface_cell_m=100.0)
     return target
@@ -69,21 +69,8 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(store):
     """``(base_url, requests)``: the app on 127.0.0.1 and the (path, status) of every request it answered."""
-    app = create_app(store, Settings(tokens=TOKENS))
-    seen: list[tuple[str, int]] = []
-
-    async def recording(scope, receive, send):
-        if scope["type"] != "http":
-            return await app(scope, receive, send)
-
-        async def spy(message):
-            if message["type"] == "http.response.start":
-                seen.append((scope["path"], message["status"]))
-            await send(message)
-
-        await app(scope, receive, spy)
-
-    with serving(recording) as base:
+    app, seen = recording(create_app(store, Settings(tokens=TOKENS)))
+    with serving(app) as base:
         yield base, seen
 
 
@@ -294,6 +281,6 @@ def test_the_public_map_shows_only_the_disclosed_colours_and_the_nearest_shelter
     assert counts["red"] >= 20 and counts["yellow"] >= 20, counts  # 重大 and 较大: disclosed
     assert counts["blue"] == 0 and counts["green"] == 0, counts  # 一般 and 低: not shown to the public
     assert colour_pixels(mapped, (0x00, 0x89, 0x7B)) >= 20  # the nearest shelters, drawn from the API's answer
-    assert [p for p, s in seen if p == "/api/public/shelters/nearest" and s == 200]
+    assert [p for p, s in seen if p == "/api/public/place" and s == 200]  # "my place", with its nearest shelters
     assert requests_for(seen, "/tiles/risk_wall/") and not requests_for(seen, "/web/")
     assert not refused(seen), refused(seen)

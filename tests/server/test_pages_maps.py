@@ -238,11 +238,11 @@ def _tile_of(lon: float, lat: float, z: int = 14) -> str:
 def test_web_tiles_take_the_session_cookie_and_the_plain_api_does_not(browser):
     centre = plot_geometry(0).centroid
     tile = _tile_of(centre.x, centre.y)
-    assert browser.get(f"/web/tiles/safety_buffers/{tile}.mvt").status_code == 401
+    assert browser.get(f"/web/tiles/safety_buffers/{tile}.mvt").status_code == 404  # private: as absent
     browser.post("/login", data={"token": "planner-token-123"}, follow_redirects=False)
     r = browser.get(f"/web/tiles/safety_buffers/{tile}.mvt")
     assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
-    assert browser.get(f"/tiles/safety_buffers/{tile}.mvt").status_code == 401  # the API: header only
+    assert browser.get(f"/tiles/safety_buffers/{tile}.mvt").status_code == 404  # the API: header only
     png = browser.get(f"/web/tiles/risk_surface/{tile}.png")
     assert png.status_code in (200, 204)
     assert browser.get(f"/web/tiles/risk_wall/{tile}.mvt", headers=PLANNER).status_code == 200

@@ -33,7 +33,8 @@ with warnings.catch_warnings():
 NEAREST = "/api/public/shelters/nearest"
 SHELTER_KEYS = {"shelter_id", "name", "class", "class_zh", "class_en", "address", "capacity", "effective_area_m2",
                 "distance_m", "method", "method_zh", "method_en", "service_radius_m", "within_service_radius",
-                "bearing_deg", "direction_zh", "direction_en", "summary_zh", "summary_en", "lon", "lat"}
+                "bearing_deg", "direction_zh", "direction_en", "summary_zh", "summary_en", "lon", "lat",
+                "hazards", "hazards_zh", "hazards_en", "hazards_declared", "minutes", "towards_disclosed_plot", "route"}
 #: Names of fields that are private wherever they occur (and of the engine's reasons): none may
 #: appear in a public answer. (``name``, ``kind``… are public in some layers and stay out.)
 _PUBLIC_NAMES = ({f.name for schema in CATALOGUE.values() for f in schema.fields if f.public and schema.public_layer}
@@ -136,9 +137,9 @@ def test_the_public_page_needs_no_login_and_draws_public_tiles_only(client):
     assert r.status_code == 200 and "应急避难场所" in r.text and "Emergency shelters" in r.text
     cfg = _config(r.text)
     assert {o["id"] for o in cfg["overlays"]} == {"risk_wall", "shelters"}
-    assert {o["layer"] for o in cfg["basemap_layers"]} == {"admin_areas", "roads"}
-    assert all(o["url"].startswith("/tiles/") for o in cfg["overlays"] + cfg["basemap_layers"])
-    assert cfg["nearest"] == NEAREST and "navigator.geolocation" in client.get("/static/riskmap/riskmap-pages.js").text
+    assert cfg["basemap"] == "/public/basemap/{z}/{x}/{y}.mvt"  # the offline basemap of the store's own layers
+    assert all(o["url"].startswith("/tiles/") for o in cfg["overlays"])
+    assert cfg["nearest"] == NEAREST and "navigator.geolocation" in client.get("/static/riskmap/riskmap-public.js").text
     assert "公示较大以上安全风险" in r.text
     wall = next(o for o in cfg["overlays"] if o["id"] == "risk_wall")
     assert {f["name"] for f in wall["fields"]} == {"plot_id", "town", "colour_zh", "notice"}

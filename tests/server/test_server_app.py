@@ -86,7 +86,7 @@ def test_require_refuses_the_public_with_401_and_lower_roles_with_403(store_path
     (GeometryError("bad geometry"), 400),
     (CRSError("EPSG:3857 is not metric here"), 400),
     (AccessDenied("needs a token"), 401),
-    (Conflict("feature P1 changed since version 3"), 409),
+    (Conflict("industrial_plots", [("P1", 3, 4, "live")]), 409),
     (StoreError("store locked"), 503),
     (RuleSetError("rules broken"), 500),
     (RiskmapError("something else"), 400),
@@ -144,17 +144,17 @@ def test_unknown_routes_and_methods_get_the_same_json_body(client):
 def test_the_app_holds_its_services_and_default_routers(app):
     services = app.state.services
     assert isinstance(services, Services) and isinstance(services.tile_cache, LRUCache)
-    assert [f.__name__ for f in ROUTERS[:3]] == ["_features", "_tiles", "_docs"]
+    assert [f.__name__ for f in ROUTERS[:5]] == ["_features", "_tiles", "_ogc_tiles", "_packages", "_docs"]
     paths = set(app.openapi()["paths"])
-    assert {"/", "/conformance", "/collections", "/collections/{collection_id}", "/collections/{collection_id}/items",
-            "/collections/{collection_id}/items/{feature_id}", "/tiles/{layer}/tilejson.json",
+    assert {"/", "/conformance", "/collections", "/collections/{collectionId}", "/collections/{collectionId}/items",
+            "/collections/{collectionId}/items/{featureId}", "/tiles/{layer}/tilejson.json",
             "/tiles/{layer}/{z}/{x}/{y}.mvt", "/tiles/{layer}/{z}/{x}/{y}.png", "/api/siting",
             "/api/public/shelters/nearest"} <= paths
 
 
 def test_docs_are_served_offline(client):
     r = client.get("/docs")
-    assert r.status_code == 200 and "/collections/{collection_id}/items" in r.text
+    assert r.status_code == 200 and "/collections/{collectionId}/items" in r.text
     assert "cdn" not in r.text.lower() and "<script" not in r.text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 import layers.demo.build
 import zoning.pipeline
-from layers.gpkg import GeoPackageStore
+from layers.store import create_store, open_store
 from layers.validate import validate_layer
 from server.cli.main import app
 from server_common import SOURCES
@@ -31,7 +32,7 @@ def test_serve_a_store(served, store_path):
     result = runner.invoke(app, ["serve", "--store", str(store_path), "--host", "0.0.0.0", "--port", "9001"])
     assert result.exit_code == 0, result.output
     (target, options), = served
-    assert isinstance(target, FastAPI) and target.state.services.settings.store == store_path
+    assert isinstance(target, FastAPI) and target.state.services.settings.store == str(store_path)
     assert options["host"] == "0.0.0.0" and options["port"] == 9001
 
 
@@ -46,7 +47,7 @@ def test_serve_with_workers_uses_the_app_factory(served, store_path, monkeypatch
 def test_a_store_or_the_demo(served, monkeypatch):
     monkeypatch.delenv("RISKMAP_STORE", raising=False)
     result = runner.invoke(app, ["serve"])
-    assert result.exit_code == 2 and "give the store to serve (--store PATH, or set RISKMAP_STORE), or --demo" in result.output
+    assert result.exit_code == 2 and "give the store to serve (--store ADDRESS, or set RISKMAP_STORE), or --demo" in result.output
     assert not served
 
 
@@ -67,16 +68,17 @@ def test_demo_builds_and_zones_on_first_use_only(served, tmp_path, monkeypatch):
 
     def fake_build_demo(out, scale=1, name="changzhou.gpkg", **kw):  # source layers only, not zoned yet
         builds.append(scale)
-        store = GeoPackageStore.create(out / name)
+        store = create_store(out / name)
         store.write_many({name: validate_layer(name, make()) for name, make in SOURCES.items()})
-        return store.path
+        store.close()
+        return Path(store.address)
 
     monkeypatch.setattr(layers.demo.build, "build_demo", fake_build_demo)
     out = tmp_path / "demo"
     out.mkdir()
     result = runner.invoke(app, ["serve", "--demo", "--store", str(out / "changzhou.gpkg"), "--scale", "0.5"])
     assert result.exit_code == 0, result.output
-    store = GeoPackageStore(out / "changzhou.gpkg")
+    store = open_store(out / "changzhou.gpkg")
     assert builds == [0.5] and store.exists("risk_wall") and store.exists("risk_surface")
 
     def no_zoning(*a, **kw):
@@ -92,7 +94,6 @@ def test_demo_with_an_existing_zoned_store(served, store_path, tmp_path):
     out = tmp_path / "demo"
     out.mkdir()
     shutil.copyfile(store_path, out / "changzhou.gpkg")
-    shutil.copytree(store_path.with_name(store_path.name + ".rasters"), out / "changzhou.gpkg.rasters")
     result = runner.invoke(app, ["serve", "--demo", "--store", str(out / "changzhou.gpkg")])
     assert result.exit_code == 0, result.output
-    assert served[0][0].state.services.store.path == out / "changzhou.gpkg"
+    assert served[0][0].state.services.store.address == str((out / "changzhou.gpkg").resolve())

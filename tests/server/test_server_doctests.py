@@ -10,7 +10,10 @@ import pytest
 
 MODULES = ["server.settings", "server.errors", "server.auth", "server.cache", "server.redaction",
            "server.geojson", "server.html_views", "server.features", "server.vector_tiles", "server.mvt",
-           "server.raster_tiles"]
+           "server.raster_tiles", "server.middleware.asgi", "server.middleware.compression",
+           "server.middleware.headers", "server.middleware.limits", "server.security", "server.ogc.cql2",
+           "server.ogc.queryables", "server.ogc.selection", "server.ogc.tilesets", "server.pmtiles",
+           "server.siting_api"]
 
 
 @pytest.mark.parametrize("name", MODULES)

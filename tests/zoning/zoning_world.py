@@ -29,7 +29,7 @@ import shapely
 from affine import Affine
 from shapely import LineString, Point
 
-from layers.gpkg import GeoPackageStore
+from layers.store import Store, create_store, open_store
 from layers.validate import validate_layer
 
 GK = "EPSG:4549"
@@ -118,9 +118,9 @@ def write_population(path: Path) -> Path:
     return path
 
 
-def build_store(folder: Path, *, population: bool = True, zone: bool = True) -> GeoPackageStore:
+def build_store(folder: Path, *, population: bool = True, zone: bool = True) -> Store:
     """The tiny city as a store in ``folder``, with its population raster and a zoning run."""
-    store = GeoPackageStore.create(Path(folder) / "tiny.gpkg")
+    store = create_store(Path(folder) / "tiny.gpkg")
     store.write_many(layers(), actor="test", action="import")
     if population:
         store.write_raster("population", write_population(Path(folder) / "population.tif"), derived=False,
@@ -133,12 +133,10 @@ def build_store(folder: Path, *, population: bool = True, zone: bool = True) -> 
     return store
 
 
-def copy_store(store: GeoPackageStore, folder: Path) -> GeoPackageStore:
-    """A copy of ``store`` (file and rasters) in ``folder``, for a test that writes."""
+def copy_store(store: Store, folder: Path) -> Store:
+    """A copy of ``store`` in ``folder`` (the file is the whole store), for a test that writes."""
     import shutil
 
-    target = Path(folder) / store.path.name
-    shutil.copyfile(store.path, target)
-    if store.rasters_dir.exists():
-        shutil.copytree(store.rasters_dir, target.parent / store.rasters_dir.name)
-    return GeoPackageStore(target)
+    target = Path(folder) / Path(store.address).name
+    shutil.copyfile(store.address, target)
+    return open_store(target)

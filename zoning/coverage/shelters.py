@@ -55,11 +55,14 @@ class ShelterClass:
 
 @dataclass(frozen=True)
 class ShelterRules:
-    """The ``[shelters]`` table: figures per class, walking detour factor, snap tolerance."""
+    """The ``[shelters]`` table: figures per class, walking detour factor and speed, snap tolerance,
+    and the margin kept from disclosed risk plots for a chemical release."""
 
     classes: Mapping[str, ShelterClass]
     walking_detour_factor: float
     snap_tolerance_m: float
+    walking_speed_kmh: float = 3.0
+    disclosed_zone_margin_m: float = 200.0
 
 
 def shelter_rules(ruleset=None) -> ShelterRules:
@@ -89,7 +92,9 @@ def shelter_rules(ruleset=None) -> ShelterRules:
     }
     return ShelterRules(classes,
                         get(t, "walking_detour_factor", float, minimum=1.0, root="shelters"),
-                        get(t, "snap_tolerance_m", float, minimum=0.0, root="shelters"))
+                        get(t, "snap_tolerance_m", float, minimum=0.0, root="shelters"),
+                        get(t, "walking_speed_kmh", float, minimum=0.5, maximum=10.0, root="shelters"),
+                        get(t, "disclosed_zone_margin_m", float, minimum=0.0, root="shelters"))
 
 
 @dataclass

@@ -1,0 +1,52 @@
+"""The server over any store: a copied .gpkg file alone serves its risk surface; a PostGIS store
+by its address serves the same collections, tiles and edits' versions as the GeoPackage it came from."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from layers.store import open_store
+from layers.store_copy import copy_store
+from server.app import create_app
+from server_common import PLANNER
+from test_server_tiles import Z14, url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from postgis_server import new_schema_address, postgis_server  # noqa: E402, F401
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+def test_a_copied_gpkg_alone_serves_its_risk_surface(store_path, settings, tmp_path):
+    alone = tmp_path / "elsewhere" / "copy.gpkg"
+    alone.parent.mkdir()
+    shutil.copyfile(store_path, alone)
+    assert [p.name for p in alone.parent.iterdir()] == ["copy.gpkg"]
+    with TestClient(create_app(str(alone), settings)) as client:
+        r = client.get(url("risk_surface", Z14, "png"), headers=PLANNER)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        assert client.get("/tiles/risk_surface/tilejson.json", headers=PLANNER).json()["bounds"]
+
+
+@pytest.fixture(scope="module")
+def postgis_copy(store_path, postgis_server):  # noqa: F811 - the fixture imported above
+    address = new_schema_address(postgis_server)
+    copy_store(open_store(store_path), address)
+    return address
+
+
+def test_the_server_over_postgis_answers_as_over_the_geopackage(postgis_copy, client, settings):
+    with TestClient(create_app(postgis_copy, settings)) as pg:
+        for path in ("/collections", "/collections/risk_wall/items?limit=50", "/collections/shelters/items"):
+            assert pg.get(path).json() == client.get(path).json(), path
+        for layer, suffix in (("risk_wall", "mvt"), ("risk_surface", "png")):
+            a = pg.get(url(layer, Z14, suffix), headers=PLANNER)
+            b = client.get(url(layer, Z14, suffix), headers=PLANNER)
+            assert a.status_code == b.status_code == 200 and a.content == b.content, layer
