@@ -222,3 +222,11 @@ def test_no_private_field_in_any_answer_of_the_public_routes(client):
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0, result
+
+
+@pytest.mark.parametrize("path", [PLACE, "/api/public/shelters/nearest"])
+def test_a_place_off_the_citys_grid_is_a_400_not_a_server_error(client, path):
+    # lon 21° is 99° west of the Gauss-Krüger zone's central meridian: the projection gives inf
+    r = client.get(path, params={"lon": 21.0, "lat": 0.0})
+    assert r.status_code == 400
+    assert "outside the area this map covers" in r.json()["description"]

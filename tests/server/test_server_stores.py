@@ -45,7 +45,9 @@ def postgis_copy(store_path, postgis_server):  # noqa: F811 - the fixture import
 def test_the_server_over_postgis_answers_as_over_the_geopackage(postgis_copy, client, settings):
     with TestClient(create_app(postgis_copy, settings)) as pg:
         for path in ("/collections", "/collections/risk_wall/items?limit=50", "/collections/shelters/items"):
-            assert pg.get(path).json() == client.get(path).json(), path
+            a, b = pg.get(path).json(), client.get(path).json()
+            a.pop("timeStamp", None), b.pop("timeStamp", None)  # the two requests may fall in different seconds
+            assert a == b, path
         for layer, suffix in (("risk_wall", "mvt"), ("risk_surface", "png")):
             a = pg.get(url(layer, Z14, suffix), headers=PLANNER)
             b = client.get(url(layer, Z14, suffix), headers=PLANNER)
