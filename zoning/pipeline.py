@@ -236,11 +236,15 @@ def read_population(store: Store):
 
 
 def run_zoning(store: Store, ruleset: RuleSet, *, palette: str | None = None, grid_cell_m: float = 500.0,
-               surface_cell_m: float = 100.0, actor: str = "engine") -> ZoningResult:
-    """Load the inputs from ``store``, compute, and write every derived layer in one step."""
+               surface_cell_m: float = 100.0, actor: str = "engine", compute=compute_zoning) -> ZoningResult:
+    """Load the inputs from ``store``, compute, and write every derived layer in one step.
+
+    ``compute`` is :func:`compute_zoning` or a twin with its arguments and result (the Dask run,
+    :func:`zoning.province.run.compute_distributed`).
+    """
     fingerprint = input_fingerprint(store, ruleset)
     inputs = {name: store.read(name) for name in INPUT_LAYERS if store.exists(name)}
-    result = compute_zoning(inputs, ruleset, palette=palette, grid_cell_m=grid_cell_m,
+    result = compute(inputs, ruleset, palette=palette, grid_cell_m=grid_cell_m,
                             surface_cell_m=surface_cell_m, population=read_population(store))
     stamp = dict(derived=True, ruleset_version=ruleset.label, fingerprint=fingerprint, actor=actor,
                  action="derive")

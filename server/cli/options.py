@@ -52,6 +52,9 @@ PaletteOption = Annotated[Optional[str], typer.Option(
     "--palette", metavar="NAME",
     help="Palette of the rule set: wall (red/yellow/blue/green, default) or dual_prevention "
          "(red/orange/yellow/blue).")]
+SchedulerOption = Annotated[Optional[str], typer.Option(
+    "--scheduler", metavar="ADDRESS",
+    help="Run on Dask: a scheduler address (tcp://host:8786), or 'local' for a LocalCluster of 2 workers.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of tables.")]
 CrsOption = Annotated[Optional[str], typer.Option(
     "--crs", metavar="CODE",

@@ -40,7 +40,7 @@ from zoning.rules import LEVELS, Palette, RuleSet, load_ruleset
 from zoning.wall.area_rules import AreaRule, ZoningRules, largest_per_site, parse_zoning_rules, zone_geometries
 from zoning.wall.plot_rules import text
 
-__all__ = ["zone_areas", "grid_zones", "risk_surface", "write_risk_surface", "parse_zoning_rules",
+__all__ = ["zone_areas", "grid_zones", "grid_cells", "zone_cells", "risk_surface", "write_risk_surface", "parse_zoning_rules",
            "ZoningRules", "AreaRule"]
 
 
@@ -146,6 +146,16 @@ def grid_zones(extent_gdf: gpd.GeoDataFrame, classified_plots: gpd.GeoDataFrame,
     """
     zr = _as_rules(rules)
     _inputs(extent_gdf, "extent_gdf", classified_plots, buffers, sites)
+    cells, row, col, target = grid_cells(extent_gdf, cell_size, crs, max_cells=max_cells)
+    return zone_cells(cells, row, col, target, classified_plots, buffers, sites, rules=zr, palette=palette)
+
+
+def grid_cells(extent_gdf: gpd.GeoDataFrame, cell_size: float, crs=None, *, max_cells: int = 1_000_000):
+    """The cells of :func:`grid_zones`: ``(cells, row, col, crs)``, cells as a numpy array of boxes.
+
+    Kept apart so that a partitioned run (:mod:`zoning.province`) lays the same grid once and
+    colours its cells in pieces.
+    """
     if not np.isfinite(cell_size) or cell_size <= 0:
         raise InputError(f"cell_size: expected a positive number of metres, got {cell_size!r}")
     target = require_metric(crs, what="the grid") if crs is not None else metric_crs(extent_gdf)
@@ -157,11 +167,22 @@ def grid_zones(extent_gdf: gpd.GeoDataFrame, classified_plots: gpd.GeoDataFrame,
     cells = shapely.box(x0 + ix * cell_size, y0 + iy * cell_size, x0 + (ix + 1) * cell_size, y0 + (iy + 1) * cell_size)
     shapely.prepare(union)
     keep = shapely.intersects(union, cells) & ~shapely.touches(union, cells)
-    cells, row, col = cells[keep], (ny - 1 - iy)[keep], ix[keep]
-    zoned = zone_geometries(cells, _project(classified_plots, target), _project(buffers, target),
-                            _project(sites, target), zr, resolve_palette(palette, zr.palettes, zr.default_palette))
+    return cells[keep], (ny - 1 - iy)[keep], ix[keep], target
+
+
+def zone_cells(cells: np.ndarray, row: np.ndarray, col: np.ndarray, crs, classified_plots: gpd.GeoDataFrame,
+               buffers: gpd.GeoDataFrame | None = None, sites: gpd.GeoDataFrame | None = None, *,
+               rules: RuleSet | ZoningRules, palette: str | Palette | None = None) -> gpd.GeoDataFrame:
+    """Colour grid cells (from :func:`grid_cells`) by the rule of :func:`zone_areas`; as :func:`grid_zones`.
+
+    A cell's colour depends only on the plots, buffers and sites meeting it, so any subset of the
+    cells gets the values it has in the whole grid.
+    """
+    zr = _as_rules(rules)
+    zoned = zone_geometries(cells, _project(classified_plots, crs), _project(buffers, crs),
+                            _project(sites, crs), zr, resolve_palette(palette, zr.palettes, zr.default_palette))
     out = gpd.GeoDataFrame({"cell_id": text("r", row, "c", col).astype(str), "row": row, "col": col},
-                           geometry=cells, crs=target)
+                           geometry=cells, crs=crs)
     return _finish(out, zoned, zr, palette)
 
 

@@ -40,7 +40,7 @@ from zoning.hazards.qra.societal import DIRECTIONS, FNCurve, lethal_reach, site_
 from zoning.hazards.qra.threat_zones import threat_zones
 from zoning.rules import RuleSet
 
-__all__ = ["SiteQRA", "QRAResult", "assess_sites", "people_points"]
+__all__ = ["SiteQRA", "QRAResult", "assess_sites", "people_points", "contour_layer"]
 
 
 @dataclass
@@ -105,12 +105,7 @@ class QRAResult:
 
     def contours(self) -> gpd.GeoDataFrame:
         """The ``ir_contours`` layer (metric CRS of the assessment)."""
-        criteria = {}
-        for status, row in self.rules.individual_risk.items():
-            for c, v in row.items():
-                criteria.setdefault(v, []).append(f"{c} ({status})")
-        return ir_contours([s.risk for s in self.sites.values()], self.rules.levels, self.rules.grid_cell_m, self.crs,
-                           criteria={k: ", ".join(v) for k, v in criteria.items()})
+        return contour_layer([s.risk for s in self.sites.values()], self.rules, self.crs)
 
     def threat_zones(self) -> gpd.GeoDataFrame:
         """The ``threat_zones`` layer (metric CRS of the assessment)."""
@@ -119,6 +114,16 @@ class QRAResult:
                             radiation_kw_m2=self.rules.threat_radiation_kw_m2, toxic=self.rules.threat_toxic,
                             overpressure_kpa=self.rules.threat_overpressure_kpa, ambient_k=w.ambient_k,
                             pressure_pa=w.pressure_pa)
+
+
+def contour_layer(risks: list[SiteRisk], rules: QRARules, crs) -> gpd.GeoDataFrame:
+    """``ir_contours`` of the sites' IR tables at the rule set's levels, each level naming its criteria."""
+    criteria = {}
+    for status, row in rules.individual_risk.items():
+        for c, v in row.items():
+            criteria.setdefault(v, []).append(f"{c} ({status})")
+    return ir_contours(risks, rules.levels, rules.grid_cell_m, crs,
+                       criteria={k: ", ".join(v) for k, v in criteria.items()})
 
 
 def people_points(crs, *, population=None, targets: gpd.GeoDataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +229,9 @@ def assess_sites(sites: gpd.GeoDataFrame, ruleset: RuleSet, *, status: str | Non
         distances = {c: risk.distance_to(v) for c, v in levels.items()}
         fn = None
         if people is not None:
-            near = tree.query_ball_point([x, y], lethal_reach(risk)) if tree is not None else []
+            # sorted: people in their own order whatever else the tree holds, so a site's F-N sums
+            # are the same in a partition of the province as in the whole (zoning.province)
+            near = tree.query_ball_point([x, y], lethal_reach(risk), return_sorted=True) if tree is not None else []
             fn = result.fn_for(risk, people[0][near], people[1][near])
         vessels = {sc.substance.key: sc.vessels for sc in scenarios}
         notes = _notes(risk, distances, rules, scenarios) + (fn.notes if fn is not None else [])
