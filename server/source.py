@@ -31,6 +31,12 @@ __all__ = ["LayerSource"]
 _NOWHERE = (0.0, 0.0, 0.0, 0.0)
 
 
+def _last_whole_write(entries) -> str | None:
+    """``version@when`` of the newest whole-layer entry of an audit frame (newest first), or None."""
+    whole = entries[entries["feature"].isna()]
+    return f"{int(whole.iloc[0]['version'])}@{whole.iloc[0]['when']}" if len(whole) else None
+
+
 class LayerSource:
     """Reads layers from ``store`` through views.
 
@@ -51,6 +57,7 @@ class LayerSource:
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
         self._columns = LRUCache(256)
         self._bounds = LRUCache(256)
+        self._epochs: dict[str, tuple[int, str, str]] = {}  # layer → (version, updated_at, epoch)
 
     # ------------------------------------------------------------------ metadata
     def infos(self) -> dict[str, LayerInfo]:
@@ -63,6 +70,31 @@ class LayerSource:
     def info(self, name: str) -> LayerInfo:
         """Info of layer ``name`` (LayerNotFound if absent)."""
         return self.store.info(name)
+
+    def epoch(self, info: LayerInfo) -> str:
+        """The layer's epoch: it changes when the layer is replaced as a whole, not on row edits.
+
+        Found in the store's audit log: the layer version and time of the last whole-layer write
+        (an audit entry without a feature: import, derive, demo, a raster written). Tiles are
+        cached under it (:mod:`server.tile_cache`), so an edit keeps the tiles it did not touch.
+        Known epochs are carried forward: on a new version only the audit entries since the last
+        one seen are read. A layer with no whole-layer entry (written by another tool) has an
+        epoch per version.
+        """
+        known = self._epochs.get(info.name)
+        if known is not None and known[0] == info.version:
+            return known[2]
+        since = known[1] if known is not None and known[0] < info.version else None
+        entries = self.store.audit(layer=info.name, since=since, limit=None if since else 64)
+        epoch = _last_whole_write(entries)
+        if epoch is None and since is not None:  # only edits since the epoch known
+            epoch = known[2]
+        elif epoch is None and len(entries) == 64:  # many edits: look further back
+            epoch = _last_whole_write(self.store.audit(layer=info.name, limit=None))
+        if epoch is None:
+            epoch = f"v{info.version}@{info.updated_at}"
+        self._epochs[info.name] = (info.version, info.updated_at, epoch)
+        return epoch
 
     def columns(self, info: LayerInfo) -> dict[str, str]:
         """Attribute columns of a vector layer (without the geometry) and their dtypes."""
