@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     tile_cache_bytes: int = Field(512 * 2**20, ge=0, description="Largest size of the shared tile cache; "
                                                                  "least recently used tiles go past it.")
     tile_cache_size: int = Field(4096, ge=0, description="Tiles kept by a per-process ('memory') tile cache.")
+    database_tiles: bool = Field(True, description="On a PostGIS store, build Web Mercator vector tiles in the "
+                                                    "database (ST_AsMVT) rather than in Python.")
     tile_max_age: int = Field(60, ge=0, description="Cache-Control max-age of tiles, seconds.")
 
     # --- auth

@@ -230,5 +230,14 @@ class LayerSource:
             self._bounds.put(key, found)
         return found
 
+    @property
+    def builds_tiles(self) -> bool:
+        """Whether the store builds vector tiles itself (PostGIS: ``ST_AsMVT``)."""
+        return callable(getattr(self.store, "mvt", None))
+
+    def database_tile(self, specs, z: int, x: int, y: int, bbox, **generalisation) -> bytes:
+        """Tile z/x/y of ``specs`` (:class:`layers.postgis_mvt.MvtLayer`, already redacted) built by the store."""
+        return self.store.mvt(specs, z, x, y, bbox, **generalisation)
+
     def stats(self) -> dict[str, dict[str, int]]:
         return {"frames": self._frames.stats()}

@@ -30,6 +30,7 @@ from geo.tiles import validate_tile
 from layers.errors import LayerNotFound
 from layers.store import LayerInfo
 from server.auth import Principal
+from server.db_tiles import mvt_layer
 from server.middleware.compression import etag_matches
 from server.ogc.tilesets import GRIDS, WEB_MERCATOR, TileGrid
 from server.openapi import error_responses
@@ -38,7 +39,7 @@ from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
 from server.tile_cache import MemoryTileCache, SharedTileCache, TileKey, tile_etag
-from server.vector_tiles import encode_tile, tile_features
+from server.vector_tiles import MIN_FEATURE_UNITS, SIMPLIFY_UNITS, encode_tile, tile_features
 
 __all__ = ["MVT", "PNG", "LAYER_MIN_ZOOM", "ZOOM_CLASSES", "COMBINED", "TileService", "create_tiles_router"]
 
@@ -133,15 +134,24 @@ class TileService:
         return self.cache.invalidate(versions, tuple(float(v) for v in bounds_lonlat))
 
     def vector_tile(self, layers, z: int, x: int, y: int, grid: TileGrid = GRIDS[WEB_MERCATOR]) -> bytes:
-        """The MVT of tile z / column x / row y of ``grid`` (Web Mercator XYZ by default)."""
+        """The MVT of tile z / column x / row y of ``grid`` (Web Mercator XYZ by default).
+
+        On a store that builds tiles itself (PostGIS: ``ST_AsMVT``) Web Mercator tiles are made
+        in the database with the same rules (:mod:`server.db_tiles`), unless
+        ``settings.database_tiles`` is off; other tile-matrix sets are made here.
+        """
         s = self.settings
         fraction = s.tile_buffer / s.tile_extent
         bbox = grid.read_bounds(z, y, x, fraction)
         zoom = grid.mercator_zoom(z)  # the zoom rules are in Web Mercator zooms
+        shown = [(view, info) for view, info in layers if zoom >= LAYER_MIN_ZOOM.get(info.name, s.min_zoom)]
+        if grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles:
+            specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in shown]
+            return self.source.database_tile([spec for spec in specs if spec is not None], z, x, y, bbox,
+                                             extent=s.tile_extent, buffer=s.tile_buffer,
+                                             min_units=MIN_FEATURE_UNITS, simplify_units=SIMPLIFY_UNITS)
         features = {}
-        for view, info in layers:
-            if zoom < LAYER_MIN_ZOOM.get(info.name, s.min_zoom):
-                continue
+        for view, info in shown:
             frame = self.source.read(view, info, bbox=bbox)
             if info.name in ZOOM_CLASSES and ZOOM_CLASSES[info.name][0] in frame.columns:
                 column, first_zoom, other = ZOOM_CLASSES[info.name]
