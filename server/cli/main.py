@@ -165,3 +165,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except RiskmapError as exc:  # raised outside a subcommand (e.g. while registering)
         print_error(str(exc))
         sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
