@@ -17,8 +17,12 @@ the zoom. A view whose row rule names a column the layer lacks shows no rows (as
 
 from __future__ import annotations
 
-from layers.postgis_mvt import MvtLayer
+from typing import TYPE_CHECKING
+
 from server.redaction import LayerView
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: it needs psycopg, which a GeoPackage server need not load
+    from layers.postgis_mvt import MvtLayer
 
 __all__ = ["column_kind", "mvt_layer"]
 
@@ -45,6 +49,8 @@ def mvt_layer(view: LayerView, columns: dict[str, str], classes=None) -> MvtLaye
 
     None when the view shows no row of the layer. ``classes`` are the layer's zoom classes.
     """
+    from layers.postgis_mvt import MvtLayer
+
     names = list(columns) if view.fields is None else [c for c in view.fields if c in columns]
     rows = None
     if view.rows is not None:
