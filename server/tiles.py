@@ -129,9 +129,15 @@ class TileService:
         the edit by a request still running are not kept. Returns how many tiles were dropped.
         Whole-layer writes need no call: they change the layer's epoch.
         """
+        try:
+            bounds = tuple(float(v) for v in bounds_lonlat)
+        except (TypeError, ValueError):
+            bounds = ()
+        if len(bounds) != 4 or not (bounds[0] <= bounds[2] and bounds[1] <= bounds[3]):
+            raise InputError(f"invalidate: bounds must be (west, south, east, north) in degrees, got {bounds_lonlat!r}")
         infos = self.source.infos()
         versions = {name: infos[name].version for name in layers if name in infos}
-        return self.cache.invalidate(versions, tuple(float(v) for v in bounds_lonlat))
+        return self.cache.invalidate(versions, bounds)
 
     def vector_tile(self, layers, z: int, x: int, y: int, grid: TileGrid = GRIDS[WEB_MERCATOR]) -> bytes:
         """The MVT of tile z / column x / row y of ``grid`` (Web Mercator XYZ by default).

@@ -217,3 +217,11 @@ def test_invalidation_reaches_other_tile_matrix_sets(web, app, writable_store):
     bounds = shapely.box(*edit_workers(writable_store, "P001", 5)).bounds
     assert app.state.services.tiles.invalidate(["industrial_plots"], bounds) == 1
     assert web.get(path, headers=PLANNER).headers["x-cache"] == "MISS"
+
+
+def test_invalidate_refuses_bounds_that_are_not_a_box(app):
+    from geo.errors import InputError
+
+    for bad in ((120.1, 31.7, 120.0, 31.8), (1, 2, 3), "everywhere", (None, 1, 2, 3)):
+        with pytest.raises(InputError, match="west, south, east, north"):
+            app.state.services.tiles.invalidate(["industrial_plots"], bad)
