@@ -49,7 +49,7 @@ from layers.errors import StoreError
 from layers.rasters import RasterData, geotiff_bytes
 from layers.store_records import display_address
 from layers.store_base import META_KEYS, BaseStore, ThreadConnections, Transaction
-from layers.store_rows import PreparedRows, RawRows
+from layers.store_rows import PreparedRows, RawRows, check_name
 
 try:  # psycopg is a dependency; imported lazily so that a GeoPackage-only install still imports layers
     import psycopg
@@ -440,6 +440,18 @@ class PostgisStore(BaseStore):
         with self._snapshot() as con:
             return self._select(con, name, columns, types, system,
                                 sql.SQL(" AND ").join(clauses) if clauses else None, params)
+
+    def mvt(self, layers, z: int, x: int, y: int, bbox, **generalisation) -> bytes:
+        """Web Mercator tile z/x/y of ``layers`` (:class:`layers.postgis_mvt.MvtLayer`) built in the
+        database, as MVT bytes (empty when nothing is in it); see :func:`layers.postgis_mvt.mvt_query`."""
+        from layers.postgis_mvt import mvt_query
+
+        for layer in layers:
+            check_name(layer.name)
+        query, params = mvt_query(self.schema, layers, z, x, y, tuple(float(v) for v in bbox), **generalisation)
+        with self._snapshot() as con:
+            row = con.execute(query, params).fetchone()
+        return bytes(row[0]) if row and row[0] else b""
 
     def _archive_rows(self, con, name: str, ids=None) -> list[dict]:
         query = sql.SQL("SELECT feature, row_version, retired_at, retired_by, data::text, ST_AsBinary(geom) FROM {} "

@@ -19,7 +19,6 @@ from fastapi.responses import JSONResponse, Response
 
 from layers.errors import LayerNotFound
 from server.auth import Principal
-from server.cache import LRUCache
 from server.ogc.tilesets import (
     GRIDS,
     WEB_MERCATOR,
@@ -32,6 +31,7 @@ from server.openapi import error_responses
 from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
+from server.tile_cache import MemoryTileCache, SharedTileCache
 from server.tiles import COMBINED, LAYER_MIN_ZOOM, MVT, TileService
 
 __all__ = ["create_ogc_tiles_router"]
@@ -89,11 +89,11 @@ class _OGCTiles:
         grid.check(z, row, col, self.settings.max_zoom)
         fmt = "mvt" if grid.id == WEB_MERCATOR else f"mvt-{grid.id}"
         return self.tiles.answer(request, layers, z, col, row, who, fmt,
-                                 lambda: self.tiles.vector_tile(layers, z, col, row, grid))
+                                 lambda: self.tiles.vector_tile(layers, z, col, row, grid), grid)
 
 
 def create_ogc_tiles_router(source: LayerSource, redactor: Redactor, settings: Settings, principal,
-                            cache: LRUCache) -> APIRouter:
+                            cache: SharedTileCache | MemoryTileCache) -> APIRouter:
     """The OGC API - Tiles router (same dependencies as :func:`server.tiles.create_tiles_router`)."""
     router = APIRouter(tags=["OGC API - Tiles"])
     h = _OGCTiles(TileService(source, redactor, settings, cache))

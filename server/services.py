@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from layers.store import Store
+from layers.store import Store, display_address, is_postgres_address
 from server.auth import TokenAuth
-from server.cache import LRUCache
 from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
+from server.tile_cache import MemoryTileCache, SharedTileCache, default_cache_path
+from server.tiles import TileService
 
 __all__ = ["Services", "build_services"]
 
@@ -29,17 +31,28 @@ class Services:
     redactor: Redactor
     auth: TokenAuth
     principal: Callable  # FastAPI dependency → server.auth.Principal
-    tile_cache: LRUCache
+    tile_cache: SharedTileCache | MemoryTileCache
+    #: The tile rendering and cache, for routers that change rows: ``tiles.invalidate(layers, bounds)``.
+    tiles: TileService
+
+
+def tile_cache_for(store: Store, settings: Settings) -> SharedTileCache | MemoryTileCache:
+    """The tile cache of ``store``: the file shared by its workers, or one per process (see Settings)."""
+    address = store.address
+    address = display_address(address) if is_postgres_address(address) else str(Path(address).resolve())
+    path = default_cache_path(address, settings.tile_cache)
+    if path is None or settings.tile_cache_bytes == 0:
+        return MemoryTileCache(settings.tile_cache_size)
+    shared = SharedTileCache(path, store=address, max_bytes=settings.tile_cache_bytes)
+    return shared if shared.disabled is None else MemoryTileCache(settings.tile_cache_size)
 
 
 def build_services(store: Store, settings: Settings) -> Services:
     """The shared pieces of an app over ``store``."""
     auth = TokenAuth(settings.tokens)
-    return Services(
-        store=store, settings=settings,
-        source=LayerSource(store, frame_cache_size=settings.frame_cache_size,
-                           frame_cache_rows=settings.frame_cache_rows,
-                           index_max_rows=settings.index_max_rows),
-        redactor=Redactor(), auth=auth, principal=auth.dependency(),
-        tile_cache=LRUCache(settings.tile_cache_size),
-    )
+    source = LayerSource(store, frame_cache_size=settings.frame_cache_size,
+                         frame_cache_rows=settings.frame_cache_rows, index_max_rows=settings.index_max_rows)
+    redactor, cache = Redactor(), tile_cache_for(store, settings)
+    return Services(store=store, settings=settings, source=source, redactor=redactor, auth=auth,
+                    principal=auth.dependency(), tile_cache=cache,
+                    tiles=TileService(source, redactor, settings, cache))

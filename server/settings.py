@@ -70,7 +70,15 @@ class Settings(BaseSettings):
     max_zoom: int = Field(22, ge=0, le=30, description="Deepest zoom served; deeper tiles are 400.")
     tile_extent: int = Field(4096, ge=256, description="MVT tile extent (coordinate units per tile).")
     tile_buffer: int = Field(64, ge=0, description="Clip buffer around a tile, in tile units.")
-    tile_cache_size: int = Field(4096, ge=0, description="Tiles kept in the in-memory LRU cache.")
+    tile_cache: str | None = Field(
+        None, description="The tile cache shared by the workers: a SQLite file, or a folder holding one file "
+                          "per store (named after the store's address), or 'memory' for a cache per "
+                          "process; default: the folder $XDG_CACHE_HOME/riskmap/tiles (~/.cache/riskmap/tiles).")
+    tile_cache_bytes: int = Field(512 * 2**20, ge=0, description="Largest size of the shared tile cache; "
+                                                                 "least recently used tiles go past it.")
+    tile_cache_size: int = Field(4096, ge=0, description="Tiles kept by a per-process ('memory') tile cache.")
+    database_tiles: bool = Field(True, description="On a PostGIS store, build Web Mercator vector tiles in the "
+                                                    "database (ST_AsMVT) rather than in Python.")
     tile_max_age: int = Field(60, ge=0, description="Cache-Control max-age of tiles, seconds.")
 
     # --- auth

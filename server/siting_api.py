@@ -42,6 +42,7 @@ import json
 import math
 import secrets
 import threading
+from typing import TYPE_CHECKING
 
 import shapely
 from fastapi import APIRouter, Depends, Request
@@ -60,8 +61,10 @@ from server.pages.session import SITING_ROLE, browser_principal
 from server.services import Services
 from server.settings import Settings
 from zoning.rules import RuleSet, load_ruleset
-from zoning.siting.context import CONTEXT_LAYERS, SitingContext
-from zoning.siting.review import SitingVerdict, proposal_geometry, render_siting_report, review_site
+
+if TYPE_CHECKING:  # pragma: no cover - the engine is imported on the first review (see _engine)
+    from zoning.siting.context import SitingContext
+    from zoning.siting.review import SitingVerdict
 
 __all__ = ["SITING_ROLE", "SitingService", "create_siting_router", "siting_router", "check_numbers",
            "check_vertices"]
@@ -122,6 +125,8 @@ class SitingService:
         self._context: tuple[tuple, SitingContext] | None = None
 
     def _versions(self) -> tuple:
+        from zoning.siting.context import CONTEXT_LAYERS
+
         names = (*CONTEXT_LAYERS, "roads")
         return tuple((n, self.store.info(n).version) for n in names if self.store.exists(n))
 
@@ -130,11 +135,15 @@ class SitingService:
         with self._lock:
             key = self._versions()
             if self._context is None or self._context[0] != key:
+                from zoning.siting.context import SitingContext
+
                 self._context = (key, SitingContext.from_store(self.store, self.ruleset))
             return self._context[1]
 
     def review(self, geometry, kind: str, population=None, inventory=None) -> tuple[str, SitingVerdict]:
         """Review a proposal; the verdict and the id its report is kept under."""
+        from zoning.siting.review import review_site
+
         verdict = review_site(geometry, kind, context=self.context(), ruleset=self.ruleset,
                               population=population, inventory=inventory)
         report_id = secrets.token_urlsafe(12)
@@ -226,6 +235,8 @@ def create_siting_router(store: Store, ruleset: RuleSet, settings: Settings, pri
         _require(who)
         data = await _proposal(request)
         check_numbers(data)
+        from zoning.siting.review import proposal_geometry
+
         geometry = proposal_geometry(data["geometry"])
         check_vertices(geometry, settings.siting_max_vertices)
         report_id, verdict = await service.review_within(settings.siting_time_budget_s, geometry, data["kind"],
@@ -239,6 +250,8 @@ def create_siting_router(store: Store, ruleset: RuleSet, settings: Settings, pri
     def report(report_id: str, who: Principal = Depends(principal)):
         _require(who)
         verdict = service.report(report_id)
+        from zoning.siting.review import render_siting_report
+
         return HTMLResponse(render_siting_report(verdict), headers={"Cache-Control": "private, no-store"})
 
     return router

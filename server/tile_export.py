@@ -67,8 +67,7 @@ def export_tiles(store: Store, out: Path, zooms: range, layers: list[str] | None
     if view not in VIEWS:
         raise InputError(f"unknown view {view!r}; views: {', '.join(VIEWS)}")
     settings = settings or Settings()
-    services = build_services(store, settings)
-    service = TileService(services.source, services.redactor, settings, services.tile_cache)
+    service = build_services(store, settings.model_copy(update={"tile_cache": "memory"})).tiles
     who = VIEWS[view]
     chosen = _layers(service, layers, who, view)
     found = [b for b in (service.source.bounds(v, i) for v, i in chosen) if b is not None]

@@ -9,18 +9,18 @@
 ``/tiles/{layer}/tilejson.json``, ``/tiles/all/tilejson.json``
     TileJSON 3.0.0.
 
-Every tile answer carries an ``ETag`` made of the versions of the layers in it, the tile address
-and the caller's role, so ``If-None-Match`` gets a 304 until a layer changes; ``Cache-Control`` is
-``public`` for the public view and ``private`` otherwise (with ``Vary: Authorization``). Tiles are
-kept in an in-memory LRU cache under the same key: a write to a layer bumps its version, so the
-next request misses and recomputes. A tile with nothing in it is a ``204 No Content``. A tile
+Tiles are cached in :mod:`server.tile_cache` (by default one SQLite file shared by every worker
+serving the store) under the caller's scope, the layers and their *epochs* (which change when a
+layer is replaced as a whole) and the tile address; a row edit drops the tiles over the edited rows
+(:meth:`TileService.invalidate`) and keeps the others. Every tile answer carries an ``ETag`` of
+its bytes as the caller's scope sees them, so ``If-None-Match`` gets a 304 until the tile changes;
+``Cache-Control`` is ``public`` for the public view and ``private`` otherwise (with
+``Vary: Authorization``). A tile with nothing in it is a ``204 No Content``. A tile
 address that does not exist (zoom outside ``min_zoom..max_zoom``, x or y outside ``0..2^z-1``) is
 a 400 naming the valid range.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,7 +30,7 @@ from geo.tiles import validate_tile
 from layers.errors import LayerNotFound
 from layers.store import LayerInfo
 from server.auth import Principal
-from server.cache import LRUCache
+from server.db_tiles import mvt_layer
 from server.middleware.compression import etag_matches
 from server.ogc.tilesets import GRIDS, WEB_MERCATOR, TileGrid
 from server.openapi import error_responses
@@ -38,7 +38,8 @@ from server.raster_tiles import render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from server.vector_tiles import encode_tile, tile_features
+from server.tile_cache import MemoryTileCache, SharedTileCache, TileKey, tile_etag
+from server.vector_tiles import MIN_FEATURE_UNITS, SIMPLIFY_UNITS, encode_tile, tile_features
 
 __all__ = ["MVT", "PNG", "LAYER_MIN_ZOOM", "ZOOM_CLASSES", "COMBINED", "TileService", "create_tiles_router"]
 
@@ -74,12 +75,14 @@ def _field_type(dtype: str) -> str:
 class TileService:
     """What the tile routers share: the layers a request covers, the tile rendering, ETags and cache.
 
-    The cache is anything with ``get(key)`` and ``put(key, value)`` (:class:`server.cache.LRUCache`
-    today); keys are ETags made of layer versions, tile-matrix set, address and role, so a cache
-    shared by several workers can stand behind the same two calls.
+    The cache is a :class:`server.tile_cache.SharedTileCache` (one file shared by every worker)
+    or a :class:`~server.tile_cache.MemoryTileCache`; tiles are filed under a
+    :class:`~server.tile_cache.TileKey` (scope, layers and their epochs, address, encoding) and
+    carry an ETag of their bytes. Row edits call :meth:`invalidate`.
     """
 
-    def __init__(self, source: LayerSource, redactor: Redactor, settings: Settings, cache: LRUCache):
+    def __init__(self, source: LayerSource, redactor: Redactor, settings: Settings,
+                 cache: SharedTileCache | MemoryTileCache):
         self.source, self.redactor, self.settings, self.cache = source, redactor, settings, cache
 
     def check_tile(self, z: int, x: int, y: int) -> None:
@@ -104,26 +107,57 @@ class TileService:
             raise InputError(f"layer {layer!r} is a {info.kind} layer; ask for its tiles as {suffix}")
         return [(view, info)]
 
-    def etag(self, layers, z: int, x: int, y: int, who: Principal, fmt: str) -> str:
-        versions = ",".join(f"{info.name}:{info.version}" for _, info in layers)
-        digest = hashlib.sha1(f"{_ENCODING}|{fmt}|{versions}|{z}/{x}/{y}|{who.role}".encode()).hexdigest()
-        return f'"{digest[:24]}"'
+    def key(self, layers, z: int, x: int, y: int, who: Principal, fmt: str, grid: TileGrid) -> TileKey:
+        """What the tile is cached under: the caller's scope, the layers and their epochs, the address."""
+        scope = f"{who.role}:{who.town or ''}/" + ",".join(view.key for view, _ in layers)
+        return TileKey(scope, tuple(info.name for _, info in layers),
+                       tuple(self.source.epoch(info) for _, info in layers), grid.id, z, x, y, f"{_ENCODING}:{fmt}")
 
     def headers(self, etag: str, who: Principal) -> dict[str, str]:
         scope = "public" if who.is_public else "private"
         return {"ETag": etag, "Cache-Control": f"{scope}, max-age={self.settings.tile_max_age}",
                 "Vary": "Authorization, Cookie"}
 
+    def invalidate(self, layers, bounds_lonlat: tuple[float, float, float, float]) -> int:
+        """Drop the cached tiles of ``layers`` (names) that ``bounds_lonlat`` touches, for every worker.
+
+        Call it after a row edit has committed, with ``(west, south, east, north)`` in degrees
+        covering the edited rows before *and* after the edit. Every cached tile of those layers
+        (alone or in a combined tile), at every zoom, in every tile-matrix set and for every view,
+        whose read area (the tile and its buffer) meets the bounds is dropped; the others stay
+        cached (the edit does not change the layers' epochs). Tiles computed from the rows before
+        the edit by a request still running are not kept. Returns how many tiles were dropped.
+        Whole-layer writes need no call: they change the layer's epoch.
+        """
+        try:
+            bounds = tuple(float(v) for v in bounds_lonlat)
+        except (TypeError, ValueError):
+            bounds = ()
+        if len(bounds) != 4 or not (bounds[0] <= bounds[2] and bounds[1] <= bounds[3]):
+            raise InputError(f"invalidate: bounds must be (west, south, east, north) in degrees, got {bounds_lonlat!r}")
+        infos = self.source.infos()
+        versions = {name: infos[name].version for name in layers if name in infos}
+        return self.cache.invalidate(versions, bounds)
+
     def vector_tile(self, layers, z: int, x: int, y: int, grid: TileGrid = GRIDS[WEB_MERCATOR]) -> bytes:
-        """The MVT of tile z / column x / row y of ``grid`` (Web Mercator XYZ by default)."""
+        """The MVT of tile z / column x / row y of ``grid`` (Web Mercator XYZ by default).
+
+        On a store that builds tiles itself (PostGIS: ``ST_AsMVT``) Web Mercator tiles are made
+        in the database with the same rules (:mod:`server.db_tiles`), unless
+        ``settings.database_tiles`` is off; other tile-matrix sets are made here.
+        """
         s = self.settings
         fraction = s.tile_buffer / s.tile_extent
         bbox = grid.read_bounds(z, y, x, fraction)
         zoom = grid.mercator_zoom(z)  # the zoom rules are in Web Mercator zooms
+        shown = [(view, info) for view, info in layers if zoom >= LAYER_MIN_ZOOM.get(info.name, s.min_zoom)]
+        if grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles:
+            specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in shown]
+            return self.source.database_tile([spec for spec in specs if spec is not None], z, x, y, bbox,
+                                             extent=s.tile_extent, buffer=s.tile_buffer,
+                                             min_units=MIN_FEATURE_UNITS, simplify_units=SIMPLIFY_UNITS)
         features = {}
-        for view, info in layers:
-            if zoom < LAYER_MIN_ZOOM.get(info.name, s.min_zoom):
-                continue
+        for view, info in shown:
             frame = self.source.read(view, info, bbox=bbox)
             if info.name in ZOOM_CLASSES and ZOOM_CLASSES[info.name][0] in frame.columns:
                 column, first_zoom, other = ZOOM_CLASSES[info.name]
@@ -132,16 +166,23 @@ class TileService:
                                                 project=lambda c: grid.to_tile(c, z, y, x, s.tile_extent))
         return encode_tile(features, extent=s.tile_extent)
 
-    def answer(self, request: Request, layers, z, x, y, who, fmt: str, render) -> Response:
-        etag = self.etag(layers, z, x, y, who, fmt)
+    def answer(self, request: Request, layers, z, x, y, who, fmt: str, render,
+               grid: TileGrid = GRIDS[WEB_MERCATOR]) -> Response:
+        """The tile from the cache, or ``render()`` kept there; 304 when ``If-None-Match`` matches."""
+        key = self.key(layers, z, x, y, who, fmt, grid)
+        found = self.cache.get(key)
+        if found is not None:
+            body, etag = found
+        else:
+            versions = {info.name: info.version for _, info in layers}
+            body = render() or b""
+            fraction = self.settings.tile_buffer / self.settings.tile_extent if fmt.startswith("mvt") else 0.0
+            etag = (self.cache.put(key, body, versions=versions, bounds=grid.read_bounds(z, y, x, fraction))
+                    or tile_etag(key, body))
         headers = self.headers(etag, who)
+        headers["X-Cache"] = "HIT" if found is not None else "MISS"
         if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
-        body = self.cache.get(etag)
-        headers["X-Cache"] = "HIT" if body is not None else "MISS"
-        if body is None:
-            body = render() or b""
-            self.cache.put(etag, body)
         if not body:
             return Response(status_code=204, headers=headers)
         return Response(body, media_type=MVT if fmt.startswith("mvt") else PNG, headers=headers)
@@ -185,7 +226,7 @@ class TileService:
 
 
 def create_tiles_router(source: LayerSource, redactor: Redactor, settings: Settings, principal,
-                        cache: LRUCache) -> APIRouter:
+                        cache: SharedTileCache | MemoryTileCache) -> APIRouter:
     """The tiles router.
 
     Parameters
@@ -194,8 +235,8 @@ def create_tiles_router(source: LayerSource, redactor: Redactor, settings: Setti
         As for :func:`server.features.create_features_router`.
     principal : callable
         FastAPI dependency giving the caller's :class:`~server.auth.Principal`.
-    cache : LRUCache
-        Where tiles are kept, keyed by their ETag (layer versions, address, role).
+    cache : SharedTileCache or MemoryTileCache
+        Where tiles are kept (see :class:`TileService`).
     """
     router = APIRouter(prefix="/tiles", tags=["Tiles"])
     h = TileService(source, redactor, settings, cache)

@@ -92,21 +92,24 @@ class RiskmapGroup(TyperGroup):
             ctx.exit(1)
 
 
-app = typer.Typer(
-    name="riskmap",
-    cls=RiskmapGroup,
-    help="Risk zoning and four-colour risk maps for Chinese cities. Every command that works on a store "
-         "takes it as --store ADDRESS — a GeoPackage file or a postgresql:// URL — (or the environment "
-         "variable RISKMAP_STORE).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+def _new_app() -> typer.Typer:
+    """An empty riskmap app (commands are added by :func:`register_commands`)."""
+    target = typer.Typer(
+        name="riskmap",
+        cls=RiskmapGroup,
+        help="Risk zoning and four-colour risk maps for Chinese cities. Every command that works on a store "
+             "takes it as --store ADDRESS — a GeoPackage file or a postgresql:// URL — (or the environment "
+             "variable RISKMAP_STORE).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
 
+    @target.callback()
+    def _root() -> None:
+        """Risk zoning and four-colour risk maps for Chinese cities."""
 
-@app.callback()
-def _root() -> None:
-    """Risk zoning and four-colour risk maps for Chinese cities."""
+    return target
 
 
 def register_commands(target: typer.Typer, modules: Iterable[str] = COMMAND_MODULES) -> list[str]:
@@ -128,13 +131,37 @@ def register_commands(target: typer.Typer, modules: Iterable[str] = COMMAND_MODU
     return registered
 
 
-register_commands(app)
+def __getattr__(name: str):
+    """``app``: the riskmap app with every command, built on first use (see :func:`main`)."""
+    if name == "app":
+        globals()["app"] = target = _new_app()
+        register_commands(target)
+        return target
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _one_command(args: Sequence[str]) -> str | None:
+    """The module of the command ``args`` name first (``serve`` → ``server.cli.serve_cmd``), if listed."""
+    module = f"server.cli.{args[0].replace('-', '_')}_cmd" if args and not args[0].startswith("-") else None
+    return module if module in COMMAND_MODULES else None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``riskmap`` script."""
+    """Entry point of the ``riskmap`` script.
+
+    Only the module of the command asked for is imported (``riskmap serve`` does not load the
+    zoning engine, the demo builder or scipy: seconds of start-up); help and unknown commands get
+    the whole app.
+    """
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="riskmap")
+        module = _one_command(args)
+        if module is not None:
+            target = _new_app()
+            register_commands(target, [module])
+        else:
+            target = globals()["app"] if "app" in globals() else __getattr__("app")
+        target(args=args, prog_name="riskmap")
     except RiskmapError as exc:  # raised outside a subcommand (e.g. while registering)
         print_error(str(exc))
         sys.exit(1)

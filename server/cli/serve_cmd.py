@@ -53,7 +53,7 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(
-        "--workers", min=1, help="Worker processes (each has its own tile cache).")] = 1,
+        "--workers", min=1, help="Worker processes (they share one tile cache file, see RISKMAP_TILE_CACHE).")] = 1,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve a store: OGC API - Features, vector and raster tiles, TileJSON, and the map pages."""

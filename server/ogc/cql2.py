@@ -48,8 +48,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_json import parse as parse_json
-from pygeofilter.parsers.cql2_text import parse as parse_text
 
 from geo.errors import InputError
 
@@ -115,12 +113,17 @@ def parse_filter(text: str, lang: str | None = None):
             document = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise InputError(f"filter: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from None
+        from pygeofilter.parsers.cql2_json import parse as parse_json  # lazy: see below
+
         try:
             return parse_json(_normalise_json(document))
         except InputError:
             raise
         except Exception as exc:  # pygeofilter raises ValueError, TypeError, KeyError… on bad input
             raise InputError(f"filter: not valid CQL2 JSON ({str(exc).splitlines()[0][:200]})") from None
+    # imported on the first filter: building its grammar takes a second of server start-up
+    from pygeofilter.parsers.cql2_text import parse as parse_text
+
     try:
         return parse_text(text)
     except Exception as exc:  # lark's UnexpectedInput and pygeofilter's own errors

@@ -12,7 +12,7 @@ from layers.errors import Conflict, LayerNotFound, Problem, StoreError, Validati
 from server.app import ROUTERS, create_app, create_app_from_env
 from server.services import Services
 from server.auth import PUBLIC, Principal, TokenAuth
-from server.cache import LRUCache
+from server.tile_cache import SharedTileCache
 from server.errors import STATUS, AccessDenied, status_for
 from server.settings import Settings
 from zoning.errors import RuleSetError
@@ -143,7 +143,7 @@ def test_unknown_routes_and_methods_get_the_same_json_body(client):
 # ------------------------------------------------------------------ factory
 def test_the_app_holds_its_services_and_default_routers(app):
     services = app.state.services
-    assert isinstance(services, Services) and isinstance(services.tile_cache, LRUCache)
+    assert isinstance(services, Services) and isinstance(services.tile_cache, SharedTileCache)
     assert [f.__name__ for f in ROUTERS[:5]] == ["_features", "_tiles", "_ogc_tiles", "_packages", "_docs"]
     paths = set(app.openapi()["paths"])
     assert {"/", "/conformance", "/collections", "/collections/{collectionId}", "/collections/{collectionId}/items",
