@@ -34,7 +34,7 @@ class Services:
 
 def build_services(store: Store, settings: Settings) -> Services:
     """The shared pieces of an app over ``store``."""
-    auth = TokenAuth(settings.tokens)
+    auth = TokenAuth(settings.tokens, store)
     return Services(
         store=store, settings=settings,
         source=LayerSource(store, frame_cache_size=settings.frame_cache_size,
