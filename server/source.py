@@ -24,6 +24,7 @@ from layers.store import LayerInfo, Store
 from server.cache import LRUCache
 from server.raster_tiles import raster_lonlat_bounds
 from server.redaction import LayerView
+from server.scope import TownIndex
 
 __all__ = ["LayerSource"]
 
@@ -51,6 +52,17 @@ class LayerSource:
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
         self._columns = LRUCache(256)
         self._bounds = LRUCache(256)
+        self.towns = TownIndex(store)
+
+    def _key(self, view: LayerView, info: LayerInfo) -> tuple:
+        scope = self.towns.key() if view.towns is not None and view.town_key != "town" else ()
+        return (info.name, info.version, view.key, *scope)
+
+    def view_of(self, view: LayerView, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """``frame`` as ``view`` shows it (with each row's town for a town editor's view)."""
+        if view.towns is None:
+            return view.apply(frame)
+        return view.apply(frame, self.towns.towns(frame, view.town_key))
 
     # ------------------------------------------------------------------ metadata
     def infos(self) -> dict[str, LayerInfo]:
@@ -101,24 +113,26 @@ class LayerSource:
                 return frame
             hits = frame.sindex.query(shapely.box(*bbox))  # bounding boxes meeting it, as the store
             return frame.iloc[np.sort(hits)]
-        return view.apply(self.store.read(info.name, bbox=bbox))
+        return self.view_of(view, self.store.read(info.name, bbox=bbox))
 
     def frame(self, view: LayerView, info: LayerInfo) -> gpd.GeoDataFrame:
         """The whole layer as ``view`` shows it, cached per (layer, version, view)."""
-        key = (info.name, info.version, view.key)
+        key = self._key(view, info)
         frame = self._frames.get(key)
         if frame is None:
-            frame = view.apply(self.store.read(info.name))
+            frame = self.view_of(view, self.store.read(info.name))
             frame.sindex  # build the spatial index now, once, rather than in a later request
             self._frames.put(key, frame, weight=max(len(frame), 1))
         return frame
 
     def bounds(self, view: LayerView, info: LayerInfo) -> tuple[float, float, float, float] | None:
         """``(west, south, east, north)`` of what ``view`` shows of the layer; None when empty."""
-        key = (info.name, info.version, view.key)
+        key = self._key(view, info)
         found = self._bounds.get(key, default=False)
         if found is False:
-            if view.rows is None:
+            if view.towns is not None:
+                frame = self.frame(view, info)
+            elif view.rows is None:
                 frame = self.store.read(info.name, columns=[])
             else:
                 frame = self.store.read(info.name, columns=view.read_columns(self.columns(info)))
