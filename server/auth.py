@@ -42,7 +42,7 @@ from server.cache import LRUCache
 from server.errors import AccessDenied, Forbidden
 from server.settings import ROLES
 
-__all__ = ["Principal", "PUBLIC", "TokenAuth", "Resolution"]
+__all__ = ["Principal", "PUBLIC", "TokenAuth", "Resolution", "account_resolution"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,18 @@ class Resolution:
 
 
 _NOBODY = Resolution(PUBLIC)
+
+
+def account_resolution(row: dict) -> Resolution:
+    """The principal of an account row of the store (refused when revoked or expired)."""
+    name = row["name"]
+    if row["revoked_at"] is not None:
+        return Resolution(PUBLIC, name, f"the token of account {name!r} was revoked on {row['revoked_at'][:10]}; "
+                                        "ask your administrator for a new one")
+    if is_expired(row["expires_at"]):
+        return Resolution(PUBLIC, name, f"the token of account {name!r} expired on {row['expires_at'][:10]}; "
+                                        "ask your administrator to rotate it")
+    return Resolution(Principal(row["role"], tuple(row["towns"]), name=name), name)
 
 
 def _digest(token: str) -> str:
@@ -196,18 +208,7 @@ class TokenAuth:
             if not verify_secret(secret, row["token_hash"]):
                 return _NOBODY
             self._verified.put(digest, row["token_hash"])
-        return self._account_resolution(row)
-
-    @staticmethod
-    def _account_resolution(row: dict) -> Resolution:
-        name = row["name"]
-        if row["revoked_at"] is not None:
-            return Resolution(PUBLIC, name, f"the token of account {name!r} was revoked on {row['revoked_at'][:10]}; "
-                                            "ask your administrator for a new one")
-        if is_expired(row["expires_at"]):
-            return Resolution(PUBLIC, name, f"the token of account {name!r} expired on {row['expires_at'][:10]}; "
-                                            "ask your administrator to rotate it")
-        return Resolution(Principal(row["role"], tuple(row["towns"]), name=name), name)
+        return account_resolution(row)
 
     # ------------------------------------------------------------------ sessions
     def session(self, session_id: str | None) -> Resolution:
@@ -224,7 +225,7 @@ class TokenAuth:
         accounts = self.store.accounts(name=key)
         if not accounts:
             return _NOBODY
-        resolution = self._account_resolution(accounts[0])
+        resolution = account_resolution(accounts[0])
         return resolution if resolution.refused is None else _NOBODY
 
     # ------------------------------------------------------------------ FastAPI dependencies
