@@ -147,17 +147,26 @@ class AccountTables:
             after.setdefault("revoked_at", None)
             if action == "revoke":
                 after["revoked_at"] = stamp
-            values = tuple(json.dumps(after["towns"]) if c == "towns" else after.get(c) for c in ACCOUNT_COLUMNS)
             if before is not None:
                 tx.con.execute(self._sql("DELETE FROM {accounts} WHERE name = ?"), (name,))
-            tx.con.execute(self._sql(f"INSERT INTO {{accounts}} ({', '.join(ACCOUNT_COLUMNS)}) VALUES "
-                                     f"({', '.join('?' * len(ACCOUNT_COLUMNS))})"), values)
+            self._restore_accounts(tx, [after])
             if action != "add":
                 tx.con.execute(self._sql("UPDATE {sessions} SET revoked_at = ? WHERE account = ? "
                                          "AND revoked_at IS NULL"), (stamp, name))
             tx.append_audit([dict(when=stamp, actor=actor, action=action, layer=ACCOUNTS_LAYER, feature=name,
                                   version=None, rows=1, detail=reason or f"account {action}",
                                   before=_audit_document(before), after=_audit_document(after))])
+
+    def _restore_accounts(self, tx, accounts: list[dict]) -> None:
+        """Write ``accounts`` (rows of another store, hashes included) inside ``tx``: for ``riskmap copy``."""
+        if not accounts:
+            return
+        self._ensure_account_tables(tx.con)
+        for account in accounts:
+            tx.con.execute(self._sql(f"INSERT INTO {{accounts}} ({', '.join(ACCOUNT_COLUMNS)}) VALUES "
+                                     f"({', '.join('?' * len(ACCOUNT_COLUMNS))})"),
+                           tuple(json.dumps(account["towns"]) if c == "towns" else account.get(c)
+                                 for c in ACCOUNT_COLUMNS))
 
     # ------------------------------------------------------------------ sessions
     def add_session(self, id_hash: str, account: str, expires_at: str) -> None:

@@ -106,7 +106,8 @@ class TileService:
 
     def etag(self, layers, z: int, x: int, y: int, who: Principal, fmt: str) -> str:
         versions = ",".join(f"{info.name}:{info.version}" for _, info in layers)
-        digest = hashlib.sha1(f"{_ENCODING}|{fmt}|{versions}|{z}/{x}/{y}|{who.scope_key}".encode()).hexdigest()
+        scope = f"{who.scope_key}|{self.source.towns.key()}" if who.scoped else who.scope_key  # rows' towns move
+        digest = hashlib.sha1(f"{_ENCODING}|{fmt}|{versions}|{z}/{x}/{y}|{scope}".encode()).hexdigest()
         return f'"{digest[:24]}"'
 
     def headers(self, etag: str, who: Principal) -> dict[str, str]:

@@ -100,3 +100,16 @@ def test_an_older_store_gains_the_tables_on_its_first_account(tmp_path):
     assert store.accounts(name="li") == []
     store.put_account(_record(), actor="admin", action="add")
     assert store.accounts(name="li")[0]["role"] == "town_editor"
+
+
+def test_copy_carries_the_accounts_across_backends_but_not_the_sessions(any_store, backend, tmp_path):
+    from layers.store_copy import copy_store
+
+    any_store.put_account(_record(), actor="admin", action="add")
+    any_store.add_session("s1", "li", "2999-01-01T00:00:00.000+00:00")
+    report = copy_store(any_store, tmp_path / "copy.gpkg")
+    copied = open_store(tmp_path / "copy.gpkg")
+    assert report.accounts == 1 and copied.accounts() == any_store.accounts()
+    assert copied.session("s1") is None
+    assert copied.audit(layer="accounts")["action"].tolist() == ["add"]
+    copied.close()
