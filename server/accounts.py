@@ -95,7 +95,7 @@ def session_digest(session_id: str) -> str:
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def expiry(days: float | None, start: dt.datetime | None = None) -> str | None:

@@ -69,8 +69,8 @@ def _since(value: Optional[str]) -> Optional[str]:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD or an ISO 8601 time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _in_town(entry: pd.Series, town: str, index: TownIndex) -> bool:

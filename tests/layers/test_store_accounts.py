@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from test_store_contract import any_store, backend  # noqa: F401 - the two-backend fixtures
 
 from geo.errors import InputError
 from layers.store import create_store, open_store
-from test_store_contract import any_store, backend  # noqa: F401 - the two-backend fixtures
 
 pytestmark = pytest.mark.usefixtures("backend")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from server_common import TOWN_EAST, TOWN_WEST, industrial_plots
 
 import server.auth
 from server.accounts import expiry, hash_secret, new_token, parse_token, session_digest
 from server.app import create_app
 from server.pages.session import COOKIE
-from server_common import TOWN_EAST, TOWN_WEST, industrial_plots
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

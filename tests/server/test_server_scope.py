@@ -12,10 +12,10 @@ import json
 
 import mapbox_vector_tile
 import pytest
+from server_common import EAST, NORTH, SOUTH, TOWN_EAST, TOWN_WEST, WEST, industrial_plots, session_cookie
 
 from geo.tiles import tiles_covering
 from server.pages.session import COOKIE
-from server_common import EAST, NORTH, SOUTH, TOWN_EAST, TOWN_WEST, WEST, industrial_plots, session_cookie
 
 TOWN = {"Authorization": "Bearer town-token-1234"}  # town_editor of TOWN_WEST (RISKMAP_TOKENS)
 PLOTS = industrial_plots()
@@ -38,22 +38,22 @@ def mvt_values(body: bytes) -> str:
     return json.dumps([f["properties"] for layer in layers.values() for f in layer["features"]], ensure_ascii=False)
 
 
-def tile_bodies(client, prefix: str, layer: str, headers) -> str:
+def _tiles(client, url: str, headers) -> str:
+    """The property values of every tile of :data:`TILES` at ``url`` (``{z} {x} {y}`` filled in)."""
     out = []
     for z, x, y in TILES:
-        r = client.get(f"{prefix}/tiles/{layer}/{z}/{x}/{y}.mvt", headers=headers)
-        assert r.status_code in (200, 204, 404), (layer, r.status_code)  # 404: a layer hidden from the caller
+        r = client.get(url.format(z=z, x=x, y=y), headers=headers)
+        assert r.status_code in (200, 204, 404), (url, r.status_code)  # 404: a layer hidden from the caller
         out.append(mvt_values(r.content) if r.status_code != 404 else r.text)
     return "".join(out)
+
+
+def tile_bodies(client, prefix: str, layer: str, headers) -> str:
+    return _tiles(client, prefix + f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt", headers)
 
 
 def ogc_tile_bodies(client, layer: str, headers) -> str:
-    out = []
-    for z, x, y in TILES:
-        r = client.get(f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}", headers=headers)
-        assert r.status_code in (200, 204, 404), (layer, r.status_code)  # 404: a layer hidden from the caller
-        out.append(mvt_values(r.content) if r.status_code != 404 else r.text)
-    return "".join(out)
+    return _tiles(client, f"/collections/{layer}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}", headers)
 
 
 #: Every route that carries private rows: name → (how to fetch it, whether the west rows show in it).
@@ -128,7 +128,7 @@ def test_other_towns_rows_are_seen_as_the_public_sees_them(client):
     "/collections/protected_targets/items/T2",
 ])
 def test_a_single_private_item_of_another_town_is_not_found(client, url):
-    east_plot = sorted(EAST_PLOTS)[0]
+    east_plot = min(EAST_PLOTS)
     r = client.get(url.format(east_plot=east_plot), headers=TOWN)
     assert r.status_code == 404 and not [s for s in EAST_SECRETS if s in r.text]
     own = client.get("/collections/industrial_plots/items/P001", headers=TOWN)
