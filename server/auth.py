@@ -8,7 +8,9 @@ then sends a session cookie (:mod:`server.pages.session`). A token is resolved, 
 1. an **account** held in the store (``riskmap users add``): tokens ``rm_<id>_<secret>``, checked
    by one scrypt against the hash of the account the id names (:mod:`server.accounts`); a verified
    token is remembered (its SHA-256 against the hash it matched) so later requests cost one
-   indexed read of the account row, which still sees a revocation, an expiry or a rotation at once;
+   indexed read of the account row, which still sees a revocation, an expiry or a rotation at once.
+   Guessing secrets under a known id costs the server a scrypt each, so at most
+   :data:`HASHES_PER_MINUTE` unremembered tokens are hashed per id a minute (the rest are nobody);
 2. the **development tokens** of ``RISKMAP_TOKENS`` (:attr:`server.settings.Settings.tokens`),
    compared in constant time with each of them.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -112,6 +115,8 @@ class Resolution:
 
 
 _NOBODY = Resolution(PUBLIC)
+#: Unremembered tokens hashed per token id and minute (a bound on the CPU a secret-guesser can take).
+HASHES_PER_MINUTE = 10
 
 
 def account_resolution(row: dict) -> Resolution:
@@ -174,6 +179,7 @@ class TokenAuth:
             self._grants.append((token.encode(), Principal(role, towns or None, name=f"dev:{_digest(token)[:16]}")))
         self.store = store if store is not None else _MemorySessions()
         self._verified = LRUCache(10_000)
+        self._hashes = LRUCache(10_000)  # token id -> (minute started, hashes in it)
         self._bearer = HTTPBearer(auto_error=False, description="A riskmap token; none → public view.")
 
     # ------------------------------------------------------------------ tokens
@@ -205,10 +211,20 @@ class TokenAuth:
         row = rows[0]
         digest = _digest(token)
         if self._verified.get(digest) != row["token_hash"]:
-            if not verify_secret(secret, row["token_hash"]):
+            if not self._may_hash(token_id) or not verify_secret(secret, row["token_hash"]):
                 return _NOBODY
             self._verified.put(digest, row["token_hash"])
         return account_resolution(row)
+
+    def _may_hash(self, token_id: str) -> bool:
+        now = time.monotonic()
+        start, count = self._hashes.get(token_id) or (now, 0)
+        if now - start >= 60.0:
+            start, count = now, 0
+        if count >= HASHES_PER_MINUTE:
+            return False
+        self._hashes.put(token_id, (start, count + 1))
+        return True
 
     # ------------------------------------------------------------------ sessions
     def session(self, session_id: str | None) -> Resolution:

@@ -130,3 +130,15 @@ def test_development_tokens_still_sign_in_without_the_token_in_the_cookie(served
     assert "town-token-1234" not in r.headers["set-cookie"]
     assert store.session(session_digest(r.cookies[COOKIE]))["account"].startswith("dev:")
     assert client.get(f"/towns/{TOWN_WEST}/wall").status_code == 200
+
+
+def test_guessing_secrets_under_a_known_id_is_bounded(served, monkeypatch):
+    store, client = served
+    token = add_account(store, "wang", "planner")
+    calls = []
+    real = server.auth.verify_secret
+    monkeypatch.setattr(server.auth, "verify_secret", lambda *a: calls.append(1) or real(*a))
+    prefix = token[: -43]
+    for i in range(server.auth.HASHES_PER_MINUTE + 5):
+        client.get("/collections", headers=bearer(prefix + f"{i:043d}"))
+    assert len(calls) == server.auth.HASHES_PER_MINUTE  # the rest cost no scrypt
