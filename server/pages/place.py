@@ -23,6 +23,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from geo.crs import STORE_CRS, metric_crs_for
+from geo.errors import InputError
 from layers.catalogue.shelters import CLASSES, HAZARDS
 from layers.errors import LayerNotFound
 from server.auth import PUBLIC
@@ -156,6 +157,9 @@ class PlaceFinder:
         if len(st.shelters):
             to_metric = Transformer.from_crs(STORE_CRS, st.crs, always_xy=True)
             point = shapely.Point(*to_metric.transform(lon, lat))
+            if not (np.isfinite(point.x) and np.isfinite(point.y)):  # beyond what the map's metric CRS can hold
+                raise InputError(f"lon {lon}, lat {lat} is too far outside the area of this map ({st.crs}) to "
+                                 "measure walking distances; give a place inside it")
             found = shelters_for_place(point, st.metric, self.rules, st.graph, hazard=hazard, zones=st.plot_tree, n=n)
             out = [self._describe(st, row, lon, lat) for _, row in found.shelters.iterrows()]
         warn = []

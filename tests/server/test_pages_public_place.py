@@ -222,3 +222,11 @@ def test_no_private_field_in_any_answer_of_the_public_routes(client):
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0, result
+
+
+@pytest.mark.parametrize("route", ["/api/public/shelters/nearest", "/api/public/place"])
+def test_a_point_beyond_the_maps_projection_is_a_400_in_one_line(client, route):
+    """lon 21, lat 0 (found by schemathesis) cannot be projected to the map's Gauss-Krüger zone:
+    a clear 400 naming the point, not a 500 from an infinite distance."""
+    r = client.get(route, params={"lon": 21.0, "lat": 0.0})
+    assert r.status_code == 400 and "lon 21.0, lat 0.0 is too far outside" in r.json()["description"]
