@@ -488,6 +488,14 @@ class GeoPackageStore(BaseStore):
             raster = gpkg_raster.extract(con, meta["name"], json.loads(meta["raster_meta"]))
         return geotiff_bytes(raster)
 
+    # ------------------------------------------------------------------ accounts (layers.store_accounts)
+    def _account_table(self, name: str) -> str:
+        return name
+
+    def _has_account_tables(self, con) -> bool:
+        return con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                           "('riskmap_accounts', 'riskmap_sessions')").fetchone()[0] == 2
+
     # ------------------------------------------------------------------ helpers of the transaction
     def _drop_vector(self, con, name: str) -> None:
         found = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (name,)).fetchone()

@@ -386,6 +386,17 @@ class PostgisStore(BaseStore):
     def _t(self, name: str):
         return sql.Identifier(self.schema, name)
 
+    # ------------------------------------------------------------------ accounts (layers.store_accounts)
+    _param = "%s"
+
+    def _account_table(self, name: str) -> str:
+        return f'"{self.schema}".{name}'  # the schema name is checked by parse_address
+
+    def _has_account_tables(self, con) -> bool:
+        found = con.execute("SELECT to_regclass(%s), to_regclass(%s)", (f'"{self.schema}".riskmap_accounts',
+                                                                         f'"{self.schema}".riskmap_sessions')).fetchone()
+        return found[0] is not None and found[1] is not None
+
     # ------------------------------------------------------------------ read primitives
     def _meta_rows(self, name: str | None = None, con=None) -> list[dict]:
         with contextlib.nullcontext(con) if con is not None else self._snapshot() as c:

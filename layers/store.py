@@ -58,6 +58,11 @@ Rasters
 Audit
     :meth:`Store.audit` gives the log newest first, filtered by layer, feature and time, with the
     columns :data:`AUDIT_COLUMNS`; ``before``/``after`` are dicts (None where not applicable).
+Accounts and sessions
+    :meth:`Store.accounts`, :meth:`Store.put_account` (audited, layer ``accounts``),
+    :meth:`Store.add_session`, :meth:`Store.session`, :meth:`Store.end_sessions`: two small
+    non-spatial tables both backends keep (:mod:`layers.store_accounts`); tokens and session ids
+    are stored hashed by the caller (:mod:`server.accounts`), never in clear.
 Integrity
     Opening a store checks it cheaply (for a GeoPackage: header, application id, ``PRAGMA
     quick_check``, required tables) and refuses a damaged one with one :class:`StoreError` line;
@@ -178,6 +183,26 @@ class Store(Protocol):
 
     def read_raster(self, name: str) -> AbstractContextManager:
         """Context manager yielding the current raster ``name`` as an open rasterio dataset."""
+        ...
+
+    def accounts(self, name: str | None = None, token_id: str | None = None) -> list[dict]:
+        """Accounts by name (all, or by ``name``, or by ``token_id``); see :mod:`layers.store_accounts`."""
+        ...
+
+    def put_account(self, record: Mapping[str, Any], *, actor: str, action: str, reason: str = "") -> None:
+        """Add, rotate or revoke an account, with its audit row, in one transaction."""
+        ...
+
+    def add_session(self, id_hash: str, account: str, expires_at: str) -> None:
+        """Record a browser session (its id's hash, never the id)."""
+        ...
+
+    def session(self, id_hash: str) -> dict | None:
+        """The session recorded under ``id_hash``, or None."""
+        ...
+
+    def end_sessions(self, *, id_hash: str | None = None, account: str | None = None) -> int:
+        """Revoke one session, or every open session of an account."""
         ...
 
     def check(self, full: bool = False) -> list[str]:

@@ -43,6 +43,7 @@ from geo.errors import InputError
 from layers.errors import LayerNotFound, StoreError, ValidationError
 from layers.rasters import GEOTIFFS, RasterData, open_geotiff, raster_from_source
 from layers.store_records import AUDIT_COLUMNS, LayerInfo, display_address
+from layers.store_accounts import AccountTables
 from layers.store_edits import RowEdits
 from layers.store_rows import (
     PreparedRows, RawRows, check_name, documents_json, frame_from_raw, now, prepare_layer, row_documents,
@@ -190,7 +191,7 @@ def _info(meta: dict) -> LayerInfo:
                      retired=int(meta.get("retired") or 0))
 
 
-class BaseStore(RowEdits, ABC):
+class BaseStore(RowEdits, AccountTables, ABC):
     """The contract of :class:`layers.store.Store` over a backend's primitives."""
 
     _address: str

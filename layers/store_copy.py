@@ -3,7 +3,8 @@
 Everything a store holds goes across in **one transaction** of the new store: every vector layer
 with its rows in order, their ids, row versions, ``updated_at``/``updated_by``, the retired rows
 of the archive, every raster cell by cell (with CRS, transform, nodata, colour table and tags),
-each layer's metadata (version, time, provenance, id field) and the whole audit log with its ids.
+each layer's metadata (version, time, provenance, id field), the whole audit log with its ids, and
+the accounts (with their token hashes, so tokens keep working; browser sessions are not copied).
 So a GeoPackage can move to PostGIS when a town's wall gets many editors, a PostGIS schema can be
 handed out as one ``.gpkg`` file, and a live store can be backed up without copying its file from
 under a writer (the source is read through the store, one snapshot per layer).
@@ -47,6 +48,7 @@ class CopyReport:
     rasters: list[str] = field(default_factory=list)
     retired: int = 0
     audit_rows: int = 0
+    accounts: int = 0
     seconds: float = 0.0
 
 
@@ -92,6 +94,9 @@ def copy_store(source: Store, target: str | PathLike[str]) -> CopyReport:
             if entries:
                 tx.append_audit(entries)
             report.audit_rows = len(entries)
+            accounts = source.accounts()
+            destination._restore_accounts(tx, accounts)
+            report.accounts = len(accounts)
     except BaseException:
         destination.destroy()
         raise

@@ -21,7 +21,12 @@ Sources of the split
 * **Anything else** (a raster such as ``risk_surface`` or ``population``, a derived layer this
   module does not know yet): private. A new layer is hidden until someone decides otherwise.
 
-Callers with any role above ``public`` get the full view of every layer (all rows, all columns).
+Planners and admins get the full view of every layer (all rows, all columns). A **town editor**
+gets a view *per row* (:attr:`LayerView.towns`): the rows of its own towns in full, every other
+row exactly as the public sees it (its public columns if the public sees that row, else nothing).
+A row's town comes from its ``town``, ``plot_id`` or ``site_id`` column (:mod:`server.scope`);
+a layer whose rows carry none of them (a raster, ``ir_contours``, ``risk_zones``'s grid) is seen
+as the public sees it.
 
 >>> from server.auth import PUBLIC, Principal
 >>> redactor = Redactor()
@@ -33,21 +38,28 @@ Callers with any role above ``public`` get the full view of every layer (all row
 (False, False)
 >>> redactor.view("hazard_sites", Principal("planner")).fields is None
 True
+>>> editor = redactor.view("hazard_sites", Principal("town_editor", "320412001"))
+>>> editor.key, editor.town_key, editor.others is None
+('towns:320412001', 'plot_id', True)
+>>> redactor.visible(["risk_surface", "risk_wall", "shelters"], Principal("town_editor", "320412001"))
+['risk_wall', 'shelters']
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers.catalogue import CATALOGUE
 from layers.schema import LayerSchema
-from server.auth import Principal
 from layers.errors import LayerNotFound
+from server.auth import PUBLIC, Principal
+from server.scope import town_key
 
 __all__ = ["RowRule", "PublicRule", "DerivedLayer", "DERIVED", "RISK_NOTICE", "LayerView", "Redactor"]
 
@@ -98,6 +110,7 @@ class DerivedLayer:
     en: str
     id_fields: tuple[str, ...]
     public: PublicRule | None = None
+    town_field: str | None = None  # the column telling a row's town (server.scope), for town editors
 
 
 _COLOURS = ("level", "colour", "colour_name", "colour_zh")
@@ -105,17 +118,18 @@ _COLOURS = ("level", "colour", "colour_name", "colour_zh")
 #: Derived layers by name (see the module docstring for why each is public or not).
 DERIVED: dict[str, DerivedLayer] = {d.name: d for d in (
     DerivedLayer("risk_wall", "四色安全风险墙", "Town risk wall (plot colours)", ("plot_id",),
-                 PublicRule(("plot_id", "town", *_COLOURS), RowRule("level", "<=", 2), RISK_NOTICE)),
+                 PublicRule(("plot_id", "town", *_COLOURS), RowRule("level", "<=", 2), RISK_NOTICE), "town"),
     DerivedLayer("risk_zones", "四色风险分区", "Four-colour risk zones", ("zone_id",),
                  PublicRule(("zone_kind", "zone_id", *_COLOURS), RowRule("zone_kind", "==", "town"))),
-    DerivedLayer("major_hazards", "重大危险源辨识分级", "Major hazard sources (GB 18218)", ("site_id",)),
+    DerivedLayer("major_hazards", "重大危险源辨识分级", "Major hazard sources (GB 18218)", ("site_id",),
+                 town_field="site_id"),
     DerivedLayer("safety_buffers", "外部安全防护距离", "External safety buffers (GB/T 37243)",
-                 ("site_id", "target_class")),
+                 ("site_id", "target_class"), town_field="site_id"),
     DerivedLayer("separation_violations", "安全距离不足", "Separation violations",
-                 ("rule", "subject_layer", "subject_id", "site_id")),
+                 ("rule", "subject_layer", "subject_id", "site_id"), town_field="site_id"),
     DerivedLayer("ir_contours", "个人风险等值线", "Individual-risk contours (GB 36894)", ("level",)),
     DerivedLayer("threat_zones", "事故影响范围", "Threat zones by hazard (attention areas)",
-                 ("site_id", "hazard", "threshold")),
+                 ("site_id", "hazard", "threshold"), town_field="site_id"),
 )}
 
 
@@ -126,7 +140,9 @@ class LayerView:
     ``fields`` is None for a full view (every column); otherwise the visible columns in order
     (``"notice"`` is computed, not read). ``rows`` keeps only the public rows. ``id_fields`` name
     the columns whose values (joined by ``~``) identify a feature; empty when the layer has none,
-    then the feature's position in the layer is its id.
+    then the feature's position in the layer is its id. ``towns`` (a town editor's view) keeps
+    the rows of those towns whole, as told by the row towns given to :meth:`apply` (read from
+    ``town_key``), and shows the others through ``others`` (the public view; None: hidden).
     """
 
     name: str
@@ -138,10 +154,15 @@ class LayerView:
     fields: tuple[str, ...] | None = None
     rows: RowRule | None = None
     notice: Mapping[int, str] | None = field(default=None, hash=False)
+    towns: frozenset[str] | None = None
+    town_key: str | None = None
+    others: LayerView | None = None
 
     @property
     def key(self) -> str:
-        """Names the view in cache keys and ETags: ``public`` or ``full``."""
+        """Names the view in cache keys and ETags: ``public``, ``full`` or ``towns:<codes>``."""
+        if self.towns is not None:
+            return "towns:" + ",".join(sorted(self.towns))
         return "public" if self.public else "full"
 
     def read_columns(self, available: Iterable[str]) -> list[str] | None:
@@ -157,8 +178,22 @@ class LayerView:
         present = set(available)
         return [c for c in wanted if c in present]
 
-    def apply(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """The visible rows and columns of ``frame`` (a frame read with :meth:`read_columns`)."""
+    def apply(self, frame: gpd.GeoDataFrame, row_towns: pd.Series | None = None) -> gpd.GeoDataFrame:
+        """The visible rows and columns of ``frame`` (a frame read with :meth:`read_columns`).
+
+        ``row_towns`` (aligned with ``frame``) gives each row's town for a town editor's view;
+        without it no row is the editor's own.
+        """
+        if self.towns is not None:
+            own = (row_towns.isin(self.towns).to_numpy(dtype=bool) if row_towns is not None
+                   else np.zeros(len(frame), dtype=bool))
+            mine = frame[own]
+            theirs = self.others.apply(frame[~own]) if self.others is not None else mine.iloc[:0]
+            if not len(theirs):
+                return mine
+            if not len(mine):
+                return theirs
+            return pd.concat([mine, theirs]).sort_index(kind="stable")
         if self.fields is None:
             return frame
         if self.rows is not None:
@@ -187,6 +222,13 @@ class Redactor:
         self.catalogue = dict(catalogue)
         self.derived = dict(derived)
 
+    def town_key(self, layer: str) -> str | None:
+        """The column telling the town of a row of ``layer`` (None: its rows belong to no town)."""
+        if layer in self.catalogue:
+            return town_key(f.name for f in self.catalogue[layer].fields)
+        entry = self.derived.get(layer)
+        return entry.town_field if entry is not None else None
+
     def is_public(self, layer: str) -> bool:
         """Whether the public may see any part of ``layer``."""
         if layer in self.catalogue:
@@ -196,6 +238,8 @@ class Redactor:
 
     def visible(self, layers: Iterable[str], principal: Principal) -> list[str]:
         """The layers of ``layers`` the caller may see, in the given order."""
+        if principal.scoped:
+            return [name for name in layers if self.is_public(name) or self.town_key(name) is not None]
         return [name for name in layers if not principal.is_public or self.is_public(name)]
 
     def view(self, layer: str, principal: Principal) -> LayerView:
@@ -205,6 +249,8 @@ class Redactor:
         one does: to such a caller a private layer does not exist (nothing confirms its name).
         Routers check :meth:`visible` first, so that both answers are word for word the same.
         """
+        if principal.scoped:
+            return self._town_view(layer, principal)
         public = principal.is_public
         if public and not self.is_public(layer):
             raise LayerNotFound(f"unknown layer {layer!r}")
@@ -224,3 +270,15 @@ class Redactor:
                 fields=(*rule.fields, *(("notice",) if rule.notice else ())) if rule else None,
                 rows=rule.rows if rule else None, notice=rule.notice if rule else None)
         return LayerView(layer, layer, layer, f"layer {layer}", public)
+
+    def _town_view(self, layer: str, principal: Principal) -> LayerView:
+        """A town editor's view: its towns' rows whole, the others as the public sees them."""
+        key = self.town_key(layer)
+        if key is None:
+            return self.view(layer, PUBLIC)
+        full = self.view(layer, _FULL)
+        others = self.view(layer, PUBLIC) if self.is_public(layer) else None
+        return replace(full, towns=frozenset(principal.towns), town_key=key, others=others)
+
+
+_FULL = Principal("planner")

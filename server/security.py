@@ -3,7 +3,8 @@
 Rate limits (:class:`RateLimitMiddleware`)
 ------------------------------------------
 Token buckets: a caller may make ``burst`` requests at once, then ``per_minute`` a minute. The
-caller is its **token** when the request carries a valid one (bearer header or session cookie),
+caller is its **token** when the request carries a valid one (bearer header), or its **session**
+(a valid session cookie),
 else its **client address** (behind a proxy, run uvicorn with ``--forwarded-allow-ips`` so the
 address is the client's). An invalid token counts as no token, so inventing tokens does not buy
 new buckets. Sign-in (``POST /login``) has a bucket of its own per address, much smaller
@@ -100,7 +101,7 @@ class RateLimitMiddleware:
     auth : TokenAuth
         Tells valid tokens from invented ones.
     cookie : str
-        The session cookie's name (its value is a token).
+        The session cookie's name (its value is a session id, :mod:`server.pages.session`).
     general, login : RateLimiter or None
         Every request's limiter (by token or address); the sign-in limiter (by address). None: off.
     login_paths : tuple of str
@@ -116,9 +117,11 @@ class RateLimitMiddleware:
         """``(bucket key, words for the message)``: the valid token's digest, else the address."""
         scheme, _, token = (request_header(scope, "authorization") or "").partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
-        token = token or _cookie(scope, self.cookie) or ""
-        if token and not self.auth.principal(f"Bearer {token}").is_public:
+        if token and not self.auth.resolve(token).principal.is_public:
             return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24], "this token"
+        session = _cookie(scope, self.cookie)
+        if not token and session and not self.auth.session(session).principal.is_public:
+            return "session:" + hashlib.sha256(session.encode()).hexdigest()[:24], "this session"
         address = _client(scope)
         return "addr:" + address, f"address {address}"
 

@@ -49,7 +49,7 @@ def tile_cache_for(store: Store, settings: Settings) -> SharedTileCache | Memory
 
 def build_services(store: Store, settings: Settings) -> Services:
     """The shared pieces of an app over ``store``."""
-    auth = TokenAuth(settings.tokens)
+    auth = TokenAuth(settings.tokens, store)
     source = LayerSource(store, frame_cache_size=settings.frame_cache_size,
                          frame_cache_rows=settings.frame_cache_rows, index_max_rows=settings.index_max_rows)
     redactor, cache = Redactor(), tile_cache_for(store, settings)

@@ -6,9 +6,11 @@ environment says is what the server does. Complex values (``RISKMAP_TOKENS``) ar
 
 Tokens
 ------
-``tokens`` maps a bearer token to a role, optionally scoped to a town code after a colon::
+``tokens`` maps a bearer token to a role, a town editor's town codes after a colon (comma
+separated). They are for **development**: accounts kept in the store (``riskmap users``,
+:mod:`server.accounts`) are looked up first and are what a deployment uses::
 
-    RISKMAP_TOKENS='{"s3cret-planner": "planner", "xy-office": "town_editor:320412015"}'
+    RISKMAP_TOKENS='{"s3cret-planner": "planner", "xy-office": "town_editor:320412015,320412001"}'
 
 Roles are ``public`` < ``town_editor`` < ``planner`` < ``admin`` (see :mod:`server.auth`). A
 request without a valid token is public.
@@ -83,7 +85,8 @@ class Settings(BaseSettings):
 
     # --- auth
     tokens: dict[str, str] = Field(
-        default_factory=dict, description="Bearer token → role (or 'town_editor:<town code>').")
+        default_factory=dict, description="Development bearer tokens → role (or 'town_editor:<code>[,<code>…]'); "
+                                    "accounts in the store come first.")
 
     # --- HTTP edges (server.middleware, server.security)
     compress_min_bytes: int = Field(

@@ -32,6 +32,7 @@ from layers.store import LayerInfo, Store
 from server.cache import LRUCache
 from server.raster_tiles import raster_lonlat_bounds
 from server.redaction import LayerView
+from server.scope import TownIndex
 
 __all__ = ["LayerSource"]
 
@@ -73,6 +74,17 @@ class LayerSource:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._warmer: threading.Thread | None = None
         self._epochs: dict[str, tuple[int, str, str]] = {}  # layer → (version, updated_at, epoch)
+        self.towns = TownIndex(store)
+
+    def _key(self, view: LayerView, info: LayerInfo) -> tuple:
+        scope = self.towns.key() if view.towns is not None and view.town_key != "town" else ()
+        return (info.name, info.version, view.key, *scope)
+
+    def view_of(self, view: LayerView, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """``frame`` as ``view`` shows it (with each row's town for a town editor's view)."""
+        if view.towns is None:
+            return view.apply(frame)
+        return view.apply(frame, self.towns.towns(frame, view.town_key))
 
     # ------------------------------------------------------------------ metadata
     def infos(self) -> dict[str, LayerInfo]:
@@ -145,7 +157,7 @@ class LayerSource:
         index) in the background for the next requests: no request waits for a whole layer.
         """
         if bbox is not None and info.rows <= self.index_max_rows:
-            frame = self._frames.get((info.name, info.version, view.key))
+            frame = self._frames.get(self._key(view, info))
             if frame is None:
                 self._warm(view, info)
             elif not len(frame):
@@ -153,14 +165,14 @@ class LayerSource:
             else:
                 hits = frame.sindex.query(shapely.box(*bbox))  # bounding boxes meeting it, as the store
                 return frame.iloc[np.sort(hits)]
-        return view.apply(self.store.read(info.name, bbox=bbox))
+        return self.view_of(view, self.store.read(info.name, bbox=bbox))
 
     def frame(self, view: LayerView, info: LayerInfo) -> gpd.GeoDataFrame:
         """The whole layer as ``view`` shows it, cached per (layer, version, view).
 
         Loaded once however many threads ask at the same time (the others wait for it).
         """
-        key = (info.name, info.version, view.key)
+        key = self._key(view, info)
         frame = self._frames.get(key)
         if frame is not None:
             return frame
@@ -169,7 +181,7 @@ class LayerSource:
         with lock:
             frame = self._frames.get(key)
             if frame is None:
-                frame = view.apply(self.store.read(info.name))
+                frame = self.view_of(view, self.store.read(info.name))
                 frame.sindex  # build the spatial index now, once, rather than in a later request
                 self._frames.put(key, frame, weight=max(len(frame), 1))
         with self._guard:
@@ -178,7 +190,7 @@ class LayerSource:
 
     def _warm(self, view: LayerView, info: LayerInfo) -> None:
         """Load the layer into memory in the background thread (once per layer, version and view)."""
-        key = (info.name, info.version, view.key)
+        key = self._key(view, info)
         with self._guard:
             if key in self._queued:
                 return
@@ -186,18 +198,18 @@ class LayerSource:
             if self._warmer is None or not self._warmer.is_alive():
                 self._warmer = threading.Thread(target=self._warm_loop, name="riskmap-layer-loader", daemon=True)
                 self._warmer.start()
-        self._queue.put((view, info))
+        self._queue.put((key, view, info))
 
     def _warm_loop(self) -> None:
         while True:
-            view, info = self._queue.get()
+            key, view, info = self._queue.get()
             try:
                 self.frame(view, info)
             except Exception:  # noqa: BLE001 - a failed load is retried by the request path
                 log.warning("loading layer %s in the background failed", info.name, exc_info=True)
             finally:
                 with self._guard:
-                    self._queued.discard((info.name, info.version, view.key))
+                    self._queued.discard(key)
 
     def wait_loaded(self, timeout: float = 60.0) -> bool:
         """Wait until the background loads asked for so far are done (for tests and benchmarks)."""
@@ -211,10 +223,12 @@ class LayerSource:
 
     def bounds(self, view: LayerView, info: LayerInfo) -> tuple[float, float, float, float] | None:
         """``(west, south, east, north)`` of what ``view`` shows of the layer; None when empty."""
-        key = (info.name, info.version, view.key)
+        key = self._key(view, info)
         found = self._bounds.get(key, default=False)
         if found is False:
-            if view.rows is None:
+            if view.towns is not None:
+                frame = self.frame(view, info)
+            elif view.rows is None:
                 frame = self.store.read(info.name, columns=[])
             else:
                 frame = self.store.read(info.name, columns=view.read_columns(self.columns(info)))

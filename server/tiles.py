@@ -109,7 +109,8 @@ class TileService:
 
     def key(self, layers, z: int, x: int, y: int, who: Principal, fmt: str, grid: TileGrid) -> TileKey:
         """What the tile is cached under: the caller's scope, the layers and their epochs, the address."""
-        scope = f"{who.role}:{who.town or ''}/" + ",".join(view.key for view, _ in layers)
+        towns = f"|{self.source.towns.key()}" if who.scoped else ""  # a town editor's rows follow the plots' towns
+        scope = f"{who.scope_key}{towns}/" + ",".join(view.key for view, _ in layers)
         return TileKey(scope, tuple(info.name for _, info in layers),
                        tuple(self.source.epoch(info) for _, info in layers), grid.id, z, x, y, f"{_ENCODING}:{fmt}")
 
@@ -151,7 +152,8 @@ class TileService:
         bbox = grid.read_bounds(z, y, x, fraction)
         zoom = grid.mercator_zoom(z)  # the zoom rules are in Web Mercator zooms
         shown = [(view, info) for view, info in layers if zoom >= LAYER_MIN_ZOOM.get(info.name, s.min_zoom)]
-        if grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles:
+        in_database = all(view.towns is None for view, _ in shown)  # a town editor's rows are scoped here
+        if grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles and in_database:
             specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in shown]
             return self.source.database_tile([spec for spec in specs if spec is not None], z, x, y, bbox,
                                              extent=s.tile_extent, buffer=s.tile_buffer,

@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "server.cli.serve_cmd",
     "server.cli.coverage_cmd", "server.cli.site_cmd",
     "server.cli.check_cmd", "server.cli.copy_cmd", "server.cli.tiles_cmd", "server.cli.province_cmd",
+    "server.cli.users_cmd", "server.cli.audit_cmd",
 )
 
 

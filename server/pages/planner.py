@@ -61,8 +61,8 @@ def _panel(who: Principal, ruleset: RuleSet, towns, base: str, overlays: list[di
         account = (f'<span class="rm-who">{esc(role_label(who))}</span>'
                    f'<form method="post" action="{esc(base)}/logout?next=/map" class="rm-inline">'
                    '<button type="submit">退出 <span class="en">Sign out</span></button></form>')
-    if who.role == "town_editor" and who.town:  # a town's editor opens its own wall only
-        towns = towns[towns["code"] == who.town]
+    if who.scoped:  # a town's editor opens its own towns' walls only
+        towns = towns[towns["code"].isin(who.towns)]
     options = "".join(f'<option value="{esc(t.code)}">{esc(t.code)} {esc(t.name)}</option>'
                       for t in towns.itertuples())
     walls = ("" if who.is_public or not len(towns) else

@@ -1,29 +1,34 @@
-"""Signing in from a browser: the bearer token kept in a session cookie.
+"""Signing in from a browser: a token exchanged once for a session id kept in a cookie.
 
 A browser sends no ``Authorization`` header when it opens a page, loads a map tile or posts from
-a page's script, so the pages take the same tokens (``Settings.tokens``) from a cookie as well:
+a page's script, so the pages also accept a session cookie:
 
 * :func:`browser_principal` - the caller of a page: the ``Authorization: Bearer`` header when it
-  names a role (API clients, tests), else the ``riskmap_token`` cookie, else public. Roles and
+  names a role (API clients, tests), else the ``riskmap_session`` cookie, else public. Roles and
   town scopes are :mod:`server.auth`'s; what each may see is :mod:`server.redaction`'s.
 * ``GET /login`` - a form (中文 / English) that says what a token is, who gives it out and that
   the browser keeps a session cookie; ``POST /login`` with a form field or JSON ``token`` (and
   ``next``, a path on this server, :func:`safe_next`): an unknown token is a 401 (the form again
-  with the error, or JSON), a known one sets the cookie and answers ``303 See Other`` to
-  ``next`` (JSON: ``{"role", "town", "next"}``). A page a browser may not open yet sends it here
-  with ``next`` (:func:`login_link`, :mod:`server.errors`). A link
-  ``/login#token=…&next=/towns/…/wall`` signs a wall screen in: the page's script posts the
-  token from the URL *fragment*, which never reaches the server or its logs, and removes it
-  from the address bar.
-* ``POST /logout`` - clears the cookie.
+  with the error, or JSON), a revoked or expired one a 401 saying so; a valid one starts a
+  **session**: a new random id (:func:`server.accounts.new_session_id`) goes into the cookie, and
+  only its SHA-256, the account and the expiry go into the store (``Store.add_session``); the
+  answer is ``303 See Other`` to ``next`` (JSON: ``{"role", "town", "towns", "next"}``). The
+  cookie never carries the token. A page a browser may not open yet sends it here with ``next``
+  (:func:`login_link`, :mod:`server.errors`). A link ``/login#token=…&next=/towns/…/wall`` signs a
+  wall screen in: the page's script posts the token from the URL *fragment*, which never reaches
+  the server or its logs, and removes it from the address bar.
+* ``POST /logout`` - ends the session in the store (the id is worthless from then on, even if
+  the cookie was copied) and clears the cookie. Revoking or rotating an account ends all its
+  sessions (``riskmap users revoke|rotate``).
 
 The cookie is ``HttpOnly`` (no script reads it), ``SameSite=Strict`` (no other site's page makes
 the browser send it: this is also the CSRF defence of ``POST /api/siting``), ``Secure`` when the
-server is reached over https, and lasts :data:`MAX_AGE_S`.
+server is reached over https, and lasts :data:`MAX_AGE_S`, as the session does in the store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import parse_qs, urlencode
 
@@ -31,6 +36,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from geo.errors import InputError
+from server.accounts import new_session_id, session_digest, utc_now
 from server.auth import Principal, TokenAuth
 from server.errors import AccessDenied
 from server.pages.assets import asset_url
@@ -39,7 +45,7 @@ from server.pages.common import esc
 __all__ = ["COOKIE", "MAX_AGE_S", "SITING_ROLE", "browser_principal", "safe_next", "login_link",
            "create_session_router", "role_label"]
 
-COOKIE = "riskmap_token"
+COOKIE = "riskmap_session"
 #: The least role that may review a site (the planner map's siting panel, ``POST /api/siting``).
 SITING_ROLE = "planner"
 MAX_AGE_S = 12 * 3600
@@ -54,7 +60,7 @@ def browser_principal(auth: TokenAuth, principal):
     Parameters
     ----------
     auth : TokenAuth
-        Resolves the cookie's token.
+        Resolves the cookie's session id.
     principal : callable
         The app's header dependency (``Services.principal``).
     """
@@ -62,8 +68,7 @@ def browser_principal(auth: TokenAuth, principal):
     def current(request: Request, who: Principal = Depends(principal)) -> Principal:
         if not who.is_public:
             return who
-        token = request.cookies.get(COOKIE)
-        return auth.principal(f"Bearer {token}") if token else who
+        return auth.session(request.cookies.get(COOKIE)).principal
 
     return current
 
@@ -97,7 +102,7 @@ def login_link(next_path: str) -> str:
 
 def role_label(who: Principal) -> str:
     """The caller's role in words, e.g. ``镇街用户 town_editor (320412015)``."""
-    town = f" ({who.town})" if who.town else ""
+    town = f" ({', '.join(who.towns)})" if who.towns else ""
     return f"{_ROLE_ZH.get(who.role, who.role)} {who.role}{town}"
 
 
@@ -167,28 +172,36 @@ def create_session_router(auth: TokenAuth, base: str = "") -> APIRouter:
     def login_form(next: str | None = None):  # noqa: A002 - the query parameter's name
         return HTMLResponse(_login_page(safe_next(next), base), headers={"Cache-Control": "no-store"})
 
-    @router.post("/login", summary="Sign in a browser: set the session cookie from a token")
+    @router.post("/login", summary="Sign in a browser: start a session from a token")
     async def login(request: Request):
         token, next_path = await _read_login(request)
-        who = auth.principal(f"Bearer {token}")
+        found = auth.resolve(token)
+        who = found.principal
         wants_json = request.headers.get("content-type", "").startswith("application/json")
         if who.is_public:
-            refused = "unknown token 令牌无效; ask your administrator for a valid one"
+            refused = found.refused or "unknown token 令牌无效; ask your administrator for a valid one"
             if wants_json:
                 raise AccessDenied(refused)
-            return HTMLResponse(_login_page(next_path, base, "令牌无效，请向管理员索取有效令牌。 "
-                                            "Unknown token: ask your administrator for a valid one."),
-                                status_code=401, headers={"Cache-Control": "no-store"})
-        response = (JSONResponse({"role": who.role, "town": who.town, "next": next_path}) if wants_json
-                    else RedirectResponse(f"{base}{next_path}", status_code=303))
+            message = (f"令牌已失效。 {found.refused}" if found.refused else
+                       "令牌无效，请向管理员索取有效令牌。 Unknown token: ask your administrator for a valid one.")
+            return HTMLResponse(_login_page(next_path, base, message), status_code=401,
+                                headers={"Cache-Control": "no-store"})
+        session_id = new_session_id()
+        ends = (utc_now() + dt.timedelta(seconds=MAX_AGE_S)).isoformat(timespec="milliseconds")
+        auth.store.add_session(session_digest(session_id), found.key, ends)
+        response = (JSONResponse({"role": who.role, "town": who.town, "towns": list(who.towns), "next": next_path})
+                    if wants_json else RedirectResponse(f"{base}{next_path}", status_code=303))
         secure = request.url.scheme == "https" or base.startswith("https://")
-        response.set_cookie(COOKIE, token, max_age=MAX_AGE_S, httponly=True, samesite="strict",
+        response.set_cookie(COOKIE, session_id, max_age=MAX_AGE_S, httponly=True, samesite="strict",
                             secure=secure, path="/")
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @router.post("/logout", summary="Sign a browser out: clear the session cookie")
-    def logout(next: str | None = None):  # noqa: A002
+    @router.post("/logout", summary="Sign a browser out: end its session and clear the cookie")
+    def logout(request: Request, next: str | None = None):  # noqa: A002
+        session_id = request.cookies.get(COOKIE)
+        if session_id:
+            auth.store.end_sessions(id_hash=session_digest(session_id))
         response = RedirectResponse(f"{base}{safe_next(next, '/public/shelters')}", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response

@@ -64,9 +64,7 @@ def may_open_wall(who: Principal, code: str) -> bool:
     >>> may_open_wall(Principal("town_editor", "320412001"), "320412015"), may_open_wall(Principal("planner"), "x")
     (False, True)
     """
-    if who.at_least("planner"):
-        return True
-    return who.role == "town_editor" and (who.town is None or who.town == code)
+    return who.covers(code)
 
 
 def wall_rows(plots: pd.DataFrame) -> pd.DataFrame:
@@ -169,8 +167,8 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
                 sign_in = base + login_link(f"/towns/{code}/wall")
                 raise AccessDenied(f"镇街风险墙需要登录 the risk wall of town {code} needs the town's editor token, "
                                    f"a planner's or an admin's: sign in at {sign_in}", sign_in=sign_in)
-            raise Forbidden(f"this token is for town {who.town}, not {code} "
-                               f"(此令牌属于镇街 {who.town}，不能查看 {code})")
+            mine = ", ".join(who.towns) or "no town"
+            raise Forbidden(f"this token is for town {mine}, not {code} (此令牌属于镇街 {mine}，不能查看 {code})")
         town = match.iloc[0]
         infos = source.infos()
         if "risk_wall" not in infos:

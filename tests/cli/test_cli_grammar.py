@@ -22,6 +22,7 @@ STORE_COMMANDS = {
     "import": ["shelters", "{tmp}/shelters.geojson"],
     "site": ["{tmp}/p.geojson", "--kind", "office"],
     "check": [],
+    "audit": [],
 }
 #: Reporting commands and the arguments that make them report.
 JSON_COMMANDS = {
@@ -32,6 +33,7 @@ JSON_COMMANDS = {
     "import": ["shelters", "{tmp}/shelters.geojson"],
     "validate": ["shelters", "{tmp}/shelters.geojson"],
     "check": [],
+    "audit": [],
 }
 
 

@@ -40,6 +40,17 @@ TOKENS = {"planner-token-123": "planner", "town-token-1234": f"town_editor:{TOWN
 PLANNER = {"Authorization": "Bearer planner-token-123"}
 
 
+def session_cookie(app, token: str) -> str:
+    """The session id a browser gets for signing in to ``app`` with ``token`` (a client of its own)."""
+    from fastapi.testclient import TestClient
+    from server.pages.session import COOKIE
+
+    with TestClient(app) as c:
+        r = c.post("/login", json={"token": token})
+        assert r.status_code == 200, r.text
+        return r.cookies[COOKIE]
+
+
 def plot_geometry(i: int) -> shapely.Polygon:
     """Plot ``i`` of a 4 × 4 grid, each about 300 m square."""
     col, row = i % 4, i // 4

@@ -208,7 +208,8 @@ def test_signing_in_sets_an_httponly_strict_cookie_and_redirects(browser):
 
 def test_json_sign_in_answers_the_role_and_refuses_an_unknown_token(browser):
     r = browser.post("/login", json={"token": "town-token-1234", "next": "//evil.example/steal"})
-    assert r.status_code == 200 and r.json() == {"role": "town_editor", "town": TOWN_WEST, "next": "/map"}
+    assert r.status_code == 200 and r.json() == {"role": "town_editor", "town": TOWN_WEST, "towns": [TOWN_WEST],
+                                        "next": "/map"}
     bad = browser.post("/login", json={"token": "not-a-token"})
     assert bad.status_code == 401 and "unknown token" in bad.json()["description"]
     assert browser.post("/login", content=b"{", headers={"content-type": "application/json"}).status_code == 400

@@ -31,6 +31,9 @@ PUBLIC_OVERLAYS = {"zones_town", "risk_wall", "rescue_stations", "shelters"}
 #: The fixture store has no coverage run: these two are absent for everyone.
 ABSENT = {"coverage_areas", "coverage_gaps"}
 ALL_OVERLAYS = {o.id for o in PLANNER_OVERLAYS} - ABSENT
+#: A town editor sees every layer whose rows carry a town, and the rest as the public does: the
+#: risk surface (one raster over every town) and the grid zones are not its own towns' rows.
+TOWN_OVERLAYS = ALL_OVERLAYS - {"risk_surface", "zones_grid"}
 
 
 def page(client, headers) -> tuple[str, dict]:
@@ -45,7 +48,7 @@ def legend_ids(html: str) -> list[str]:
 
 @pytest.mark.parametrize("headers, overlays, siting", [
     ({}, PUBLIC_OVERLAYS, False),
-    (TOWN, ALL_OVERLAYS, False),
+    (TOWN, TOWN_OVERLAYS, False),
     (PLANNER, ALL_OVERLAYS, True),
     (ADMIN, ALL_OVERLAYS, True),
 ], ids=["public", "town_editor", "planner", "admin"])

@@ -24,7 +24,8 @@ from layers.errors import ValidationError
 from layers.validate import validate_layer
 from server.app import create_app
 from server.settings import Settings
-from server_common import PLANNER, TOKENS, TOWN_WEST, plot_geometry, shelters
+from server.pages.session import COOKIE
+from server_common import PLANNER, TOKENS, TOWN_WEST, plot_geometry, session_cookie, shelters
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -83,10 +84,10 @@ def test_the_online_basemap_host_may_serve_images(store_path):
     assert "https://*.is.autonavi.com" in directive(policy, "img-src")
 
 
-def test_answers_to_a_credential_are_private_and_vary_by_caller(client):
+def test_answers_to_a_credential_are_private_and_vary_by_caller(client, app):
     anonymous = client.get("/collections/shelters/items")
     assert {"Authorization", "Cookie"} <= {v.strip() for v in anonymous.headers["vary"].split(",")}
-    for headers in (PLANNER, {"Cookie": "riskmap_token=planner-token-123"}):
+    for headers in (PLANNER, {"Cookie": f"{COOKIE}={session_cookie(app, 'planner-token-123')}"}):
         for url in ("/collections", "/collections/shelters/items", "/tiles/all/tilejson.json", "/map"):
             r = client.get(url, headers=headers)
             control = r.headers["cache-control"]
@@ -118,13 +119,14 @@ def test_sign_in_from_another_site_is_refused(browser):
     null = client.post("/login", json=body, headers={"Origin": "null"})
     assert null.status_code == 403
     own = client.post("/login", json=body, headers={"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"})
-    assert own.status_code == 200 and "riskmap_token" in own.headers["set-cookie"]
+    assert own.status_code == 200 and own.headers["set-cookie"].startswith(f"{COOKIE}=")
+    assert "planner-token-123" not in own.headers["set-cookie"]  # the cookie carries a session id, never the token
 
 
 def test_a_cookie_borne_write_from_another_site_is_refused_and_a_bearer_one_is_not(browser):
     client = browser
     proposal = {"geometry": {"type": "Point", "coordinates": [120.08, 31.79]}, "kind": "office"}
-    client.cookies.set("riskmap_token", "planner-token-123")
+    client.cookies.set(COOKIE, session_cookie(client.app, "planner-token-123"))
     cookie = {}
     forged = client.post("/api/siting", json=proposal, headers={**cookie, "Origin": "https://evil.example"})
     assert forged.status_code == 403 and forged.json()["code"] == "CrossSiteRequestRefused"
