@@ -170,6 +170,10 @@ class Store(Protocol):
         """Audit entries, newest first, with the columns :data:`AUDIT_COLUMNS`."""
         ...
 
+    def restamp(self, names: Iterable[str], fingerprint: str, *, expected: str | None) -> list[str]:
+        """Give derived layers that carry fingerprint ``expected`` the new ``fingerprint`` (no row change)."""
+        ...
+
     def write_raster(self, name: str, source, profile: Mapping | None = None, *, derived: bool = True,
                      ruleset_version: str | None = None, fingerprint: str | None = None,
                      actor: str = "engine", action: str = "derive", detail: str = "") -> LayerInfo:
