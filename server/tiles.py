@@ -82,6 +82,16 @@ class TileService:
     def __init__(self, source: LayerSource, redactor: Redactor, settings: Settings, cache: LRUCache):
         self.source, self.redactor, self.settings, self.cache = source, redactor, settings, cache
 
+    # --- minimal stand-in (branch `editing`): the `citytiles` branch replaces this with per-tile
+    # invalidation of its shared on-disk cache; keep its signature when merging.
+    def invalidate(self, layers, bounds_lonlat=None) -> None:
+        """Drop cached tiles of ``layers`` within ``bounds_lonlat`` (here: the whole in-memory cache).
+
+        Keys already carry layer versions, so an edit makes old tiles unreachable anyway; clearing
+        frees them at once.
+        """
+        self.cache.clear()
+
     def check_tile(self, z: int, x: int, y: int) -> None:
         if z < self.settings.min_zoom:
             raise InputError(f"tile {z}/{x}/{y}: zoom must be in {self.settings.min_zoom}.."

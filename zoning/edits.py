@@ -103,7 +103,7 @@ def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: 
         town = frame["town"].astype(object) if "town" in frame.columns else pd.Series([None] * len(frame),
                                                                                        index=frame.index)
         if "plot_id" in frame.columns and town.isna().any() and store.exists("industrial_plots"):
-            plots = store.read("industrial_plots", columns=["town"],
+            plots = store.read("industrial_plots", columns=["plot_id", "town"],
                                where={"plot_id": frame["plot_id"].dropna().astype(str).tolist()})
             by_plot = dict(zip(plots["plot_id"].astype(str), plots["town"].astype(str)))
             town = town.where(town.notna(), frame["plot_id"].astype(str).map(by_plot))
