@@ -154,6 +154,11 @@ def apply_edit(store: Store, ruleset: RuleSet, layer: str, rows: gpd.GeoDataFram
     if layer == "hidden_dangers" and clean is not None:
         check_dangers(clean, before)
     fingerprint = input_fingerprint(store, ruleset)
+    if not store.exists(layer):  # the first record of a layer no import has brought yet
+        schema = get_schema(layer)
+        empty = gpd.GeoDataFrame({f.name: pd.Series(dtype=f.dtype) for f in schema.fields}, geometry=[],
+                                 crs=STORE_CRS)
+        store.write(layer, empty, actor=actor, action="create", detail=f"empty {layer}, for its first edit")
     result = store.edit(layer, clean, retire, base_versions, actor=actor, reason=reason)
     outcome = EditOutcome(result)
     if layer in ("industrial_plots", *HAZARD_INPUTS):
