@@ -360,8 +360,55 @@
   RiskMap.wall = function (map, cfg) {
     basemap(map, cfg);
     RiskMap.map = map;
+    editForm(cfg, 'rm-plot-form', 'industrial_plots', 'plot_id', 'rm-plot-result');
+    editForm(cfg, 'rm-danger-form', 'hidden_dangers', 'danger_id', 'rm-danger-result');
+    var plotSelect = document.querySelector('#rm-plot-form select[name=plot_id]');
+    var history = document.getElementById('rm-plot-history');
+    function historyLink() {
+      if (plotSelect && history) {
+        history.href = cfg.base + '/towns/' + encodeURIComponent(cfg.town) + '/plots/' +
+          encodeURIComponent(plotSelect.value) + '/history';
+      }
+    }
+    if (plotSelect) { plotSelect.addEventListener('change', historyLink); historyLink(); }
     return map;
   };
+
+  /* An editing form of the wall: read the row (its version comes as ETag), put the non-empty
+     fields of the form over it, send it back with If-Match and the reason; reload to show the
+     colours the server recomputed. A refusal (409 stale or wrong step, 422 invalid) is shown. */
+  var SKIP = {reason: true};
+  function editForm(cfg, formId, layer, idName, outId) {
+    var form = document.getElementById(formId);
+    if (!form) { return; }
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var data = new FormData(form), out = document.getElementById(outId);
+      var url = cfg.base + '/api/edit/' + layer + '/' + encodeURIComponent(data.get(idName));
+      var json = function (r) {
+        return r.json().then(function (b) { if (!r.ok) { throw new Error(b.description || r.status); } return b; });
+      };
+      out.className = ''; out.textContent = '…';
+      fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}}).then(function (r) {
+        var etag = r.headers.get('ETag');
+        return json(r).then(function (feature) {
+          data.forEach(function (value, key) {
+            if (!SKIP[key] && key !== idName && value !== '') {
+              var input = form.elements[key];
+              feature.properties[key] = input && input.type === 'number' ? Number(value) : value;
+            }
+          });
+          return fetch(url, {method: 'PUT', credentials: 'same-origin', body: JSON.stringify(
+            {feature: feature, reason: data.get('reason')}),
+            headers: {'Content-Type': 'application/json', 'If-Match': etag, Accept: 'application/json'}});
+        });
+      }).then(json).then(function (b) {
+        out.textContent = '已保存 saved (v' + b.row_version + ')';
+        RiskMap.lastEdit = b;
+        window.location.reload();
+      }).catch(function (e) { out.className = 'rm-error'; out.textContent = e.message; RiskMap.lastError = e.message; });
+    });
+  }
 
   /* helpers the public page's script (riskmap-public.js) shares */
   RiskMap.util = {esc: esc, num: num, addLayers: addLayers, pick: pick, fit: fit, onTile: onTile,
