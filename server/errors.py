@@ -150,13 +150,14 @@ def _current_rows(exc: Conflict) -> list:
     if frame is None or not len(frame):
         return []
     from layers.catalogue import CATALOGUE
-    from server.geojson import encode_features
 
     schema = CATALOGUE.get(exc.layer)
     id_field = schema.id_field if schema is not None else None
-    ids = (frame[id_field].astype(str).tolist() if id_field in frame.columns
-           else [str(i + 1) for i in range(len(frame))])
-    return [json.loads(f) for f in encode_features(frame, ids)]
+    features = json.loads(frame.to_json(na="null", default=str, drop_id=True, ensure_ascii=False))["features"]
+    if id_field in frame.columns:
+        for feature, fid in zip(features, frame[id_field].astype(str)):
+            feature["id"] = fid
+    return features
 
 
 def _request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

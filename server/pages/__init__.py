@@ -36,7 +36,7 @@ from server.pages.planner import create_planner_router
 from server.pages.public import create_public_router
 from server.pages.session import browser_principal, create_session_router
 from server.pages.wall import create_wall_router
-from server.pages.wall_records import create_wall_records_router
+from server.pages.wall_records import create_wall_records_router, wall_page_sections
 from server.services import Services
 from server.tiles import create_tiles_router
 from zoning.rules import RuleSet, load_ruleset
@@ -65,7 +65,8 @@ def create_pages_router(services: Services, ruleset: RuleSet | None = None) -> A
     router.include_router(create_static_router())
     router.include_router(create_session_router(s.auth, base))
     router.include_router(create_planner_router(s.source, s.redactor, s.settings, browser, rs))
-    router.include_router(create_wall_router(s.source, s.redactor, s.settings, browser, rs))
+    router.include_router(create_wall_router(s.source, s.redactor, s.settings, browser, rs,
+                                             sections=wall_page_sections(s.store, rs, base)))
     router.include_router(create_wall_records_router(s.store, rs, browser, base))
     router.include_router(create_public_router(s.source, s.redactor, s.settings, rs))
     router.include_router(create_tiles_router(s.source, s.redactor, s.settings, browser, s.tile_cache),

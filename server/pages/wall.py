@@ -163,8 +163,12 @@ def _geojson(frame: pd.DataFrame, columns: list[str]) -> dict:
 
 
 def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settings, principal,
-                       ruleset: RuleSet) -> APIRouter:
-    """The ``/towns/{code}/wall`` page (see the module docstring)."""
+                       ruleset: RuleSet, sections=None) -> APIRouter:
+    """The ``/towns/{code}/wall`` page (see the module docstring).
+
+    ``sections(code, plots) -> (html above, html below the list)`` adds the records of the wall
+    (the stale banner, editing forms and lists of :mod:`server.pages.wall_records`).
+    """
     router = APIRouter(tags=["Pages"])
     base = settings.public_url or ""
 
@@ -224,11 +228,10 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
         footer = ('<footer class="rm-wall-foot">'
                   + ("演示数据（部分为生成数据）。<span class='en'>Demo data, partly generated.</span> " if generated else "")
                   + "内部资料，请勿对外公开。<span class='en'>Internal: not for public display.</span></footer>")
-        from server.pages.wall_records import stale_banner, wall_sections  # it builds on this module
-
-        body = (stale_banner(source.store, ruleset) + header + _tiles(row, palette, colours)
+        top, below = sections(code, plots) if sections is not None else ("", "")
+        body = (top + header + _tiles(row, palette, colours)
                 + '<section class="rm-wall-list">' + _table(plots) + score_note(ruleset) + "</section>"
-                + wall_sections(source.store, ruleset, code, plots, base) + footer)
+                + below + footer)
         config = {"page": "wall", "base": base, "town": code,
                   "basemap_layers": overlay_configs(BASEMAP_LAYERS, source, redactor, PUBLIC, base + "/tiles")}
         html = render_map_page(m, title=f"{town.get('name')} 四色安全风险墙 Town risk wall {code}", entry="wall",

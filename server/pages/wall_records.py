@@ -37,7 +37,7 @@ from zoning.wall.dangers import STATUSES
 from zoning.wall.inspections import inspection_status, parse_inspection_rules
 from zoning.wall.registers import LISTS, danger_list, plot_timeline, responsibility_list, risk_list
 
-__all__ = ["town_lists", "wall_sections", "create_wall_records_router", "stale_banner"]
+__all__ = ["town_lists", "wall_sections", "wall_page_sections", "create_wall_records_router", "stale_banner"]
 
 _PLOT_FIELDS = ("risk_major", "risk_large", "risk_general", "risk_low", "rented_buildings", "tenants", "workers")
 _TIMELINE_LAYERS = ("industrial_plots", "risk_wall")
@@ -139,6 +139,14 @@ def wall_sections(store: Store, ruleset: RuleSet, code: str, plots: pd.DataFrame
             + '<h3>隐患清单 <span class="en">hidden-danger list</span></h3>' + _table(lists["dangers"], "rm-dangers")
             + '<h3>责任清单 <span class="en">responsibility list</span></h3>'
             + _table(lists["responsibilities"], "rm-responsibilities") + "</section>")
+
+
+def wall_page_sections(store: Store, ruleset: RuleSet, base: str):
+    """The ``sections`` callable of :func:`server.pages.wall.create_wall_router`: (banner, records)."""
+    def sections(code: str, plots: pd.DataFrame) -> tuple[str, str]:
+        return stale_banner(store, ruleset), wall_sections(store, ruleset, code, plots, base)
+
+    return sections
 
 
 def _xlsx(frame: pd.DataFrame, title: str) -> bytes:

@@ -9,14 +9,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from layers.store import create_store
-from layers.validate import validate_layer
 from server.app import create_app
 from server.settings import Settings
-from server_common import SOURCES, TOKENS, TOWN_WEST, plot_geometry, recording, serving
-from test_pages_browser import four_colour_plots
-from zoning.pipeline import run_zoning
-from zoning.rules import load_ruleset
+from server_common import TOKENS, TOWN_WEST, plot_geometry, recording, serving
+from test_pages_browser import store  # noqa: F401 - the module-scoped fixture, shared
 
 from chromium import CHROMIUM, Chromium
 
@@ -27,13 +23,8 @@ FIVE = {"responsible": "李厂长", "measures": "清理通道", "funds_wan": 1.0
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    path = tmp_path_factory.mktemp("wall-edit") / "city.gpkg"
-    layers = {name: make() for name, make in SOURCES.items()}
-    layers["industrial_plots"] = four_colour_plots()
-    store = create_store(path)
-    store.write_many({name: validate_layer(name, frame) for name, frame in layers.items()}, actor="test")
-    run_zoning(store, load_ruleset(), grid_cell_m=1000.0, surface_cell_m=100.0)
+def server(store):
+    """The app over the browser tests' four-colour store (its ``store`` fixture), with requests recorded."""
     app, seen = recording(create_app(store, Settings(tokens=TOKENS)))
     with serving(app) as base:
         yield base, seen
