@@ -117,6 +117,18 @@ def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: 
     return towns
 
 
+_EXTENTS: dict = {}
+
+
+def _extent(store: Store):
+    """:func:`layers.io.store_extent`, kept while the store's ``admin_areas`` keep their version."""
+    key = (store.address, store.info("admin_areas").version if store.exists("admin_areas") else 0)
+    if key not in _EXTENTS:
+        _EXTENTS.clear()
+        _EXTENTS[key] = store_extent(store)
+    return _EXTENTS[key]
+
+
 def _before(store: Store, layer: str, ids: list[str]) -> gpd.GeoDataFrame:
     return store.read(layer, where={get_schema(layer).id_field: ids}) if ids else None
 
@@ -147,7 +159,7 @@ def apply_edit(store: Store, ruleset: RuleSet, layer: str, rows: gpd.GeoDataFram
     id_field = get_schema(layer).id_field
     clean = None
     if rows is not None and len(rows):
-        clean = validate_layer(layer, rows, admin_area=store_extent(store), source="the edit")
+        clean = validate_layer(layer, rows, admin_area=_extent(store), source="the edit")
     retire = [str(r) for r in retire]
     ids = (clean[id_field].astype(str).tolist() if clean is not None else []) + retire
     before = _before(store, layer, ids) if store.exists(layer) else None

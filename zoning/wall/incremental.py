@@ -84,10 +84,10 @@ def _bbox(geoms: np.ndarray):
     return tuple(float(v) for v in shapely.total_bounds(geoms)) if len(geoms) else None
 
 
-def _read(store: Store, name: str, crs, bbox=None):
+def _read(store: Store, name: str, crs, bbox=None, columns=None):
     if not store.exists(name):
         return None
-    return store.read(name, bbox=bbox).to_crs(crs)
+    return store.read(name, bbox=bbox, columns=columns).to_crs(crs)
 
 
 def _edit_changed(store: Store, layer: str, new: gpd.GeoDataFrame, id_field: str, retire, *, actor: str,
@@ -125,8 +125,9 @@ def _zones(store: Store, ruleset: RuleSet, crs, touched: np.ndarray, palette, ac
     if not len(held):
         return 0, []
     extent = _bbox(_geoms(held))
-    plots = _read(store, "risk_wall", crs, extent)
-    buffers, sites = _read(store, "safety_buffers", crs, extent), _read(store, "hazard_sites", crs, extent)
+    plots = _read(store, "risk_wall", crs, extent, columns=["plot_id", "level"])  # what the area rules read
+    buffers = _read(store, "safety_buffers", crs, extent)
+    sites = _read(store, "hazard_sites", crs, extent, columns=["site_id", "major_hazard_grade"])
     zones = []
     towns = held[held["zone_kind"] == "town"]
     if len(towns):
@@ -149,25 +150,49 @@ def _zones(store: Store, ruleset: RuleSet, crs, touched: np.ndarray, palette, ac
 
 
 def _plot_violations(store: Store, ruleset: RuleSet, crs, ids: list[str], plots: gpd.GeoDataFrame) -> int:
-    """Replace the labour-intensive-works violations of plots ``ids`` (the only rule plots enter)."""
+    """Replace the labour-intensive-works violations of plots ``ids`` (the only rule plots enter).
+
+    Only the sites whose buffers reach the plots' extent can hold them: those are read by bounding
+    box, and the layer (which has no row id) is rewritten only when its rows for these plots change.
+    """
     if not store.exists("separation_violations") or not store.exists("safety_buffers"):
         return 0
-    held = store.read("separation_violations")
-    info = store.info("separation_violations")
-    sites, buffers = _read(store, "hazard_sites", crs), _read(store, "safety_buffers", crs)
-    targets = gpd.GeoDataFrame({"target_id": [], "kind": [], "gb36894_class": []}, geometry=[], crs=crs)
-    found = find_violations(targets, buffers, sites, plots=plots.to_crs(crs), rules=parse_separation_rules(ruleset),
-                            major_hazard_rules=parse_major_hazard_rules(ruleset))
-    found = for_store(found[(found["subject_layer"] == "industrial_plots").to_numpy()])
-    mine = (held["subject_layer"] == "industrial_plots") & held["subject_id"].astype(str).isin(ids)
-    if not mine.any() and not len(found):
+    held = store.read("separation_violations", where={"subject_layer": "industrial_plots", "subject_id": ids})
+    geoms = _geoms(plots)
+    buffers = store.read("safety_buffers", bbox=_bbox(geoms)) if len(geoms) else None
+    found = held.iloc[:0]
+    if buffers is not None and len(buffers):
+        sites = store.read("hazard_sites", where={"site_id": sorted(set(buffers["site_id"].astype(str)))})
+        targets = gpd.GeoDataFrame({"target_id": [], "kind": [], "gb36894_class": []}, geometry=[], crs=crs)
+        found = find_violations(targets, buffers.to_crs(crs), sites.to_crs(crs), plots=plots.to_crs(crs),
+                                rules=parse_separation_rules(ruleset),
+                                major_hazard_rules=parse_major_hazard_rules(ruleset))
+        found = for_store(found[(found["subject_layer"] == "industrial_plots").to_numpy()])[held.columns]
+    if _same_rows(held, found, KEYS_VIOLATIONS):
         return 0
-    kept = held[~mine.to_numpy()]
-    out = gpd.GeoDataFrame(pd.concat([kept, found[kept.columns]], ignore_index=True), geometry="geometry",
+    info = store.info("separation_violations")
+    every = store.read("separation_violations")
+    mine = (every["subject_layer"] == "industrial_plots") & every["subject_id"].astype(str).isin(ids)
+    out = gpd.GeoDataFrame(pd.concat([every[~mine.to_numpy()], found], ignore_index=True), geometry="geometry",
                            crs=STORE_CRS)
     store.write("separation_violations", out, derived=True, ruleset_version=info.ruleset_version,
                 fingerprint=info.fingerprint, actor="engine", action="derive", detail="plots edited")
     return int(mine.sum()) + len(found)
+
+
+KEYS_VIOLATIONS = ["rule", "subject_id", "site_id", "target_class"]
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether two frames hold the same attribute rows, whatever their order."""
+    if len(a) != len(b):
+        return False
+    if not len(a):
+        return True
+    columns = [c for c in a.columns if c != "geometry"]
+    x = pd.DataFrame(a[columns]).sort_values(keys).reset_index(drop=True).astype(object)
+    y = pd.DataFrame(b[columns]).sort_values(keys).reset_index(drop=True).astype(object)
+    return bool(((x == y) | (x.isna() & y.isna())).all().all())
 
 
 def refresh_derived(store: Store, ruleset: RuleSet, layer: str, ids, before: gpd.GeoDataFrame | None, *,
