@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server_common import PLANNER, TOWN_EAST, TOWN_WEST
+from server_common import PLANNER, TOWN_EAST, TOWN_WEST, plot_geometry
 
 TOWN = {"Authorization": "Bearer town-token-1234"}  # town editor of TOWN_WEST
 
@@ -145,3 +145,21 @@ def test_create_and_retire_a_shelter(fresh_client, writable_store):
     assert r.status_code == 200 and r.json()["action"] == "retire"
     assert [a for a in writable_store.audit(layer="shelters", feature="SH9", limit=None)["action"]] == [
         "retire", "insert"]
+
+
+def test_an_edit_drops_the_tiles_it_touched(fresh_client, monkeypatch):
+    from server.tiles import TileService
+
+    calls = []
+    monkeypatch.setattr(TileService, "invalidate", lambda self, layers, bounds: calls.append((set(layers), bounds)))
+    feature, etag = _get(fresh_client, "industrial_plots", "P006")
+    feature["properties"]["risk_major"] = 1
+    r = fresh_client.put("/api/edit/industrial_plots/P006", headers={**TOWN, "If-Match": etag},
+                         json={"feature": feature, "reason": "report"})
+    assert r.status_code == 200
+    (layers, bounds), = calls
+    assert {"industrial_plots", "risk_wall", "risk_zones"} <= layers
+    west, south, east, north = bounds
+    plot = plot_geometry(5)  # P006
+    assert west <= plot.bounds[0] and east >= plot.bounds[2] and south <= plot.bounds[1] and north >= plot.bounds[3]
+    assert east - west < 0.15  # the town and cells around the plot, not the whole city's extent
