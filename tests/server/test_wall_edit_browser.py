@@ -23,7 +23,7 @@ FIVE = {"responsible": "李厂长", "measures": "清理通道", "funds_wan": 1.0
 
 
 @pytest.fixture(scope="module")
-def server(store):
+def server(store):  # noqa: F811 - the fixture imported above
     """The app over the browser tests' four-colour store (its ``store`` fixture), with requests recorded."""
     app, seen = recording(create_app(store, Settings(tokens=TOKENS)))
     with serving(app) as base:

@@ -55,7 +55,8 @@ def test_lists_export_as_csv_and_xlsx(fresh_client):
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     rows = list(sheet.values)
     assert sheet.title == "责任清单" and rows[0][:3] == ("地块 plot", "颜色 colour", "包保责任人 person")
-    assert [r for r in rows if r[0] == "P002"] == [("P002", "红色(重大风险)", "陈包保", "西镇安监办", "每周巡查")]  # red: D1 is open
+    # red: D1 is open
+    assert [r for r in rows if r[0] == "P002"] == [("P002", "红色(重大风险)", "陈包保", "西镇安监办", "每周巡查")]
     risk = pd.read_csv(io.BytesIO(fresh_client.get(f"/towns/{TOWN_WEST}/lists/risk.csv", headers=TOWN).content))
     assert set(risk["地块 plot"]) == {f"P{k:03d}" for k in (1, 2, 5, 6, 9, 10, 13, 14)}  # the west town's plots
 
@@ -79,6 +80,7 @@ def test_plot_history_tells_colour_changes_edits_and_dangers(fresh_client):
     assert kinds.count("colour 颜色") == 1 and "edit 编辑" in kinds and "danger 隐患" in kinds
     assert "inspection 检查" in kinds and "responsibility 责任" in kinds
     colour = next(e for e in body["entries"] if e["kind"] == "colour 颜色")
-    assert colour["what"].startswith("颜色 黄色(较大风险) → 红色(重大风险) colour yellow → red") and "新风险报告" in colour["why"]
+    assert colour["what"].startswith("颜色 黄色(较大风险) → 红色(重大风险) colour yellow → red")
+    assert "新风险报告" in colour["why"]
     edit = next(e for e in body["entries"] if e["kind"] == "edit 编辑" and "risk_major" in e["what"])
     assert "risk_major: 0 → 2" in edit["what"]

@@ -115,7 +115,8 @@ def _edit_changed(store: Store, layer: str, new: gpd.GeoDataFrame, id_field: str
     return len(new) + len(retire)
 
 
-def _zones(store: Store, ruleset: RuleSet, crs, touched: np.ndarray, palette, actor: str, reason: str) -> tuple[int, list]:
+def _zones(store: Store, ruleset: RuleSet, crs, touched: np.ndarray, palette, actor: str,
+           reason: str) -> tuple[int, list]:
     """Recolour the towns and grid cells that ``touched`` geometries (EPSG:4490) meet."""
     if not len(touched) or not store.exists("risk_zones"):
         return 0, []
