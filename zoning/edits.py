@@ -102,11 +102,13 @@ def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: 
             continue
         town = frame["town"].astype(object) if "town" in frame.columns else pd.Series([None] * len(frame),
                                                                                        index=frame.index)
-        if "plot_id" in frame.columns and town.isna().any() and store.exists("industrial_plots"):
+        if "plot_id" in frame.columns and frame["plot_id"].notna().any() and store.exists("industrial_plots"):
             plots = store.read("industrial_plots", columns=["plot_id", "town"],
                                where={"plot_id": frame["plot_id"].dropna().astype(str).tolist()})
-            by_plot = dict(zip(plots["plot_id"].astype(str), plots["town"].astype(str)))
-            town = town.where(town.notna(), frame["plot_id"].astype(str).map(by_plot))
+            by_plot = frame["plot_id"].astype(str).map(dict(zip(plots["plot_id"].astype(str),
+                                                                plots["town"].astype(str))))
+            towns |= set(by_plot.dropna())  # the plot's town counts too: a record cannot reach across
+            town = town.where(town.notna(), by_plot)
         if town.isna().any() and store.exists("admin_areas"):
             admin = store.read("admin_areas", where={"level": "town"})
             points = shapely.point_on_surface(np.asarray(frame.geometry.array, dtype=object))
@@ -115,6 +117,23 @@ def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: 
             town = town.where(town.notna(), found[~found.index.duplicated()].reindex(frame.index))
         towns |= set(town.where(town.notna(), None).tolist())
     return towns
+
+
+#: Layers whose rows are records of a plot (its ``plot_id`` must exist, in the same town).
+_PLOT_RECORDS = ("hidden_dangers", "inspections", "responsibilities")
+
+
+def _check_plots(store: Store, layer: str, rows: gpd.GeoDataFrame, id_field: str) -> None:
+    """Refuse records naming a plot that does not exist or lies in another town (one line, first offender)."""
+    held = (store.read("industrial_plots", columns=["plot_id", "town"],
+                       where={"plot_id": rows["plot_id"].astype(str).tolist()})
+            if store.exists("industrial_plots") else None)
+    town = dict(zip(held["plot_id"].astype(str), held["town"].astype(str))) if held is not None else {}
+    for fid, plot, own in zip(rows[id_field].astype(str), rows["plot_id"].astype(str), rows["town"].astype(str)):
+        if plot not in town:
+            raise InputError(f"{layer} {fid}: plot_id: no plot {plot!r} in the store")
+        if town[plot] != own:
+            raise InputError(f"{layer} {fid}: town: {own!r}, but plot {plot} is in town {town[plot]!r}")
 
 
 _EXTENTS: dict = {}
@@ -163,6 +182,8 @@ def apply_edit(store: Store, ruleset: RuleSet, layer: str, rows: gpd.GeoDataFram
     retire = [str(r) for r in retire]
     ids = (clean[id_field].astype(str).tolist() if clean is not None else []) + retire
     before = _before(store, layer, ids) if store.exists(layer) else None
+    if clean is not None and layer in _PLOT_RECORDS:
+        _check_plots(store, layer, clean, id_field)
     if layer == "hidden_dangers" and clean is not None:
         check_dangers(clean, before)
     fingerprint = input_fingerprint(store, ruleset)

@@ -94,3 +94,17 @@ def test_overdue_is_past_the_earlier_of_deadline_and_time_limit():
                       "time_limit": pd.to_datetime([None, "2026-11-30", None, None])})
     assert overdue_dangers(d, "2026-12-02").tolist() == [True, True, False, False]
     assert overdue_dangers(d, "2026-11-30").tolist() == [False, False, False, False]
+
+
+def test_a_record_cannot_reach_across_towns(fresh_client, writable_store):
+    """A west-town editor cannot raise a danger on an east-town plot, whatever town it writes."""
+    east = _danger(plot_id="P004")  # P004 lies in the east town
+    r = fresh_client.post("/api/edit/hidden_dangers", headers=TOWN, json={"feature": east, "reason": "x"})
+    assert r.status_code == 403
+    planner = {"Authorization": "Bearer planner-token-123"}
+    r = fresh_client.post("/api/edit/hidden_dangers", headers=planner, json={"feature": east, "reason": "x"})
+    assert r.status_code == 400 and "plot P004 is in town '320412002'" in r.json()["description"]
+    ghost = _danger(plot_id="P999")
+    r = fresh_client.post("/api/edit/hidden_dangers", headers=planner, json={"feature": ghost, "reason": "x"})
+    assert r.status_code == 400 and "no plot 'P999'" in r.json()["description"]
+    assert writable_store.read("industrial_plots", where={"plot_id": ["P004"]})["open_major_dangers"].iloc[0] == 0
