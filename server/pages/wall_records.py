@@ -29,6 +29,7 @@ from layers.errors import LayerNotFound
 from layers.store import Store
 from server import html_views as html
 from server.auth import Principal
+from server.openapi import error_responses
 from server.pages.common import esc
 from server.pages.wall import check_wall_access, wall_rows
 from zoning.pipeline import stale_layers
@@ -169,7 +170,8 @@ def create_wall_records_router(store: Store, ruleset: RuleSet, principal, base: 
     router = APIRouter(tags=["Pages"])
     private = {"Cache-Control": "private, no-store", "Vary": "Authorization, Cookie"}
 
-    @router.get("/towns/{code}/lists/{name}.{fmt}", summary="A town's risk, hidden-danger or responsibility list")
+    @router.get("/towns/{code}/lists/{name}.{fmt}", summary="A town's risk, hidden-danger or responsibility list",
+                responses=error_responses(400, 401, 403, 404))
     def export_list(code: str, name: str, fmt: str, who: Principal = Depends(principal)):
         check_wall_access(who, code, base)
         if name not in LISTS or fmt not in ("csv", "xlsx"):
@@ -183,7 +185,8 @@ def create_wall_records_router(store: Store, ruleset: RuleSet, principal, base: 
         return Response(_xlsx(frame, LISTS[name][0]), headers=headers,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-    @router.get("/towns/{code}/plots/{plot_id}/history", summary="A plot's timeline (colours, edits, dangers)")
+    @router.get("/towns/{code}/plots/{plot_id}/history", summary="A plot's timeline (colours, edits, dangers)",
+                responses=error_responses(400, 401, 403, 404))
     def history(code: str, plot_id: str, f: str = Query("html"), who: Principal = Depends(principal)):
         check_wall_access(who, code, base)
         held = store.read("industrial_plots", columns=["plot_id", "town"], where={"plot_id": plot_id, "town": code},
