@@ -27,6 +27,7 @@ import shapely
 from geo.crs import STORE_CRS
 from geo.errors import InputError
 from layers.catalogue import get_schema
+from layers.errors import Conflict
 from layers.io import store_extent
 from layers.store import EditResult, Store
 from layers.validate import validate_layer
@@ -195,14 +196,29 @@ def apply_edit(store: Store, ruleset: RuleSet, layer: str, rows: gpd.GeoDataFram
     result = store.edit(layer, clean, retire, base_versions, actor=actor, reason=reason)
     outcome = EditOutcome(result)
     if layer in ("industrial_plots", *HAZARD_INPUTS):
-        outcome.refresh = refresh_derived(store, ruleset, layer, ids, before, fingerprint_before=fingerprint,
-                                          actor=actor, reason=reason, palette=palette)
+        outcome.refresh = _refresh(store, ruleset, layer, ids, before, fingerprint, actor, reason, palette)
     elif layer == "hidden_dangers":
         plot_ids = set(clean["plot_id"].astype(str)) if clean is not None else set()
         if before is not None:
             plot_ids |= set(before["plot_id"].astype(str))
         outcome = _follow_dangers(store, ruleset, sorted(plot_ids), outcome, actor, reason, palette)
     return outcome
+
+
+def _refresh(store, ruleset, layer, ids, before, fingerprint, actor, reason, palette, attempts: int = 3):
+    """:func:`refresh_derived`, again if a concurrent edit changed the same derived rows meanwhile.
+
+    The source edit is committed already; the derived rows are recomputed from what the store
+    holds, so a retry is safe. After ``attempts`` conflicts the derived layers are left as they
+    are (not restamped: they show as stale until the next edit or ``riskmap zone``).
+    """
+    for _ in range(attempts):
+        try:
+            return refresh_derived(store, ruleset, layer, ids, before, fingerprint_before=fingerprint,
+                                   actor=actor, reason=reason, palette=palette)
+        except Conflict:
+            continue
+    return Refresh()
 
 
 def _follow_dangers(store: Store, ruleset: RuleSet, plot_ids: list[str], outcome: EditOutcome, actor: str,

@@ -122,3 +122,26 @@ def test_unchanged_colour_writes_no_zone_row(writable_store, plot_id):
     out = apply_edit(store, RULES, "industrial_plots", gpd.GeoDataFrame(rows), base_versions=base,
                      actor="tester", reason="new phone")
     assert out.refresh.rows["risk_zones"] == 0 and store.info("risk_zones").version == zones_before
+
+
+def test_a_concurrent_change_of_the_same_derived_rows_is_retried(writable_store, monkeypatch):
+    """Two editors recolouring one town at once: the second refresh meets a stale zone row, reads again."""
+    from layers.errors import Conflict
+    from zoning.wall import incremental
+
+    store, calls = writable_store, []
+    real = incremental.refresh_derived
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise Conflict("risk_zones", [("320412001", 1, 2, "live")])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("zoning.edits.refresh_derived", racing)
+    rows, base = _row(store, "industrial_plots", "P002")
+    rows["risk_major"] = 1
+    out = apply_edit(store, RULES, "industrial_plots", gpd.GeoDataFrame(rows), base_versions=base, actor="t",
+                     reason="x")
+    assert len(calls) == 2 and out.refresh.rows["risk_wall"] == 1
+    assert store.read("risk_wall", where={"plot_id": ["P002"]})["level"].iloc[0] == 1
