@@ -16,6 +16,7 @@ check: the server lets a town editor change only its own town's rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -78,17 +79,11 @@ def features_frame(layer: str, features: list[dict]) -> gpd.GeoDataFrame:
         rows.append(props)
         geometry = feature.get("geometry")
         try:
-            geoms.append(shapely.from_geojson(_json(geometry)) if geometry else None)
+            geoms.append(shapely.from_geojson(json.dumps(geometry)) if geometry else None)
         except shapely.errors.GEOSException as exc:
             label = props.get(id_field) or f"item {n}"
             raise InputError(f"layer {layer!r}: {label}: geometry: not GeoJSON ({exc})") from None
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs="EPSG:4326")
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: gpd.GeoDataFrame | None) -> set[str]:
