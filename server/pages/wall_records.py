@@ -93,6 +93,8 @@ def _forms(plots: pd.DataFrame, dangers: pd.DataFrame) -> str:
         + _options("ABCD") + '</select></label>'
         '<label>原因 reason <input name="reason" required></label>'
         '<button type="submit">保存 <span class="en">save</span></button> '
+        '<button type="button" id="rm-shape-edit">编辑形状 <span class="en">edit shape</span></button> '
+        '<button type="button" id="rm-shape-save">保存形状 <span class="en">save shape</span></button> '
         '<a id="rm-plot-history" href="#">历史 <span class="en">history</span></a>'
         '<output id="rm-plot-result"></output></form>'
         '<h2>隐患闭环 <span class="en">Move a hidden danger along its loop</span></h2>'

@@ -80,3 +80,27 @@ def test_a_town_editor_edits_a_plot_and_closes_a_danger_in_the_browser(server):
         refusals = [(p, s) for p, s in seen if s >= 400 and p != "/favicon.ico"]
         assert not refusals, refusals
         assert sum(1 for p, s in seen if p.startswith("/api/edit/") and s == 200) >= 4  # 2 reads, 2 writes
+
+
+def test_a_town_editor_moves_a_plot_outline_on_the_map(server):
+    base, seen = server
+    before = plot_geometry(9).bounds  # P010, west town
+    with Chromium(1200, 900) as browser:
+        tab = open_wall(browser, base)
+        tab.evaluate("(() => { const f = document.getElementById('rm-plot-form'); f.elements.plot_id.value = 'P010';"
+                     " f.elements.reason.value = '测绘更正 survey correction';"
+                     " document.getElementById('rm-shape-edit').click(); })()")
+        tab.wait_for("RiskMap.shape && RiskMap.shape.markers.length >= 4", what="the vertex handles")
+        tab.evaluate("window.__before_reload = true; RiskMap.shape.markers.forEach(m => { const ll = m.getLatLng();"
+                     " m.setLatLng([ll.lat, ll.lng + 0.005]); m.fire('drag', {target: m}); });"
+                     " document.getElementById('rm-shape-save').click()")
+        tab.wait_for("!window.__before_reload && document.readyState === 'complete'", what="the wall after saving",
+                     timeout=30)
+    with httpx.Client(base_url=base, headers=TOWN, timeout=30) as api:
+        feature = api.get("/api/edit/industrial_plots/P010").json()
+        history = api.get(f"/towns/{TOWN_WEST}/plots/P010/history?f=json").json()["entries"]
+    xs = [x for x, _ in feature["geometry"]["coordinates"][0]]
+    assert min(xs) == pytest.approx(before[0] + 0.005, abs=1e-6)
+    assert max(xs) == pytest.approx(before[2] + 0.005, abs=1e-6)
+    assert feature["properties"]["row_version"] == 2
+    assert any("geometry moved" in e["what"] and "survey correction" in e["why"] for e in history)
