@@ -21,6 +21,11 @@ some known codes. Counts and areas are the engine's
 (:func:`zoning.wall.classify.summarise_wall`); the plots come through the caller's view of
 ``risk_wall`` (:mod:`server.redaction`). The plots are drawn from GeoJSON in the page (a town
 holds tens to a few thousand plots), the basemap from vector tiles.
+
+Below the list, :mod:`server.pages.wall_records` adds the wall's records (through ``sections``):
+a banner when derived layers are stale, the forms that edit a plot (fields and outline) and move
+a hidden danger along its loop through the editing API, the hidden-danger and responsibility
+lists with overdue flags, and the exports of the three lists.
 """
 
 from __future__ import annotations
