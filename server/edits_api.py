@@ -41,8 +41,11 @@ from server.openapi import error_responses
 from server.services import Services
 from server.tiles import TileService
 from zoning.edits import EDITABLE, apply_edit, edit_towns, features_frame
-from zoning.pipeline import stale_layers
+from zoning.pipeline import DERIVED_IDS, stale_layers
 from zoning.rules import RuleSet, load_ruleset
+
+#: Id field of every layer an edit may change row by row (derived ones by :data:`zoning.pipeline.DERIVED_IDS`).
+DERIVED_OR_SOURCE_ID = dict(DERIVED_IDS)
 
 __all__ = ["create_edits_router", "edits_router", "row_feature", "check_scope", "parse_if_match"]
 
@@ -98,6 +101,19 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
         id_field = get_schema(layer).id_field
         return store.read(layer, where={id_field: [fid]}, versions=True) if store.exists(layer) else None
 
+    def carry_over(before: dict, outcome) -> None:
+        """Keep the server's cached frames of the layers this edit changed (rows re-read, not layers)."""
+        edits = [(r.layer, DERIVED_OR_SOURCE_ID.get(r.layer) or get_schema(r.layer).id_field, list(r.versions))
+                 for r in (outcome.result, *outcome.follow_ups)]
+        if outcome.refresh is not None:
+            edits += [(name, DERIVED_OR_SOURCE_ID[name], ids) for name, ids in outcome.refresh.changed.items() if ids]
+        names = [e[0] for e in edits]
+        infos = services.source.infos()
+        for name, id_field, ids in edits:
+            old = before.get(name)
+            if names.count(name) == 1 and old is not None and name in infos and infos[name].version == old + 1:
+                services.source.carry_over(name, id_field, ids, old, old + 1)
+
     def answer(layer: str, fid: str, outcome) -> JSONResponse:
         id_field = get_schema(layer).id_field
         row = current(layer, fid)
@@ -140,8 +156,10 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
                              f"or base_version)")
         before = current(layer, fid)
         check_scope(who, edit_towns(store, layer, frame, before))
+        versions = {n: i.version for n, i in services.source.infos().items()}
         outcome = apply_edit(store, rs, layer, frame, base_versions={fid: None if new else version},
                              actor=_actor(who), reason=str(payload.get("reason") or ""))
+        carry_over(versions, outcome)
         return answer(layer, fid, outcome)
 
     @router.get("/{layer}/{fid}", summary="A row to edit, as a GeoJSON Feature (its version as ETag)",
@@ -178,8 +196,10 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
             raise InputError(f"{layer} {fid}: say which version you retire (If-Match: \"<row_version>\")")
         before = current(layer, fid)
         check_scope(who, edit_towns(store, layer, None, before))
+        versions = {n: i.version for n, i in services.source.infos().items()}
         outcome = apply_edit(store, rs, layer, retire=[fid], base_versions={fid: version}, actor=_actor(who),
                              reason=reason)
+        carry_over(versions, outcome)
         return answer(layer, fid, outcome)
 
     return router

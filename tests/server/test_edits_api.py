@@ -163,3 +163,30 @@ def test_an_edit_drops_the_tiles_it_touched(fresh_client, monkeypatch):
     plot = plot_geometry(5)  # P006
     assert west <= plot.bounds[0] and east >= plot.bounds[2] and south <= plot.bounds[1] and north >= plot.bounds[3]
     assert east - west < 0.15  # the town and cells around the plot, not the whole city's extent
+
+
+def test_the_servers_cached_wall_is_carried_over_not_reloaded(fresh_client):
+    import mapbox_vector_tile
+
+    from geo.tiles import tile_containing
+
+    source = fresh_client.app.state.services.source
+    point = plot_geometry(1).centroid  # P002
+    x, y = tile_containing(point.x, point.y, 15)
+    url = f"/tiles/risk_wall/15/{int(x)}/{int(y)}.mvt"
+
+    def colour_in_tile():
+        r = fresh_client.get(url, headers=PLANNER)
+        features = mapbox_vector_tile.decode(r.content)["risk_wall"]["features"]
+        return next(f["properties"]["colour_name"] for f in features if f["properties"]["plot_id"] == "P002")
+
+    assert colour_in_tile() == "yellow"  # the whole layer is now in the server's frame cache
+    feature, etag = _get(fresh_client, "industrial_plots", "P002")
+    feature["properties"]["risk_major"] = 1
+    fresh_client.put("/api/edit/industrial_plots/P002", headers={**TOWN, "If-Match": etag},
+                     json={"feature": feature, "reason": "report"})
+    misses = source.stats()["frames"]["misses"]
+    assert colour_in_tile() == "red"
+    assert source.stats()["frames"]["misses"] == misses  # the edited frame was ready: no reload of the layer
+    item = fresh_client.get("/collections/risk_wall/items/P002", headers=PLANNER).json()
+    assert item["properties"]["colour_name"] == "red"

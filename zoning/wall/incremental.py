@@ -61,6 +61,8 @@ class Refresh:
     rows: dict[str, int] = field(default_factory=dict)
     bounds: tuple[float, float, float, float] | None = None
     restamped: list[str] = field(default_factory=list)
+    #: Ids of the rows written to each derived layer by one row edit (:meth:`Store.edit`) each.
+    changed: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def layers(self) -> list[str]:
@@ -91,8 +93,8 @@ def _read(store: Store, name: str, crs, bbox=None, columns=None):
 
 
 def _edit_changed(store: Store, layer: str, new: gpd.GeoDataFrame, id_field: str, retire, *, actor: str,
-                  reason: str, compare: list[str] | None = None) -> int:
-    """Upsert the rows of ``new`` that differ from the held ones (in ``compare``, else any column)."""
+                  reason: str, compare: list[str] | None = None) -> list[str]:
+    """Upsert the rows of ``new`` that differ from the held ones (in ``compare``, else any column); their ids."""
     held = store.read(layer, where={id_field: new[id_field].astype(str).tolist() + list(retire)}, versions=True)
     base = dict(zip(held[id_field].astype(str), held["row_version"].astype(int)))
     if len(new) and len(held):
@@ -110,21 +112,21 @@ def _edit_changed(store: Store, layer: str, new: gpd.GeoDataFrame, id_field: str
         new = new[~new[id_field].astype(str).isin(same[same].index)]
     retire = [r for r in retire if r in base]
     if not len(new) and not retire:
-        return 0
+        return []
     store.edit(layer, new if len(new) else None, retire, base, actor=actor, reason=reason)
-    return len(new) + len(retire)
+    return new[id_field].astype(str).tolist() + retire
 
 
 def _zones(store: Store, ruleset: RuleSet, crs, touched: np.ndarray, palette, actor: str,
-           reason: str) -> tuple[int, list]:
+           reason: str) -> tuple[list[str], list]:
     """Recolour the towns and grid cells that ``touched`` geometries (EPSG:4490) meet."""
     if not len(touched) or not store.exists("risk_zones"):
-        return 0, []
+        return [], []
     area = shapely.union_all(touched)
     held = store.read("risk_zones", bbox=_bbox(touched))
     held = held[shapely.intersects(np.asarray(held.geometry.array, dtype=object), area)]
     if not len(held):
-        return 0, []
+        return [], []
     extent = _bbox(_geoms(held))
     plots = _read(store, "risk_wall", crs, extent, columns=["plot_id", "level"])  # what the area rules read
     buffers = _read(store, "safety_buffers", crs, extent)
@@ -146,8 +148,9 @@ def _zones(store: Store, ruleset: RuleSet, crs, touched: np.ndarray, palette, ac
     if grid.any():  # a cell keeps its stored outline (a square in the metric CRS, stored once)
         outline = cells.set_index(cells["zone_id"].astype(str)).geometry
         new.loc[grid, "geometry"] = outline.reindex(new.loc[grid, "zone_id"].astype(str)).to_numpy()
-    count = _edit_changed(store, "risk_zones", new, "zone_id", [], actor=actor, reason=reason, compare=_ZONE_VALUES)
-    return count, [new.geometry] if count else []
+    changed = _edit_changed(store, "risk_zones", new, "zone_id", [], actor=actor, reason=reason,
+                            compare=_ZONE_VALUES)
+    return changed, [new[new["zone_id"].astype(str).isin(changed)]] if changed else []
 
 
 def _plot_violations(store: Store, ruleset: RuleSet, crs, ids: list[str], plots: gpd.GeoDataFrame) -> int:
@@ -233,8 +236,9 @@ def refresh_derived(store: Store, ruleset: RuleSet, layer: str, ids, before: gpd
         plots = store.read("industrial_plots", where={"plot_id": ids})
         wall = for_store(classify_plots(plots.to_crs(crs), ruleset, palette=palette))
         gone = sorted(set(ids) - set(plots["plot_id"].astype(str)))
-        out.rows["risk_wall"] = _edit_changed(store, "risk_wall", wall, DERIVED_IDS["risk_wall"], gone,
-                                              actor=actor, reason=why)
+        out.changed["risk_wall"] = _edit_changed(store, "risk_wall", wall, DERIVED_IDS["risk_wall"], gone,
+                                                 actor=actor, reason=why)
+        out.rows["risk_wall"] = len(out.changed["risk_wall"])
         out.rows["separation_violations"] = _plot_violations(store, ruleset, crs, ids, plots)
         touched = [_geoms(plots, before)]
         updated, unaffected = ("risk_wall", "risk_zones", "separation_violations"), (
@@ -263,7 +267,8 @@ def refresh_derived(store: Store, ruleset: RuleSet, layer: str, ids, before: gpd
         if not changed:
             unaffected += (SURFACE_LAYER,)
     touched = np.concatenate(touched) if touched else np.array([], dtype=object)
-    out.rows["risk_zones"], zone_geoms = _zones(store, ruleset, crs, touched, palette, actor, why)
+    out.changed["risk_zones"], zone_geoms = _zones(store, ruleset, crs, touched, palette, actor, why)
+    out.rows["risk_zones"] = len(out.changed["risk_zones"])
     out.bounds = _bbox(_geoms(*zone_geoms, gpd.GeoDataFrame(geometry=touched, crs=STORE_CRS)))
     out.restamped = store.restamp((*updated, *unaffected), input_fingerprint(store, ruleset),
                                   expected=fingerprint_before)
