@@ -69,11 +69,19 @@ class Refresh:
         return [k for k, v in self.rows.items() if v]
 
 
+_CRS: dict = {}
+
+
 def _metric_crs(store: Store):
-    frame = store.read("admin_areas") if store.exists("admin_areas") else None
-    if frame is None or not len(frame):
-        frame = store.read("industrial_plots")
-    return metric_crs_for(frame)
+    """The metric CRS the full run works in (:func:`zoning.pipeline.compute_zoning`), kept per admin version."""
+    key = (store.address, store.info("admin_areas").version if store.exists("admin_areas") else None)
+    if key[1] is None or key not in _CRS:
+        frame = store.read("admin_areas") if store.exists("admin_areas") else None
+        if frame is None or not len(frame):
+            return metric_crs_for(store.read("industrial_plots"))
+        _CRS.clear()
+        _CRS[key] = metric_crs_for(frame)
+    return _CRS[key]
 
 
 def _geoms(*frames) -> np.ndarray:
