@@ -15,8 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from layers.errors import ValidationError
 from layers.store import open_store
+from server_common import plot_geometry
 from zoning.edits import apply_edit
 from zoning.pipeline import run_zoning, stale_layers
 from zoning.rules import load_ruleset
@@ -25,6 +29,14 @@ RULES = load_ruleset()
 KEYS = {"risk_wall": ["plot_id"], "risk_zones": ["zone_id"], "major_hazards": ["site_id"],
         "safety_buffers": ["site_id", "target_class"],
         "separation_violations": ["rule", "subject_layer", "subject_id", "site_id", "target_class"]}
+
+
+@pytest.fixture(scope="module")
+def edit_store(store_path, tmp_path_factory):
+    """One writable copy for the property test's examples (each edits P006 again)."""
+    target = tmp_path_factory.mktemp("outlines") / "city.gpkg"
+    shutil.copyfile(store_path, target)
+    return open_store(target)
 
 
 def _row(store, layer, fid):
@@ -145,3 +157,27 @@ def test_a_concurrent_change_of_the_same_derived_rows_is_retried(writable_store,
                      reason="x")
     assert len(calls) == 2 and out.refresh.rows["risk_wall"] == 1
     assert store.read("risk_wall", where={"plot_id": ["P002"]})["level"].iloc[0] == 1
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(coords=st.lists(st.tuples(st.floats(-0.004, 0.004), st.floats(-0.004, 0.004)), min_size=0, max_size=6))
+def test_any_outline_is_repaired_or_refused_in_one_line_never_half_written(edit_store, coords):
+    """Bow-ties, slivers, collapsed rings, too few points: the edit is repaired and recoloured, or refused
+    with a ValidationError naming the plot and ``geometry``; either way store and wall agree."""
+    store = edit_store
+    rows, base = _row(store, "industrial_plots", "P006")
+    x0, y0 = plot_geometry(5).centroid.coords[0]
+    ring = [(x0 + dx, y0 + dy) for dx, dy in coords]
+    geometry = shapely.Polygon(ring + ring[:1]) if len(ring) >= 3 else shapely.Polygon()
+    rows["geometry"] = geometry
+    version = store.info("industrial_plots").version
+    try:
+        apply_edit(store, RULES, "industrial_plots", gpd.GeoDataFrame(rows), base_versions=base, actor="t",
+                   reason="outline")
+    except ValidationError as error:
+        assert {(p.feature, p.field) for p in error.problems} == {("P006", "geometry")}
+        assert store.info("industrial_plots").version == version
+        return
+    plot = store.read("industrial_plots", where={"plot_id": ["P006"]}).geometry.iloc[0]
+    wall = store.read("risk_wall", where={"plot_id": ["P006"]}).geometry.iloc[0]
+    assert plot.is_valid and not plot.is_empty and shapely.equals_exact(plot, wall, tolerance=1e-9)
