@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rasterio
 import shapely
 
 from layers.demo.population import URBAN_SHARE
@@ -69,7 +68,7 @@ def test_people_gather_in_the_built_up_area(demo_store):
     share = cells.loc[dense, "population"].sum() / cells["population"].sum()
     assert share == pytest.approx(URBAN_SHARE, abs=0.05)
     assert density[~dense].median() < 500  # the farmland: villages, a few hundred a km²
-    with rasterio.open(demo_store.raster_path("population")) as src:
+    with demo_store.read_raster("population") as src:  # the store's raster API (no file path)
         people = src.read(1, masked=True).compressed()
     assert np.percentile(people, 99.9) < 1500  # 100 m cells: under 150 000 persons/km² but where estates overlap
 
