@@ -5,7 +5,8 @@ Not a unit test: run it by hand and read the figures::
     python benchmarks/bench_edit.py                       # scale 84 ≈ 100 000 plots, in /tmp/riskmap-bench-edit
     python benchmarks/bench_edit.py --scale 10 --edits 3  # a quick look (≈ 12 000 plots)
 
-1. Builds (first time) and zones the Changzhou demo at ``--scale`` (:func:`server.cli.serve_cmd.prepare_demo`).
+1. Builds (first time) and zones the Changzhou demo at ``--scale`` (``--no-qra``: without the rule set's
+   ``[qra]``, whose full run over every demo site took more than 20 GB at scale 84).
 2. **Edit path**, ``--edits`` times on different plots: through the app (in-process ASGI client,
    planner token) ``GET /api/edit/industrial_plots/<id>``, ``PUT`` it back with one more major
    risk (``If-Match``, reason) — which validates, commits, recolours the plot, its town and the
@@ -23,6 +24,7 @@ Goal (issue 13): edit → new colour in the wall API and in a fresh tile in < 1 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -41,9 +43,8 @@ from layers.demo.build import build_demo  # noqa: E402
 from layers.io import import_layer  # noqa: E402
 from layers.store import open_store  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.cli.serve_cmd import prepare_demo  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from zoning.pipeline import run_zoning  # noqa: E402
+from zoning.pipeline import run_zoning, stale_layers  # noqa: E402
 from zoning.rules import load_ruleset  # noqa: E402
 
 with warnings.catch_warnings():
@@ -95,7 +96,7 @@ def edit_once(client, store, plot_id: str, far_tile) -> dict:
             "far_tile": far}
 
 
-def baseline(store, plot_id: str, client, tmp: Path) -> float:
+def baseline(store, plot_id: str, client, tmp: Path, rules) -> float:
     """Export the plots, change the plot in the file, re-import the layer and rerun the engine."""
     plots = store.read("industrial_plots")
     plots.loc[plots["plot_id"] == plot_id, "risk_major"] += 1
@@ -104,7 +105,7 @@ def baseline(store, plot_id: str, client, tmp: Path) -> float:
     tile = tile_of(store, plot_id)
     start = time.perf_counter()
     import_layer(store, "industrial_plots", path, actor="bench")
-    run_zoning(store, load_ruleset())
+    run_zoning(store, rules)
     after = colours(client, plot_id, tile)
     seconds = time.perf_counter() - start
     assert after == ("red", "red"), after
@@ -129,14 +130,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/riskmap-bench-edit"))
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-qra", action="store_true",
+                        help="Zone without the rule set's [qra] (a full QRA of the demo's sites took > 20 GB at scale 84).")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"demo-{args.scale:g}.gpkg"
     if not path.exists():
         build_demo(path.parent, scale=args.scale, name=path.name)
     drop_empty_targets(path)
-    path = prepare_demo(path, args.scale)
+    rules = load_ruleset()
+    if args.no_qra:
+        rules = dataclasses.replace(rules, tables={k: v for k, v in rules.tables.items() if k != "qra"})
     store = open_store(path)
+    if not store.exists("risk_wall") or stale_layers(store, rules):
+        started = time.perf_counter()
+        run_zoning(store, rules)
+        print(f"zoned in {time.perf_counter() - started:.1f} s (rules {rules.label}"
+              f"{', no QRA' if args.no_qra else ''})")
     wall = store.read("risk_wall", columns=["plot_id", "colour_name"])
     rng = np.random.default_rng(7)
     candidates = wall.loc[wall["colour_name"].isin(["blue", "green"]), "plot_id"].to_numpy()
@@ -157,7 +167,7 @@ def main() -> None:
               f"{len(runs)} edits (goal < 1 s); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         if not args.no_baseline:
             with tempfile.TemporaryDirectory() as tmp:
-                seconds = baseline(store, picked[-1], client, Path(tmp))
+                seconds = baseline(store, picked[-1], client, Path(tmp), rules)
             print(f"baseline re-import + full zone → new colour: {seconds:.1f} s; "
                   f"edit path {seconds / median:.0f}× faster")
 
