@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-qra", action="store_true",
-                        help="Zone without the rule set's [qra] (a full QRA of the demo's sites took > 20 GB at scale 84).")
+                        help="Zone without the rule set's [qra] (a full QRA of the demo took > 20 GB at scale 84).")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"demo-{args.scale:g}.gpkg"
