@@ -23,6 +23,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from geo.crs import STORE_CRS, metric_crs_for
+from geo.errors import InputError
 from layers.catalogue.shelters import CLASSES, HAZARDS
 from layers.errors import LayerNotFound
 from server.auth import PUBLIC
@@ -155,7 +156,10 @@ class PlaceFinder:
         out, found = [], None
         if len(st.shelters):
             to_metric = Transformer.from_crs(STORE_CRS, st.crs, always_xy=True)
-            point = shapely.Point(*to_metric.transform(lon, lat))
+            x, y = to_metric.transform(lon, lat)
+            if not (np.isfinite(x) and np.isfinite(y)):  # far outside the zone of the map's metric CRS
+                raise InputError(f"lon={lon}, lat={lat}: outside the area this map covers (该位置不在本图范围内)")
+            point = shapely.Point(x, y)
             found = shelters_for_place(point, st.metric, self.rules, st.graph, hazard=hazard, zones=st.plot_tree, n=n)
             out = [self._describe(st, row, lon, lat) for _, row in found.shelters.iterrows()]
         warn = []

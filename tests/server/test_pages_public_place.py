@@ -222,3 +222,9 @@ def test_no_private_field_in_any_answer_of_the_public_routes(client):
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0, result
+
+
+def test_a_point_the_maps_crs_cannot_project_is_a_400_not_a_500(client):
+    """Schemathesis found it: (21° E, 0° N) is far outside the Gauss-Krüger zone of a Changzhou map."""
+    r = client.get("/api/public/shelters/nearest", params={"lat": 0.0, "lon": 21.0})
+    assert r.status_code == 400 and "outside the area this map covers" in r.json()["description"]
