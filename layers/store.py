@@ -50,6 +50,10 @@ Reads (:meth:`Store.read`)
     written with (str, int, float, bool, date, datetime). ``bbox`` keeps the rows whose bounding
     box meets it (answered from a spatial index); ``where`` is a small safe filter
     ``{column: value or list of values}``.
+Restamping (:meth:`Store.restamp`)
+    An engine that brought derived layers up to date row by row after an edit stamps them with
+    the new input fingerprint, but only those that carried the fingerprint of the inputs before
+    the edit (a layer already stale stays stale). No row or version changes.
 Rasters
     :meth:`Store.write_raster` takes a GeoTIFF path or an array with a rasterio-style profile;
     :meth:`Store.read_raster` is a context manager yielding an open rasterio dataset (a GeoTIFF
@@ -173,6 +177,10 @@ class Store(Protocol):
     def audit(self, layer: str | None = None, feature: str | None = None, since: str | None = None,
               limit: int | None = 100) -> pd.DataFrame:
         """Audit entries, newest first, with the columns :data:`AUDIT_COLUMNS`."""
+        ...
+
+    def restamp(self, names: Iterable[str], fingerprint: str, *, expected: str | None) -> list[str]:
+        """Give derived layers that carry fingerprint ``expected`` the new ``fingerprint`` (no row change)."""
         ...
 
     def write_raster(self, name: str, source, profile: Mapping | None = None, *, derived: bool = True,

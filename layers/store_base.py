@@ -31,7 +31,7 @@ import os
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 
 import geopandas as gpd
@@ -501,6 +501,24 @@ class BaseStore(RowEdits, AccountTables, ABC):
                 for i, text in enumerate(documents_json(docs))]
 
     # ------------------------------------------------------------------ rasters
+    def restamp(self, names: Iterable[str], fingerprint: str, *, expected: str | None) -> list[str]:
+        """Stamp derived layers ``names`` with ``fingerprint`` where they carry ``expected`` now.
+
+        For an engine that brought layers up to date row by row (:mod:`zoning.wall.incremental`):
+        a layer that was current before an edit (its fingerprint the one of the inputs then) and
+        is current again after it takes the new inputs' fingerprint; a layer that was already
+        stale keeps its old stamp, so it still shows as stale. Neither rows nor versions change.
+        Returns the names restamped.
+        """
+        done = []
+        with self._transaction() as tx:
+            for name in names:
+                meta = tx.meta(name)
+                if meta is not None and meta.get("fingerprint") == expected and expected is not None:
+                    tx.put_meta({**meta, "fingerprint": fingerprint})
+                    done.append(name)
+        return done
+
     def write_raster(self, name: str, source, profile: Mapping | None = None, *, derived: bool = True,
                      ruleset_version: str | None = None, fingerprint: str | None = None, actor: str = "engine",
                      action: str = "derive", detail: str = "") -> LayerInfo:

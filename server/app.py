@@ -45,6 +45,7 @@ from fastapi.responses import HTMLResponse
 from layers.errors import StoreError
 from layers.store import Store, open_store
 from server import html_views as html
+from server.edits_api import edits_router
 from server.errors import install_error_handlers
 from server.features import create_features_router
 from server.ogc_tiles import create_ogc_tiles_router
@@ -96,7 +97,7 @@ def _docs(s: Services) -> APIRouter:
 
 #: Router factories included by :func:`create_app`, in order. Append new concerns here.
 ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _packages, _docs, pages_router,
-                                     siting_router)
+                                     siting_router, edits_router)
 
 
 def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,

@@ -25,6 +25,7 @@ low, the 403).
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 
@@ -37,6 +38,7 @@ from geo.errors import CRSError, GeometryError, InputError, RiskmapError
 from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
 from server.html_views import wants_html
 from zoning.errors import RuleSetError
+from zoning.wall.dangers import DangerStepError
 
 __all__ = ["AccessDenied", "Forbidden", "TimeBudgetExceeded", "BodyTooLarge", "STATUS", "status_for",
            "error_body", "install_error_handlers"]
@@ -87,6 +89,7 @@ STATUS: dict[type[BaseException], int] = {
     AccessDenied: 401,
     Forbidden: 403,
     Conflict: 409,
+    DangerStepError: 409,
     StoreError: 503,
     TimeBudgetExceeded: 503,
     RuleSetError: 500,  # the server's own configuration is wrong, not the request
@@ -130,13 +133,31 @@ def _riskmap_error(request: Request, exc: RiskmapError) -> JSONResponse | Redire
         description = description.splitlines()[0]
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    body = error_body(type(exc).__name__, description, problems)
+    if isinstance(exc, Conflict):  # the rows as they are now, so the editor can redo the edit on them
+        body["current"] = _current_rows(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'} if status == 401 else None
     if sign_in:  # the same URL redirects a browser: caches must tell the two answers apart
         headers = {**(headers or {}), "Vary": "Accept, Authorization, Cookie"}
     if isinstance(exc, TimeBudgetExceeded):
         headers = {**(headers or {}), "Retry-After": "30"}
-    return JSONResponse(error_body(type(exc).__name__, description, problems), status_code=status,
-                        headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _current_rows(exc: Conflict) -> list:
+    """The rows of a :class:`Conflict` as GeoJSON Features (with ``row_version``), [] when none exists."""
+    frame = exc.current
+    if frame is None or not len(frame):
+        return []
+    from layers.catalogue import CATALOGUE
+
+    schema = CATALOGUE.get(exc.layer)
+    id_field = schema.id_field if schema is not None else None
+    features = json.loads(frame.to_json(na="null", default=str, drop_id=True, ensure_ascii=False))["features"]
+    if id_field in frame.columns:
+        for feature, fid in zip(features, frame[id_field].astype(str)):
+            feature["id"] = fid
+    return features
 
 
 def _request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

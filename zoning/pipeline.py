@@ -54,6 +54,7 @@ from zoning.wall.classify import classify_plots, summarise_wall
 from zoning.wall.surface import grid_zones, risk_surface, write_risk_surface, zone_areas
 
 __all__ = ["INPUT_LAYERS", "FINGERPRINT_LAYERS", "DERIVED_LAYERS", "ZoningResult", "compute_zoning", "run_zoning",
+           "compute_hazards", "zones_frame", "for_store", "DERIVED_IDS", "SURFACE_LAYER",
            "input_fingerprint", "stale_layers", "check_geometries", "read_population"]
 
 #: Source layers the engine reads; the first one is required, the others are used when present.
@@ -65,7 +66,7 @@ DERIVED_LAYERS = ("risk_wall", "major_hazards", "safety_buffers", "separation_vi
                   "ir_contours", "threat_zones")
 SURFACE_LAYER = "risk_surface"
 #: Stable row ids of the derived layers that have one (the store keeps row versions by them).
-DERIVED_IDS = {"risk_wall": "plot_id", "major_hazards": "site_id"}
+DERIVED_IDS = {"risk_wall": "plot_id", "major_hazards": "site_id", "risk_zones": "zone_id"}
 
 
 @dataclass
@@ -120,6 +121,39 @@ def check_geometries(name: str, frame: gpd.GeoDataFrame) -> None:
                                  for label in labels], source="the store")
 
 
+def compute_hazards(metric: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, crs, population=None,
+                    warnings: list[str] | None = None):
+    """The hazard chain of :func:`compute_zoning` on metric input frames: (grades, buffers, violations, qra).
+
+    GB 18218-2018 grades of the sites (``major_hazards``), their GB/T 37243-2019 external safety
+    distances as rings (``safety_buffers``, through the QRA when the rule set has ``[qra]``) and
+    who stands inside them (``separation_violations``). All None without sites; violations None
+    without protected targets. Warnings are appended to ``warnings``.
+    """
+    warnings = [] if warnings is None else warnings
+    sites = metric.get("hazard_sites")
+    buffers = violations = grades = qra = None
+    if _empty(sites):
+        return grades, buffers, violations, qra
+    mh = parse_major_hazard_rules(ruleset)
+    graded = grade_sites(sites, mh)
+    warnings += list(graded.attrs.get("warnings", []))
+    grades = sites.drop(columns=["inventory"]).merge(graded, on="site_id", how="left")
+    if "qra" in ruleset.tables:
+        qra = assess_sites(sites, ruleset, population=population, targets=metric.get("protected_targets"))
+        warnings += [f"site {k}: {v}" for k, v in qra.skipped.items()]
+    distances = safety_distances(sites, parse_distance_rules(ruleset), mh, qra=qra)
+    warnings += list(distances.attrs.get("warnings", []))
+    buffers = safety_buffers(sites, distances, crs=crs)
+    targets = metric.get("protected_targets")
+    if not _empty(targets):
+        violations = find_violations(
+            targets, buffers, sites, plots=metric["industrial_plots"], shelters=metric.get("shelters"),
+            stations=metric.get("rescue_stations"), rules=parse_separation_rules(ruleset),
+            major_hazard_rules=mh)
+    return grades, buffers, violations, qra
+
+
 def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, palette: str | None = None,
                    grid_cell_m: float = 500.0, surface_cell_m: float = 100.0, population=None) -> ZoningResult:
     """Compute every derived layer from input frames (any CRS; all reprojected to one metric CRS).
@@ -151,24 +185,7 @@ def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, pal
     summary = summarise_wall(wall, admin if not _empty(admin) else None)
 
     sites = metric.get("hazard_sites")
-    buffers = violations = grades = qra = None
-    if not _empty(sites):
-        mh = parse_major_hazard_rules(ruleset)
-        graded = grade_sites(sites, mh)
-        warnings += list(graded.attrs.get("warnings", []))
-        grades = sites.drop(columns=["inventory"]).merge(graded, on="site_id", how="left")
-        if "qra" in ruleset.tables:
-            qra = assess_sites(sites, ruleset, population=population, targets=metric.get("protected_targets"))
-            warnings += [f"site {k}: {v}" for k, v in qra.skipped.items()]
-        distances = safety_distances(sites, parse_distance_rules(ruleset), mh, qra=qra)
-        warnings += list(distances.attrs.get("warnings", []))
-        buffers = safety_buffers(sites, distances, crs=crs)
-        targets = metric.get("protected_targets")
-        if not _empty(targets):
-            violations = find_violations(
-                targets, buffers, sites, plots=metric["industrial_plots"], shelters=metric.get("shelters"),
-                stations=metric.get("rescue_stations"), rules=parse_separation_rules(ruleset),
-                major_hazard_rules=mh)
+    grades, buffers, violations, qra = compute_hazards(metric, ruleset, crs, population, warnings)
 
     zones = []
     if not _empty(admin):
@@ -194,11 +211,8 @@ def compute_zoning(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, pal
         layers["ir_contours"] = qra.contours()
         layers["threat_zones"] = qra.threat_zones()
     if zones:
-        keep = ["zone_kind", "zone_id", "level", "colour", "colour_name", "colour_zh", "reasons", "geometry"]
-        layers["risk_zones"] = gpd.GeoDataFrame(
-            pd.concat([z[[c for c in keep if c in z.columns]] for z in zones], ignore_index=True),
-            geometry="geometry", crs=crs)
-    stored = {name: _for_store(frame) for name, frame in layers.items()}
+        layers["risk_zones"] = zones_frame(zones, crs)
+    stored = {name: for_store(frame) for name, frame in layers.items()}
     return ZoningResult(stored, surface, summary, warnings)
 
 
@@ -206,7 +220,17 @@ def _joined(value) -> str:
     return "; ".join(value) if isinstance(value, (list, tuple)) else ("" if value is None else str(value))
 
 
-def _for_store(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+#: Columns of the ``risk_zones`` layer.
+ZONE_COLUMNS = ["zone_kind", "zone_id", "level", "colour", "colour_name", "colour_zh", "reasons", "geometry"]
+
+
+def zones_frame(zones: list[gpd.GeoDataFrame], crs) -> gpd.GeoDataFrame:
+    """The ``risk_zones`` rows of coloured areas (towns, grid cells) that carry ``zone_kind``/``zone_id``."""
+    return gpd.GeoDataFrame(pd.concat([z[[c for c in ZONE_COLUMNS if c in z.columns]] for z in zones],
+                                      ignore_index=True), geometry="geometry", crs=crs)
+
+
+def for_store(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Reproject to the store CRS and flatten list columns to "; "-joined text."""
     out = frame.to_crs(STORE_CRS)
     for column in out.columns.drop(out.geometry.name):

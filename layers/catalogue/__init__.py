@@ -6,7 +6,7 @@
 >>> get_schema("plots")
 Traceback (most recent call last):
 ...
-layers.errors.LayerNotFound: unknown layer 'plots'; known layers: admin_areas, hazard_sites, industrial_plots, protected_targets, rescue_stations, roads, shelters
+layers.errors.LayerNotFound: unknown layer 'plots'; known layers: admin_areas, hazard_sites, hidden_dangers, industrial_plots, inspections, protected_targets, rescue_stations, responsibilities, roads, shelters
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from __future__ import annotations
 from layers.catalogue import (
     admin_areas,
     hazard_sites,
+    hidden_dangers,
     industrial_plots,
+    inspections,
     protected_targets,
     rescue_stations,
+    responsibilities,
     roads,
     shelters,
 )
@@ -27,7 +30,8 @@ __all__ = ["CATALOGUE", "get_schema", "SOURCE_LAYERS"]
 
 CATALOGUE: dict[str, LayerSchema] = {
     m.SCHEMA.name: m.SCHEMA
-    for m in (admin_areas, industrial_plots, hazard_sites, protected_targets, rescue_stations, shelters, roads)
+    for m in (admin_areas, industrial_plots, hazard_sites, protected_targets, rescue_stations, shelters, roads,
+              hidden_dangers, inspections, responsibilities)
 }
 SOURCE_LAYERS = tuple(sorted(CATALOGUE))
 

@@ -21,6 +21,11 @@ some known codes. Counts and areas are the engine's
 (:func:`zoning.wall.classify.summarise_wall`); the plots come through the caller's view of
 ``risk_wall`` (:mod:`server.redaction`). The plots are drawn from GeoJSON in the page (a town
 holds tens to a few thousand plots), the basemap from vector tiles.
+
+Below the list, :mod:`server.pages.wall_records` adds the wall's records (through ``sections``):
+a banner when derived layers are stale, the forms that edit a plot (fields and outline) and move
+a hidden danger along its loop through the editing API, the hidden-danger and responsibility
+lists with overdue flags, and the exports of the three lists.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from server.source import LayerSource
 from zoning.wall.classify import parse_classification_rules, summarise_wall
 from zoning.rules import LEVELS, RuleSet
 
-__all__ = ["may_open_wall", "wall_rows", "score_note", "create_wall_router"]
+__all__ = ["may_open_wall", "check_wall_access", "wall_rows", "score_note", "create_wall_router"]
 
 _MAP_FIELDS = ["plot_id", "level", "colour", "colour_zh", "score"]
 _DARK_TEXT = {"yellow", "green", "orange"}
@@ -65,6 +70,18 @@ def may_open_wall(who: Principal, code: str) -> bool:
     (False, True)
     """
     return who.covers(code)
+
+
+def check_wall_access(who: Principal, code: str, base: str, page: str | None = None) -> None:
+    """Refuse (401 with a sign-in link, or 403) a caller who may not open town ``code``'s wall or its lists."""
+    if may_open_wall(who, code):
+        return
+    if who.is_public:
+        sign_in = base + login_link(page or f"/towns/{code}/wall")
+        raise AccessDenied(f"镇街风险墙需要登录 the risk wall of town {code} needs the town's editor token, "
+                           f"a planner's or an admin's: sign in at {sign_in}", sign_in=sign_in)
+    mine = ", ".join(who.towns) or "no town"
+    raise Forbidden(f"this token is for town {mine}, not {code} (此令牌属于镇街 {mine}，不能查看 {code})")
 
 
 def wall_rows(plots: pd.DataFrame) -> pd.DataFrame:
@@ -149,8 +166,12 @@ def _geojson(frame: pd.DataFrame, columns: list[str]) -> dict:
 
 
 def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settings, principal,
-                       ruleset: RuleSet) -> APIRouter:
-    """The ``/towns/{code}/wall`` page (see the module docstring)."""
+                       ruleset: RuleSet, sections=None) -> APIRouter:
+    """The ``/towns/{code}/wall`` page (see the module docstring).
+
+    ``sections(code, plots) -> (html above, html below the list)`` adds the records of the wall
+    (the stale banner, editing forms and lists of :mod:`server.pages.wall_records`).
+    """
     router = APIRouter(tags=["Pages"])
     base = settings.public_url or ""
 
@@ -162,13 +183,7 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
             known = ", ".join(f"{t.code} {t.name}" for t in towns.head(12).itertuples()) or "none"
             raise PageNotFound(f"未找到镇街代码 unknown town code {code!r}; towns: {known}"
                                + (" …" if len(towns) > 12 else ""))
-        if not may_open_wall(who, code):
-            if who.is_public:
-                sign_in = base + login_link(f"/towns/{code}/wall")
-                raise AccessDenied(f"镇街风险墙需要登录 the risk wall of town {code} needs the town's editor token, "
-                                   f"a planner's or an admin's: sign in at {sign_in}", sign_in=sign_in)
-            mine = ", ".join(who.towns) or "no town"
-            raise Forbidden(f"this token is for town {mine}, not {code} (此令牌属于镇街 {mine}，不能查看 {code})")
+        check_wall_access(who, code, base)
         town = match.iloc[0]
         infos = source.infos()
         if "risk_wall" not in infos:
@@ -216,8 +231,10 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
         footer = ('<footer class="rm-wall-foot">'
                   + ("演示数据（部分为生成数据）。<span class='en'>Demo data, partly generated.</span> " if generated else "")
                   + "内部资料，请勿对外公开。<span class='en'>Internal: not for public display.</span></footer>")
-        body = (header + _tiles(row, palette, colours) + '<section class="rm-wall-list">' + _table(plots)
-                + score_note(ruleset) + "</section>" + footer)
+        top, below = sections(code, plots) if sections is not None else ("", "")
+        body = (top + header + _tiles(row, palette, colours)
+                + '<section class="rm-wall-list">' + _table(plots) + score_note(ruleset) + "</section>"
+                + below + footer)
         config = {"page": "wall", "base": base, "town": code,
                   "basemap_layers": overlay_configs(BASEMAP_LAYERS, source, redactor, PUBLIC, base + "/tiles")}
         html = render_map_page(m, title=f"{town.get('name')} 四色安全风险墙 Town risk wall {code}", entry="wall",

@@ -360,8 +360,105 @@
   RiskMap.wall = function (map, cfg) {
     basemap(map, cfg);
     RiskMap.map = map;
+    editForm(cfg, 'rm-plot-form', 'industrial_plots', 'plot_id', 'rm-plot-result');
+    editForm(cfg, 'rm-danger-form', 'hidden_dangers', 'danger_id', 'rm-danger-result');
+    var plotSelect = document.querySelector('#rm-plot-form select[name=plot_id]');
+    var history = document.getElementById('rm-plot-history');
+    function historyLink() {
+      if (plotSelect && history) {
+        history.href = cfg.base + '/towns/' + encodeURIComponent(cfg.town) + '/plots/' +
+          encodeURIComponent(plotSelect.value) + '/history';
+      }
+    }
+    if (plotSelect) { plotSelect.addEventListener('change', historyLink); historyLink(); }
+    shapeEditor(map, cfg);
     return map;
   };
+
+  /* Editing a plot's outline on the wall's map: "edit shape" puts a draggable handle on each vertex
+     of the selected plot's outer ring; "save shape" sends the moved ring through the editing API
+     (with the plot form's reason), like the form's fields. */
+  function shapeEditor(map, cfg) {
+    var start = document.getElementById('rm-shape-edit'), save = document.getElementById('rm-shape-save');
+    var form = document.getElementById('rm-plot-form');
+    if (!start || !save || !form) { return; }
+    var state = null;
+    start.addEventListener('click', function () {
+      var id = form.elements.plot_id.value, found = null;
+      map.eachLayer(function (l) {
+        if (l.feature && l.feature.properties && l.feature.properties.plot_id === id && l.getLatLngs) { found = l; }
+      });
+      if (state) { state.markers.forEach(function (m) { map.removeLayer(m); }); state = null; }
+      if (!found) { return; }
+      var rings = found.getLatLngs();
+      var ring = L.LineUtil.isFlat(rings[0]) ? rings[0] : rings[0][0];
+      state = {id: id, layer: found, ring: ring, markers: []};
+      ring.forEach(function (ll, i) {
+        var m = L.marker(ll, {draggable: true, icon: L.divIcon({className: 'rm-vertex', iconSize: [12, 12]})});
+        m.on('drag', function (e) { ring[i] = e.target.getLatLng(); found.setLatLngs(found.getLatLngs()); });
+        state.markers.push(m.addTo(map));
+      });
+      map.fitBounds(found.getBounds(), {maxZoom: 17});
+      RiskMap.shape = state;
+    });
+    save.addEventListener('click', function () {
+      if (!state) { return; }
+      var out = document.getElementById('rm-plot-result');
+      var url = cfg.base + '/api/edit/industrial_plots/' + encodeURIComponent(state.id);
+      var ring = state.ring.map(function (ll) { return [ll.lng, ll.lat]; });
+      ring.push(ring[0]);
+      var json = function (r) {
+        return r.json().then(function (b) { if (!r.ok) { throw new Error(b.description || r.status); } return b; });
+      };
+      fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}}).then(function (r) {
+        var etag = r.headers.get('ETag');
+        return json(r).then(function (feature) {
+          var g = feature.geometry;
+          if (g.type === 'Polygon') { g.coordinates[0] = ring; } else { g.coordinates[0][0] = ring; }
+          return fetch(url, {method: 'PUT', credentials: 'same-origin', body: JSON.stringify(
+            {feature: feature, reason: form.elements.reason.value}),
+            headers: {'Content-Type': 'application/json', 'If-Match': etag, Accept: 'application/json'}});
+        });
+      }).then(json).then(function () { window.location.reload(); })
+        .catch(function (e) { out.className = 'rm-error'; out.textContent = e.message; RiskMap.lastError = e.message; });
+    });
+  }
+
+  /* An editing form of the wall: read the row (its version comes as ETag), put the non-empty
+     fields of the form over it, send it back with If-Match and the reason; reload to show the
+     colours the server recomputed. A refusal (409 stale or wrong step, 422 invalid) is shown. */
+  var SKIP = {reason: true};
+  function editForm(cfg, formId, layer, idName, outId) {
+    var form = document.getElementById(formId);
+    if (!form) { return; }
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var data = new FormData(form), out = document.getElementById(outId);
+      var url = cfg.base + '/api/edit/' + layer + '/' + encodeURIComponent(data.get(idName));
+      var json = function (r) {
+        return r.json().then(function (b) { if (!r.ok) { throw new Error(b.description || r.status); } return b; });
+      };
+      out.className = ''; out.textContent = '…';
+      fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}}).then(function (r) {
+        var etag = r.headers.get('ETag');
+        return json(r).then(function (feature) {
+          data.forEach(function (value, key) {
+            if (!SKIP[key] && key !== idName && value !== '') {
+              var input = form.elements[key];
+              feature.properties[key] = input && input.type === 'number' ? Number(value) : value;
+            }
+          });
+          return fetch(url, {method: 'PUT', credentials: 'same-origin', body: JSON.stringify(
+            {feature: feature, reason: data.get('reason')}),
+            headers: {'Content-Type': 'application/json', 'If-Match': etag, Accept: 'application/json'}});
+        });
+      }).then(json).then(function (b) {
+        out.textContent = '已保存 saved (v' + b.row_version + ')';
+        RiskMap.lastEdit = b;
+        window.location.reload();
+      }).catch(function (e) { out.className = 'rm-error'; out.textContent = e.message; RiskMap.lastError = e.message; });
+    });
+  }
 
   /* helpers the public page's script (riskmap-public.js) shares */
   RiskMap.util = {esc: esc, num: num, addLayers: addLayers, pick: pick, fit: fit, onTile: onTile,

@@ -8,7 +8,8 @@ from layers.catalogue import CATALOGUE, get_schema
 from layers.errors import LayerNotFound
 
 DESIGN_LAYERS = {"admin_areas", "industrial_plots", "hazard_sites", "protected_targets",
-                 "rescue_stations", "shelters", "roads"}
+                 "rescue_stations", "shelters", "roads", "hidden_dangers", "inspections",
+                 "responsibilities"}
 
 
 def test_catalogue_holds_the_design_layers():

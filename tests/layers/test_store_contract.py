@@ -125,6 +125,17 @@ def test_derived_layers_carry_provenance(plotted):
     assert plotted.audit(limit=2)["action"].tolist() == ["derive", "derive"]
 
 
+def test_restamp_moves_only_the_layers_carrying_the_expected_fingerprint(plotted):
+    buffers = plotted.read("industrial_plots")[["plot_id", "geometry"]]
+    plotted.write("safety_buffers", buffers, derived=True, fingerprint="old", actor="engine", action="derive")
+    plotted.write("risk_zones", buffers, derived=True, fingerprint="older", actor="engine", action="derive")
+    versions = {n: plotted.info(n).version for n in ("safety_buffers", "risk_zones")}
+    done = plotted.restamp(["safety_buffers", "risk_zones", "absent_layer"], "new", expected="old")
+    assert done == ["safety_buffers"]
+    assert (plotted.info("safety_buffers").fingerprint, plotted.info("risk_zones").fingerprint) == ("new", "older")
+    assert {n: plotted.info(n).version for n in versions} == versions  # rows untouched, versions too
+
+
 def test_lists_and_dicts_are_stored_as_json_text(any_store):
     frame = stations(2)[["station_id", "geometry"]].assign(reasons=[["a", "b"], {"k": 1}])
     any_store.write("coverage_gaps", frame)

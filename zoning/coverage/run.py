@@ -55,7 +55,7 @@ from zoning.coverage.reach import (_town_of, coverage_figures, coverage_gaps, po
                                    reach_isochrones, uncovered_sites)
 from zoning.coverage.shelters import assess_shelters
 from zoning.errors import RuleSetError
-from zoning.pipeline import _for_store, input_fingerprint, read_population
+from zoning.pipeline import for_store, input_fingerprint, read_population
 from zoning.rules import RuleSet, get
 
 __all__ = ["COVERAGE_INPUTS", "COVERAGE_LAYERS", "CoverageRunRules", "CoverageResult", "StationSuggestion",
@@ -354,7 +354,7 @@ def compute_coverage(inputs: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, *, p
     team_town = _town_of(representative_points(teams), town_geoms)
     has_team[team_town[team_town >= 0]] = True
     return CoverageResult(
-        layers={k: _for_store(v) for k, v in layers.items()},
+        layers={k: for_store(v) for k, v in layers.items()},
         figures=figures,
         uncovered_sites=None if uncovered is None else uncovered.to_crs(STORE_CRS),
         stations=pd.DataFrame(areas.drop(columns="geometry")),
