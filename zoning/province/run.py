@@ -6,8 +6,8 @@
   arguments, same result) that splits the frames by district and runs them on the cluster;
   ``run_zoning(store, rules, compute=partial(compute_distributed, client=client))`` runs a store.
 * :func:`run_province` — a generated province (:mod:`layers.demo.province`): the workers read their
-  own city, the population window they need, and the results are written to a folder (GeoParquet per
-  layer, the risk surface as a GeoTIFF, the wall summary as CSV).
+  own city, the population window they need, and the results are written to a folder city by city
+  (GeoParquet per layer, the risk surface as a GeoTIFF, the wall summary as CSV).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,8 +26,8 @@ from zoning.pipeline import ZoningResult
 from zoning.province.engine import context_for, regions_of, split_inputs, zone_partitions
 from zoning.province.partition import total_bounds
 from zoning.province.population import population_window, read_population_file  # noqa: F401  (re-exported)
+from zoning.province.sink import FolderSink, Written, write_result
 from zoning.rules import RuleSet
-from zoning.wall.surface import write_risk_surface
 
 __all__ = ["LOCAL_MEMORY", "LOCAL_WORKERS", "compute_distributed", "connect", "run_province", "write_result"]
 
@@ -94,30 +93,19 @@ def _load_city(folder: str, code: str, crs_wkt: str) -> dict:
 
 
 def run_province(folder, ruleset: RuleSet, *, client, palette: str | None = None, grid_cell_m: float = 1000.0,
-                 surface_cell_m: float = 200.0, progress=None) -> ZoningResult:
+                 surface_cell_m: float = 200.0, progress=None, out=None) -> ZoningResult | Written:
     """Zone a generated province (:func:`layers.demo.province.build_province`), one partition a city.
 
     Each worker reads its city and the window of the population it needs from ``folder``; nothing
-    of the province passes through the driver before the results.
+    of the province passes through the driver before the results. With ``out`` (a folder) the
+    results are written there city by city (:class:`~zoning.province.sink.FolderSink`) and what was
+    written is returned; without, the whole :class:`ZoningResult`.
     """
     manifest = read_manifest(folder)
     crs = metric_crs_for(total_bounds(*(c["bounds"] for c in manifest["cities"])))
     has = {name for c in manifest["cities"] for name, e in c["layers"].items() if e["rows"]}
     ctx = context_for(ruleset, crs, has, palette=palette, grid_cell_m=grid_cell_m, surface_cell_m=surface_cell_m)
     parts = [client.submit(_load_city, str(folder), c["code"], crs.to_wkt(), pure=False) for c in manifest["cities"]]
-    return zone_partitions(client, parts, ctx, population=str(province_population(folder)), progress=progress)
-
-
-def write_result(result: ZoningResult, out_dir, ruleset: RuleSet, palette: str | None = None) -> Path:
-    """Write a result to ``out_dir``: ``<layer>.parquet`` (EPSG:4490), ``risk_surface.tif``, ``wall_summary.csv``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in result.layers.items():
-        frame.to_parquet(out / f"{name}.parquet", index=False)
-    if result.surface is not None:
-        array, transform, crs = result.surface
-        write_risk_surface(out / "risk_surface.tif", array, transform, crs, palette=palette,
-                           ruleset_label=ruleset.label)
-    result.wall_summary.to_csv(out / "wall_summary.csv", index=False)
-    (out / "warnings.txt").write_text("\n".join(result.warnings) + "\n", encoding="utf-8")
-    return out
+    sink = FolderSink(out, ruleset, palette) if out is not None else None
+    return zone_partitions(client, parts, ctx, population=str(province_population(folder)), progress=progress,
+                           sink=sink)
