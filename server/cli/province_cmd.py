@@ -65,16 +65,24 @@ def zone_command(
     palette: PaletteOption = None,
     grid: Annotated[float, typer.Option("--grid", min=50, help="Zone grid cell size, metres.")] = 1000.0,
     cell: Annotated[float, typer.Option("--cell", min=10, help="Risk surface cell size, metres.")] = 200.0,
+    memory: Annotated[str, typer.Option(
+        "--memory", help="Memory limit of each local worker (Dask spills to disk above 60 %), e.g. 3GiB.")] = "",
     as_json: JsonOption = False,
 ) -> None:
     """Zone a generated province on Dask, one partition a city; write the results to OUT city by city."""
-    from zoning.province.run import connect, run_province
+    from zoning.province.run import LOCAL_MEMORY, connect, run_province
 
     ruleset = ruleset_with_palette(rules, palette)
+    console = stderr()
     started = time.perf_counter()
-    with connect(None if scheduler in (None, "local") else scheduler) as client:
+
+    def progress(phase: str) -> None:
+        if not as_json:
+            console.print(f"{phase} ({time.perf_counter() - started:.0f} s)")
+
+    with connect(None if scheduler in (None, "local") else scheduler, memory=memory or LOCAL_MEMORY) as client:
         written = run_province(folder, ruleset, client=client, palette=palette, grid_cell_m=grid, surface_cell_m=cell,
-                               out=out)
+                               out=out, progress=progress)
     seconds = round(time.perf_counter() - started, 1)
     if as_json:
         print_json({"ruleset": ruleset.label, "layers": written.rows, "risk_surface": list(written.shape),

@@ -220,7 +220,7 @@ def zone_partitions(client, parts: list, ctx: Context, *, population=None,
             contours.append(client.submit(contour_batch, holders, batch, ctx_f, pure=False))
     say("merge")
     return _merge(client, parts, points, areas, contours, admin, ctx, (ny, nx), transform,
-                  Gathered() if sink is None else sink)
+                  Gathered() if sink is None else sink, say)
 
 
 def _layer(inputs: dict, name: str):
@@ -245,7 +245,7 @@ def find_nothing(ctx: Context) -> gpd.GeoDataFrame:
                            rules=parse_separation_rules(ctx.ruleset))
 
 
-def _merge(client, parts, points, areas, contours, admin, ctx: Context, shape, transform: Affine, sink):
+def _merge(client, parts, points, areas, contours, admin, ctx: Context, shape, transform: Affine, sink, say):
     """Hand the layers to ``sink`` one partition at a time, letting each partition's futures go after it.
 
     Only the small things of the whole province stay here: towns, grid cells, contours, the raster
@@ -274,6 +274,7 @@ def _merge(client, parts, points, areas, contours, admin, ctx: Context, shape, t
             part, (r0, c0) = area.surface
             array[r0:r0 + part.shape[0], c0:c0 + part.shape[1]] = part
         del done, area
+        say(f"merged partition {k + 1} of {len(points)}")
     if has_sites and has_targets and not sink.has("separation_violations"):
         sink.add("separation_violations", find_nothing(ctx), ordered=False)
     if ctx.qra:
