@@ -16,6 +16,7 @@ risk surface and the individual-risk grid cell for cell.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import geopandas as gpd
@@ -120,6 +121,21 @@ def test_province_written_city_by_city_equals_in_process(province, client, rules
     assert written.rows == {name: len(frame) for name, frame in in_process.layers.items()}
     # one row group a city: the wall was written in two pieces, never gathered whole
     assert pq.ParquetFile(tmp_path / "dask" / "risk_wall.parquet").num_row_groups == len(CITIES)
+
+
+def test_qra_in_batches_equals_one_call(province, rules):
+    """A city's QRA in batches of 7 sites (a million-plot city: 400) gives the point stage of one call."""
+    crs = "EPSG:4549"
+    inputs = {k: v.to_crs(crs) for k, v in read_province(province).items()}
+    population = read_population_file(province_population(province))
+    ctx = context_for(rules, crs, set(inputs), grid_cell_m=GRID_M, surface_cell_m=SURFACE_M)
+    whole = point_stage(inputs, inputs["protected_targets"], population, dataclasses.replace(ctx, qra_batch=10_000))
+    batched = point_stage(inputs, inputs["protected_targets"], population, dataclasses.replace(ctx, qra_batch=7))
+    assert len(inputs["hazard_sites"]) > 3 * 7 and len(whole.risks) > 1
+    for name in ("wall", "grades", "buffers", "threat"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(batched, name), check_exact=True)
+    assert whole.warnings == batched.warnings and np.array_equal(whole.risk_rows, batched.risk_rows)
+    assert all(np.array_equal(a.ir, b.ir) for a, b in zip(whole.risks, batched.risks))
 
 
 def test_a_folder_is_written_in_province_order_only(province, rules, tmp_path):

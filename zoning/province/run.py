@@ -29,12 +29,17 @@ from zoning.province.population import population_window, read_population_file  
 from zoning.province.sink import FolderSink, Written, write_result
 from zoning.rules import RuleSet
 
-__all__ = ["LOCAL_MEMORY", "LOCAL_WORKERS", "compute_distributed", "connect", "run_province", "write_result"]
+__all__ = ["LOCAL_MEMORY", "LOCAL_SPILL", "LOCAL_WORKERS", "compute_distributed", "connect", "run_province", "write_result"]
 
 #: Workers of the LocalCluster started when no scheduler is given (processes, one thread each).
 LOCAL_WORKERS = 2
-#: Memory limit of each local worker: two of them leave room for the driver on a 24 GiB machine.
-LOCAL_MEMORY = "8GiB"
+#: Memory limit of each local worker: two of them and the driver of a million-plot province stay
+#: under 9 GiB (a third of a 24 GiB machine shared with others); the nanny restarts a worker above 95 %.
+LOCAL_MEMORY = "4GiB"
+#: Local workers write finished partitions to disk from half their limit, and never pause: a worker
+#: paused for memory its results do not hold (a big task's heap) could wait for good.
+LOCAL_SPILL = {"distributed.worker.memory.target": 0.5, "distributed.worker.memory.spill": 0.6,
+               "distributed.worker.memory.pause": False}
 
 
 @contextlib.contextmanager
@@ -46,6 +51,7 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
     geo.errors.InputError
         If the scheduler cannot be reached (the message names it).
     """
+    import dask
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -59,8 +65,9 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
         finally:
             client.close()
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory,
-                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with dask.config.set(LOCAL_SPILL), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory,
+                         dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 
