@@ -148,7 +148,8 @@ def zone_partitions(client, parts: list, ctx: Context, *, population=None,
         is emptied as partitions are merged, so that the workers can let each one go.
     """
     say = progress or (lambda _: None)
-    ctx_f = client.scatter(ctx, broadcast=True)
+    # a task, not scattered data: a worker restarted for memory loses scattered data for good, a task's result is recomputed
+    ctx_f = client.submit(_same, ctx, pure=False)
     n = len(parts)
     say("bounds")
     admins = client.gather([client.submit(_layer, p, "admin_areas", pure=False) for p in parts])
@@ -221,6 +222,10 @@ def zone_partitions(client, parts: list, ctx: Context, *, population=None,
     say("merge")
     return _merge(client, parts, points, areas, contours, admin, ctx, (ny, nx), transform,
                   Gathered() if sink is None else sink, say)
+
+
+def _same(value):
+    return value
 
 
 def _layer(inputs: dict, name: str):

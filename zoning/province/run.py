@@ -36,9 +36,10 @@ LOCAL_WORKERS = 2
 #: Memory limit of each local worker: two of them and the driver of a million-plot province stay
 #: under 9 GiB (a third of a 24 GiB machine shared with others); the nanny restarts a worker above 95 %.
 LOCAL_MEMORY = "4GiB"
-#: Local workers write finished partitions to disk from half their limit, and never pause: a worker
-#: paused for memory its results do not hold (a big task's heap) could wait for good.
-LOCAL_SPILL = {"distributed.worker.memory.target": 0.5, "distributed.worker.memory.spill": 0.6,
+#: Local workers write finished partitions to disk early (from a quarter of their limit: the area
+#: stage of a big city needs about half of it on top), and never pause: a worker paused for memory
+#: its results do not hold (a big task's heap) could wait for good.
+LOCAL_SPILL = {"distributed.worker.memory.target": 0.25, "distributed.worker.memory.spill": 0.35,
                "distributed.worker.memory.pause": False}
 
 

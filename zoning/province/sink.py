@@ -17,6 +17,7 @@ Both write the same files (:func:`write_result` for a result in memory).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,11 +71,14 @@ class Gathered:
         return ZoningResult(layers, surface, summary, warnings)
 
 
+@dataclass
 class Written:
-    """What a :class:`FolderSink` wrote: rows per layer, the surface's shape, the warnings, the folder."""
+    """What a :class:`FolderSink` wrote: the folder, rows per layer, the surface's shape, the warnings."""
 
-    def __init__(self, out: Path, rows: dict[str, int], shape: tuple[int, int], warnings: list[str]):
-        self.out, self.rows, self.shape, self.warnings = out, rows, shape, warnings
+    out: Path
+    rows: dict[str, int]
+    shape: tuple[int, int]
+    warnings: list[str]
 
 
 def _no_bbox(schema: pa.Schema) -> pa.Schema:

@@ -50,6 +50,7 @@ __all__ = [
     "contour_batch",
     "halo",
     "lean_risk",
+    "levels_only",
     "people_near",
     "point_meta",
     "point_stage",
@@ -213,9 +214,15 @@ class Halo:
     buffers: gpd.GeoDataFrame | None
 
 
+def levels_only(wall: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The plots' levels and shapes: all the area stage reads of the wall (zones, cells, surface), a
+    fraction of its bytes (no reasons, no attributes)."""
+    return wall[["level", wall.geometry.name]]
+
+
 def halo(result: PointResult, box) -> Halo:
     """The rows of ``result`` (another partition's stage 1) whose effect may reach ``box``."""
-    wall = rows_meeting(result.wall, box)
+    wall = rows_meeting(levels_only(result.wall), box)
     if result.sites is None:
         return Halo(wall, None, None)
     sites = rows_meeting(result.sites, box, result.reach.reindex(result.sites.index).to_numpy())
@@ -256,7 +263,7 @@ def area_stage(inputs: dict, own: PointResult, halos: list[Halo], cells: tuple |
     ``(r0, c0, bounds)`` of its part of the risk surface (None: nothing of its own to burn).
     """
     rs = ctx.ruleset
-    wall = merged([own.wall] + [h.wall for h in halos])
+    wall = merged([levels_only(own.wall)] + [h.wall for h in halos])
     sites = merged([own.sites] + [h.sites for h in halos])
     buffers = merged([own.buffers] + [h.buffers for h in halos])
     if "hazard_sites" not in ctx.has:
