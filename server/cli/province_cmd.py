@@ -66,7 +66,9 @@ def zone_command(
     grid: Annotated[float, typer.Option("--grid", min=50, help="Zone grid cell size, metres.")] = 1000.0,
     cell: Annotated[float, typer.Option("--cell", min=10, help="Risk surface cell size, metres.")] = 200.0,
     memory: Annotated[str, typer.Option(
-        "--memory", help="Memory limit of each local worker (Dask spills to disk above 60 %), e.g. 3GiB.")] = "",
+        "--memory", help="Memory limit of each local worker (Dask spills to disk from 35 %), e.g. 3GiB.")] = "",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Local worker processes.")] = 2,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads of each local worker.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Zone a generated province on Dask, one partition a city; write the results to OUT city by city."""
@@ -80,7 +82,8 @@ def zone_command(
         if not as_json:
             console.print(f"{phase} ({time.perf_counter() - started:.0f} s)")
 
-    with connect(None if scheduler in (None, "local") else scheduler, memory=memory or LOCAL_MEMORY) as client:
+    with connect(None if scheduler in (None, "local") else scheduler, memory=memory or LOCAL_MEMORY,
+                 workers=workers, threads=threads) as client:
         written = run_province(folder, ruleset, client=client, palette=palette, grid_cell_m=grid, surface_cell_m=cell,
                                out=out, progress=progress)
     seconds = round(time.perf_counter() - started, 1)

@@ -44,7 +44,8 @@ LOCAL_SPILL = {"distributed.worker.memory.target": 0.25, "distributed.worker.mem
 
 
 @contextlib.contextmanager
-def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memory: str = LOCAL_MEMORY) -> Iterator:
+def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memory: str = LOCAL_MEMORY,
+            threads: int = 1) -> Iterator:
     """A Dask client: to ``scheduler`` (``tcp://host:8786``) or to a new LocalCluster, closed on exit.
 
     Raises
@@ -67,7 +68,7 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
             client.close()
         return
     with dask.config.set(LOCAL_SPILL), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory,
+            LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, memory_limit=memory,
                          dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
