@@ -366,7 +366,7 @@
     var history = document.getElementById('rm-plot-history');
     function historyLink() {
       if (plotSelect && history) {
-        history.href = cfg.base + '/towns/' + encodeURIComponent(cfg.town) + '/plots/' +
+        history.href = cfg.base + (cfg.area || '/towns/' + encodeURIComponent(cfg.town)) + '/plots/' +
           encodeURIComponent(plotSelect.value) + '/history';
       }
     }
