@@ -237,7 +237,7 @@
     if (wallForm) {
       wallForm.addEventListener('submit', function (ev) {
         ev.preventDefault();
-        window.location.href = cfg.base + '/towns/' + encodeURIComponent(document.getElementById('rm-wall-town').value) + '/wall';
+        window.location.href = cfg.base + document.getElementById('rm-wall-town').value + '/wall';  // '/towns/<code>' or '/grids/<code>'
       });
     }
     RiskMap.map = map;

@@ -55,6 +55,8 @@ def grid_areas(admin_areas: pd.DataFrame | None) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame({c: (rows[c].astype(object).where(rows[c].notna(), None) if c in rows.columns
                                 else pd.Series(None, index=rows.index, dtype=object)) for c in GRID_COLUMNS},
                            geometry=rows.geometry.values if len(rows) else [], crs=admin_areas.crs)
+    for column in GRID_COLUMNS[1:]:
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
     out["code"] = out["code"].astype(str)
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
