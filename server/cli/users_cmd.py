@@ -110,7 +110,8 @@ def add_command(
     town: Annotated[Optional[list[str]], typer.Option(
         "--town", metavar="CODE", help="A town of a town_editor (repeat for several).")] = None,
     grid: Annotated[Optional[list[str]], typer.Option(
-        "--grid", metavar="CODE", help="A grid (网格) of a town_editor: only that grid's rows (repeat for several).")] = None,
+        "--grid", metavar="CODE",
+        help="A grid (网格) of a town_editor: only that grid's rows (repeat for several).")] = None,
     expires: ExpiresOption = None,
     reason: ReasonOption = "",
     as_json: JsonOption = False,

@@ -63,8 +63,8 @@ def _panel(who: Principal, ruleset: RuleSet, towns, base: str, overlays: list[di
                    '<button type="submit">退出 <span class="en">Sign out</span></button></form>')
     # a town's (or grid's) editor opens its own walls only; others the towns' walls (grids are linked from them)
     towns = towns[towns["code"].isin(who.towns)] if who.scoped else towns[towns["level"] == "town"]
-    options = "".join(f'<option value="/{esc(t.level)}s/{esc(t.code)}">{esc(t.code)} {esc(t.name)}</option>'
-                      for t in towns.itertuples())
+    options = "".join(f'<option value="{esc(t.code)}" data-path="/{esc(t.level)}s/{esc(t.code)}">{esc(t.code)} '
+                      f'{esc(t.name)}</option>' for t in towns.itertuples())
     walls = ("" if who.is_public or not len(towns) else
              '<section><h2>镇街风险墙 <span class="en">Town risk walls</span></h2>'
              f'<form class="rm-row" id="rm-wall-form"><select id="rm-wall-town">{options}</select>'

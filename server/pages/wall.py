@@ -1,5 +1,9 @@
 """``GET /towns/{code}/wall``: a town's four-colour risk wall (四色安全风险墙), for a screen or A3.
 
+``GET /grids/{code}/wall`` is the same wall for one grid (网格) of a town (:mod:`server.pages.areas`),
+naming its grid officer (网格员); a town's wall lists its grids with their counts per colour and
+officers (:func:`grids_section`).
+
 The page a town's safety office puts on its wall: the count of plots per colour in big coloured
 tiles (with their area), the map of the town's plots in their colours, and the list of plots
 grouped by colour, red first, each with the reasons behind its colour (Chinese first, English
@@ -13,11 +17,11 @@ dangers, and only orders plots *within* one colour. A yellow plot may score abov
 the list is grouped by colour, the column says "within colour", and the page explains what the
 score adds up (:func:`score_note`, built from the rule set's own weights).
 
-Who may open it: the town's own editor (a ``town_editor`` token scoped to this code, or an
-unscoped one), planners and admins. Without a credential it is an
-:class:`~server.errors.AccessDenied` with a sign-in URL: a browser is sent to ``/login?next=/towns/<code>/wall``, an API client gets a 401 naming the
-credential needed; a token of another town is a 403. An unknown town code is a 404 listing
-some known codes. Counts and areas are the engine's
+Who may open it: the town's own editor (a ``town_editor`` token scoped to this code; for a grid's
+wall, to the grid or its town), planners and admins. Without a credential it is an
+:class:`~server.errors.AccessDenied` with a sign-in URL: a browser is sent to
+``/login?next=/towns/<code>/wall``, an API client gets a 401 naming the credential needed; a token
+of another town (or grid) is a 403. An unknown town or grid code is a 404 listing some known codes. Counts and areas are the engine's
 (:func:`zoning.wall.classify.summarise_wall`); the plots come through the caller's view of
 ``risk_wall`` (:mod:`server.redaction`). The plots are drawn from GeoJSON in the page (a town
 holds tens to a few thousand plots), the basemap from vector tiles.
@@ -179,7 +183,8 @@ def _officer(area: WallArea, base: str) -> str:
         return ""
     phone = f" ☎ {esc(area.officer_phone)}" if area.officer_phone else ""
     return (f' · 网格员 <span class="en">grid officer</span> {esc(area.officer or "未指定 none named")}{phone}'
-            f' · <a href="{esc(base)}/towns/{esc(area.town)}/wall">所属镇街 <span class="en">town</span> {esc(area.town)}</a>')
+            f' · <a href="{esc(base)}/towns/{esc(area.town)}/wall">所属镇街 <span class="en">town</span> '
+            f'{esc(area.town)}</a>')
 
 
 def grids_section(area: WallArea, plots: pd.DataFrame, areas: Areas, palette, colours: dict[int, str],

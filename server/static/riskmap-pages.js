@@ -237,7 +237,8 @@
     if (wallForm) {
       wallForm.addEventListener('submit', function (ev) {
         ev.preventDefault();
-        window.location.href = cfg.base + document.getElementById('rm-wall-town').value + '/wall';  // '/towns/<code>' or '/grids/<code>'
+        var chosen = document.getElementById('rm-wall-town');
+        window.location.href = cfg.base + chosen.options[chosen.selectedIndex].dataset.path + '/wall';  // '/towns/<code>' or '/grids/<code>'
       });
     }
     RiskMap.map = map;

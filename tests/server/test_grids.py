@@ -58,7 +58,8 @@ def gridded(writable_store):
 def client(gridded):
     from fastapi.testclient import TestClient
 
-    settings = Settings(tokens=GRID_TOKENS, max_limit=50, default_limit=10, rate_limit_per_minute=0, login_attempts_per_minute=0)
+    settings = Settings(tokens=GRID_TOKENS, max_limit=50, default_limit=10, rate_limit_per_minute=0,
+                        login_attempts_per_minute=0)
     with TestClient(create_app(gridded, settings)) as c:
         yield c
 
