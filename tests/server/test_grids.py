@@ -16,12 +16,14 @@ from __future__ import annotations
 import io
 
 import geopandas as gpd
+import mapbox_vector_tile
 import pandas as pd
 import pytest
 from server_common import CRS, NORTH, SOUTH, TOKENS, TOWN_EAST, TOWN_WEST, admin_areas, industrial_plots
 from shapely import box
 from typer.testing import CliRunner
 
+from geo.tiles import tiles_covering
 from layers.store import open_store
 from layers.validate import validate_layer
 from server.app import create_app
@@ -134,6 +136,8 @@ def test_grid_editor_reads_private_rows_of_its_grid_only(client):
     assert props["P001"]["enterprise"] == secret("P001") and props["P002"].get("enterprise") is None  # as public
     sites = client.get("/collections/hazard_sites/items?limit=50", headers=GRID1).text
     assert "保密危化场所0" in sites and "保密危化场所1" not in sites  # HS1 on P001 (G1); HS2 on P006 (G2)
+    targets = client.get("/collections/protected_targets/items?limit=50", headers=GRID1).text
+    assert "保密目标0" in targets and "保密目标1" not in targets  # T1 stands in G1 by its own point; T2 in the east
     town = client.get("/collections/industrial_plots/items?limit=50", headers=TOWN).text
     assert all(secret(p) in town for p in IN_G1 + IN_G2 + IN_NONE)  # the town's editor covers all its grids
 
@@ -178,3 +182,14 @@ def test_users_add_takes_grid_codes(gridded):
     assert open_store(store).accounts(name="wang")[0]["towns"] == [G1]
     r = runner.invoke(cli_app, ["users", "add", "li", "--role", "town_editor", "--grid", TOWN_WEST, "--store", store])
     assert r.exit_code == 1 and "unknown grid code(s) 320412001" in r.output and G1 in r.output
+
+
+def test_grid_editor_tiles_show_private_values_of_its_grid_only(client):
+    values = []
+    for z, x, y in tiles_covering((119.90, 31.68, 120.0, 31.80), 12).tolist():
+        r = client.get(f"/tiles/industrial_plots/{z}/{x}/{y}.mvt", headers=GRID1)
+        assert r.status_code in (200, 204)
+        layers = mapbox_vector_tile.decode(r.content) if r.content else {}
+        values += [f["properties"].get("enterprise") for layer in layers.values() for f in layer["features"]]
+    assert {secret(p) for p in IN_G1} <= set(values)
+    assert not {secret(p) for p in IN_G2 + IN_NONE} & set(values)
