@@ -168,6 +168,16 @@ def test_grid_editor_edits_only_rows_of_its_grid(client):
                       json={"feature": moved, "reason": "redrawn"}).status_code == 200
 
 
+@pytest.mark.parametrize(("plot_id", "status"), [("P001", 200), ("P002", 403), ("P014", 403)])
+def test_grid_editor_records_dangers_on_its_grids_plots_only(client, plot_id, status):
+    centre = PLOTS.loc[plot_id, "geometry"].centroid
+    feature = {"type": "Feature", "id": "D9", "geometry": {"type": "Point", "coordinates": [centre.x, centre.y]},
+               "properties": {"plot_id": plot_id, "town": TOWN_WEST, "description": "消防通道堵塞",
+                              "level": "general", "status": "found", "found_on": "2026-12-01"}}
+    r = client.post("/api/edit/hidden_dangers", headers=GRID1, json={"feature": feature, "reason": "巡查发现"})
+    assert r.status_code == status, r.text
+
+
 def test_plot_history_per_grid(client):
     assert client.get(f"/grids/{G2}/plots/P002/history?f=json", headers=TOWN).json()["grid"] == G2
     assert client.get(f"/grids/{G1}/plots/P002/history", headers=PLANNER).status_code == 404
