@@ -28,7 +28,6 @@ from layers.store import open_store
 from layers.validate import validate_layer
 from server.app import create_app
 from server.cli.main import app as cli_app
-from server.settings import Settings
 
 G1, G2, G3, E1 = "320412001001", "320412001002", "320412001003", "320412002001"
 GRID_TOKENS = {**TOKENS, "grid-one-token": f"town_editor:{G1}", "east-token-123": f"town_editor:{TOWN_EAST}"}
@@ -57,12 +56,11 @@ def gridded(writable_store):
 
 
 @pytest.fixture
-def client(gridded):
+def client(gridded, settings):
+    """A client over the gridded store; the grid's and the east town's editors among the tokens."""
     from fastapi.testclient import TestClient
 
-    settings = Settings(tokens=GRID_TOKENS, max_limit=50, default_limit=10, rate_limit_per_minute=0,
-                        login_attempts_per_minute=0)
-    with TestClient(create_app(gridded, settings)) as c:
+    with TestClient(create_app(gridded, settings.model_copy(update={"tokens": GRID_TOKENS}))) as c:
         yield c
 
 
