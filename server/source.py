@@ -79,14 +79,15 @@ class LayerSource:
         self.towns = TownIndex(store)
 
     def _key(self, view: LayerView, info: LayerInfo) -> tuple:
-        scope = self.towns.key() if view.towns is not None and view.town_key != "town" else ()
-        return (info.name, info.version, view.key, *scope)
+        scoped = view.towns is not None and (view.town_key != "town" or self.towns.has_grids(view.towns))
+        return (info.name, info.version, view.key, *(self.towns.key() if scoped else ()))
 
     def view_of(self, view: LayerView, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """``frame`` as ``view`` shows it (with each row's town for a town editor's view)."""
+        """``frame`` as ``view`` shows it (with each row's town, and grid for a grid's editor, for a town editor's view)."""
         if view.towns is None:
             return view.apply(frame)
-        return view.apply(frame, self.towns.towns(frame, view.town_key))
+        grids = self.towns.grids(frame, view.town_key) if self.towns.has_grids(view.towns) else None
+        return view.apply(frame, self.towns.towns(frame, view.town_key), grids)
 
     # ------------------------------------------------------------------ metadata
     def infos(self) -> dict[str, LayerInfo]:
