@@ -98,7 +98,8 @@ def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: 
             continue
         town = frame["town"].astype(object) if "town" in frame.columns else pd.Series([None] * len(frame),
                                                                                        index=frame.index)
-        if "plot_id" in frame.columns and frame["plot_id"].notna().any() and store.exists("industrial_plots"):
+        of_plots = layer != "industrial_plots" and "plot_id" in frame.columns  # a plot's own town is in its row
+        if of_plots and frame["plot_id"].notna().any() and store.exists("industrial_plots"):
             plots = store.read("industrial_plots", columns=["plot_id", "town"],
                                where={"plot_id": frame["plot_id"].dropna().astype(str).tolist()})
             by_plot = frame["plot_id"].astype(str).map(dict(zip(plots["plot_id"].astype(str),

@@ -157,10 +157,11 @@ def test_an_edit_drops_the_tiles_it_touched(fresh_client, monkeypatch):
     r = fresh_client.put("/api/edit/industrial_plots/P006", headers={**TOWN, "If-Match": etag},
                          json={"feature": feature, "reason": "report"})
     assert r.status_code == 200
-    (layers, bounds), = calls
-    assert {"industrial_plots", "risk_wall", "risk_zones"} <= layers
-    west, south, east, north = bounds
+    (on_rows, near), (zones, around) = calls
+    assert on_rows == {"industrial_plots", "risk_wall"} and zones == {"risk_zones"}
     plot = plot_geometry(5)  # P006
+    assert near == pytest.approx(plot.bounds, abs=1e-6)  # the plot's wall row lies on the plot: its tiles only
+    west, south, east, north = around
     assert west <= plot.bounds[0] and east >= plot.bounds[2] and south <= plot.bounds[1] and north >= plot.bounds[3]
     assert east - west < 0.15  # the town and cells around the plot, not the whole city's extent
 

@@ -242,9 +242,10 @@ def properties(response, layer: str, key: str) -> dict:
 
 def test_an_edit_through_the_api_drops_its_tiles_from_the_shared_cache_and_keeps_far_ones(web, app):
     near, far = z15(1), z15(15)  # P002 (town west, edited) and P016 (town east, 10 km away)
+    town = z15(0)  # P001: town west too, 4 km from P002
     layers = ("risk_wall", "risk_zones", "all")
     for layer in layers:
-        for tile in (near, far):
+        for tile in (near, far, town):
             assert web.get(url(layer, tile), headers=PLANNER).headers["x-cache"] == "MISS"
             assert web.get(url(layer, tile), headers=PLANNER).headers["x-cache"] == "HIT"
     before = web.get(url("risk_wall", near), headers=PLANNER)
@@ -267,4 +268,8 @@ def test_an_edit_through_the_api_drops_its_tiles_from_the_shared_cache_and_keeps
     assert properties(zones, "risk_zones", "zone_id")[TOWN_WEST]["level"] == 1  # the town follows its plot
     for layer in layers:  # 10 km away, in the other town: nothing changed there, still cached
         assert web.get(url(layer, far), headers=PLANNER).headers["x-cache"] == "HIT", layer
-    assert app.state.services.tile_cache.stats()["hits"] == hits + len(layers)
+    # elsewhere in the edited town: its zone (the whole town) was recoloured, its plots' rows were not
+    assert web.get(url("risk_wall", town), headers=PLANNER).headers["x-cache"] == "HIT"
+    for layer in ("risk_zones", "all"):
+        assert web.get(url(layer, town), headers=PLANNER).headers["x-cache"] == "MISS", layer
+    assert app.state.services.tile_cache.stats()["hits"] == hits + len(layers) + 1
