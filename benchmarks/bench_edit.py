@@ -94,7 +94,8 @@ def edit_once(client, store, plots, plot_id: str) -> dict:
     tile = tile_of(store, plot_id)
     places = {"far": tile_of(store, far_plot(plots, plot_id, same_town=False)),
               "town": tile_of(store, far_plot(plots, plot_id, same_town=True))}
-    before = colours(client, plot_id, tile)  # the plot's tile is in the cache now
+    colours(client, plot_id, tile)
+    before = colours(client, plot_id, tile)  # the plot's tile from the cache now (HIT)
     for _, layer, where in ELSEWHERE:
         client.get(tile_url(layer, places[where]), headers=TOKEN)  # and these
     client.app.state.services.source.wait_loaded(600)  # the layers these tiles asked for, loaded as in a server
