@@ -206,11 +206,7 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
 
 
 def _actor(who: Principal) -> str:
-    """The audit's ``actor``: the account's name where there is one, else the role and towns.
-
-    A development token (``RISKMAP_TOKENS``) is named ``dev:<digest>`` by :class:`server.auth.TokenAuth`
-    only to key its browser sessions: a digest tells an auditor less than the role and towns.
-    """
+    """The audit's ``actor``: the account's name, or for a development token its role and towns."""
     if who.name and not who.name.startswith("dev:"):
         return who.name
     return who.role + (f":{','.join(who.towns)}" if who.towns else "")
