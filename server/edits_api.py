@@ -123,10 +123,8 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
         id_field = get_schema(layer).id_field
         row = current(layer, fid)
         refresh = outcome.refresh
-        changed = [layer, *(f.layer for f in outcome.follow_ups), *(refresh.layers if refresh is not None else ())]
-        bounds = _lonlat_bounds(before, row, refresh.bounds if refresh is not None else None)
-        if bounds is not None:  # the tiles the rows covered before and after the edit, in every layer it changed
-            tiles.invalidate(sorted(set(changed)), bounds)
+        for layers, bounds in _invalidations(layer, outcome, before, row):
+            tiles.invalidate(layers, bounds)
         result = outcome.result
         body = {"layer": layer, "id": fid, "row_version": result.versions.get(fid),
                 "action": ("insert" if fid in result.inserted else "retire" if fid in result.retired
@@ -215,6 +213,30 @@ def _actor(who: Principal) -> str:
     if who.name and not who.name.startswith("dev:"):
         return who.name
     return who.role + (f":{','.join(who.towns)}" if who.towns else "")
+
+
+#: Derived layers whose rows lie on the edited rows (a plot's wall row, its violations' geometry is
+#: the plot's): their tiles are dropped around the edited rows only, not around the zones recoloured.
+_ON_THE_ROWS = ("risk_wall", "separation_violations")
+
+
+def _invalidations(layer: str, outcome, before, after) -> list[tuple[list[str], tuple]]:
+    """``(layers, lon/lat bounds)`` of the cached tiles an edit made stale.
+
+    The edited layer, its follow-ups (a plot whose danger counts followed) and the derived rows
+    lying on them change only around the rows before and after the edit; the zones an edit
+    recolours (a whole town) change around themselves. Dropping the town's ``risk_wall`` tiles
+    too would throw away thousands of tiles whose rows did not change.
+    """
+    refresh = outcome.refresh
+    touched = refresh.touched_bounds if refresh is not None else None
+    near = _lonlat_bounds(before, after, touched)
+    on_rows = {layer, *(f.layer for f in outcome.follow_ups)}
+    derived = set(refresh.layers) if refresh is not None else set()
+    on_rows |= derived & set(_ON_THE_ROWS)
+    around = sorted(derived - on_rows)
+    wide = _lonlat_bounds(before, after, refresh.bounds) if refresh is not None and around else None
+    return [(names, box) for names, box in ((sorted(on_rows), near), (around, wide)) if names and box is not None]
 
 
 def _lonlat_bounds(*parts) -> tuple[float, float, float, float] | None:
