@@ -50,7 +50,7 @@ __all__ = ["Principal", "PUBLIC", "TokenAuth", "Resolution", "account_resolution
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller: a role, for a town editor the town codes it is scoped to, and its account name.
+    """The caller: a role, for a town editor the town (or grid) codes it is scoped to, and its account name.
 
     ``towns`` may be given as one code or a comma-separated string (``Principal("town_editor",
     "320412015")``); :attr:`town` is the first of them (None when there is none).
@@ -80,16 +80,23 @@ class Principal:
         """Whether this caller's role is ``role`` or a more privileged one."""
         return ROLES.index(self.role) >= ROLES.index(role)
 
-    def covers(self, town: str | None) -> bool:
-        """Whether this caller may read the private data of town ``town`` (planners: every town).
+    def covers(self, town: str | None, grid: str | None = None) -> bool:
+        """Whether this caller may read the private data of town ``town``, or of grid ``grid`` of it.
+
+        ``towns`` holds town codes and grid codes (网格): an editor of a town covers every grid of
+        it, an editor of a grid only that grid (planners: everything).
 
         >>> Principal("town_editor", "A,B").covers("B"), Principal("town_editor", "A").covers("B")
         (True, False)
         >>> Principal("planner").covers("B"), Principal("town_editor").covers(None)
         (True, False)
+        >>> g1 = Principal("town_editor", "A-G1")
+        >>> g1.covers("A", "A-G1"), g1.covers("A", "A-G2"), g1.covers("A"), Principal("town_editor", "A").covers("A", "A-G2")
+        (True, False, False, True)
         """
-        return self.at_least("planner") or (self.role == "town_editor" and town is not None
-                                            and town in self.towns)
+        if self.at_least("planner"):
+            return True
+        return self.role == "town_editor" and any(c is not None and c in self.towns for c in (town, grid))
 
     @property
     def scoped(self) -> bool:

@@ -18,8 +18,8 @@ writes one audit row per changed row, and the derived rows it touches (the plot'
 town's, the buffers of a site) are recomputed before the answer; the tiles they cover are
 dropped from the tile cache.
 
-Who: never the public (401); a town editor only rows of its own town, before and after the edit
-(403); planners and admins anywhere. The caller comes from the bearer token or the browser
+Who: never the public (401); a town editor only rows of its own town (or grid, 网格), before and after
+the edit (403); planners and admins anywhere. The caller comes from the bearer token or the browser
 session (the wall page edits through this API; :mod:`server.security` refuses cross-site
 requests carrying the cookie).
 """
@@ -41,7 +41,7 @@ from server.errors import AccessDenied, Forbidden
 from server.geojson import encode_features
 from server.openapi import error_responses
 from server.services import Services
-from zoning.edits import EDITABLE, apply_edit, edit_towns, features_frame
+from zoning.edits import EDITABLE, apply_edit, edit_areas, features_frame
 from zoning.pipeline import DERIVED_IDS, stale_layers
 from zoning.rules import RuleSet, load_ruleset
 
@@ -72,18 +72,21 @@ def row_feature(frame, id_field: str) -> dict | None:
     return json.loads(encode_features(frame.iloc[:1], [str(frame[id_field].iloc[0])])[0])
 
 
-def check_scope(who: Principal, towns: set) -> None:
-    """Refuse the public (401), and a town editor an edit touching another town or no known town (403)."""
+def check_scope(who: Principal, areas: set) -> None:
+    """Refuse the public (401), and a town editor an edit touching another town or grid, or no known town (403).
+
+    ``areas`` holds the ``(town, grid)`` of each row touched (:func:`zoning.edits.edit_areas`).
+    """
     if who.is_public:
         raise AccessDenied("editing needs a town editor's, a planner's or an admin's credential; "
                            "send Authorization: Bearer <token> or sign in")
     if who.at_least("planner"):
         return
-    others = sorted(str(t) for t in towns if not who.covers(t))
+    others = sorted({str(grid or town) for town, grid in areas if not who.covers(town, grid)})
     if others:
         mine = ", ".join(who.towns) or "no town"
-        raise Forbidden(f"a town editor of {mine} may edit only rows of its towns; this edit touches "
-                        f"{', '.join(others)} (只能编辑本镇街的数据)")
+        raise Forbidden(f"a town editor of {mine} may edit only rows of its towns or grids; this edit touches "
+                        f"{', '.join(others)} (只能编辑本镇街或本网格的数据)")
 
 
 def create_edits_router(services: Services, principal, ruleset: RuleSet | None = None) -> APIRouter:
@@ -120,10 +123,8 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
         id_field = get_schema(layer).id_field
         row = current(layer, fid)
         refresh = outcome.refresh
-        changed = [layer, *(f.layer for f in outcome.follow_ups), *(refresh.layers if refresh is not None else ())]
-        bounds = _lonlat_bounds(before, row, refresh.bounds if refresh is not None else None)
-        if bounds is not None:  # the tiles the rows covered before and after the edit, in every layer it changed
-            tiles.invalidate(sorted(set(changed)), bounds)
+        for layers, bounds in _invalidations(layer, outcome, before, row):
+            tiles.invalidate(layers, bounds)
         result = outcome.result
         body = {"layer": layer, "id": fid, "row_version": result.versions.get(fid),
                 "action": ("insert" if fid in result.inserted else "retire" if fid in result.retired
@@ -157,7 +158,7 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
             raise InputError(f"{layer} {fid}: say which version you edited (If-Match: \"<row_version>\" "
                              f"or base_version)")
         before = current(layer, fid)
-        check_scope(who, edit_towns(store, layer, frame, before))
+        check_scope(who, edit_areas(store, layer, frame, before))
         versions = {n: i.version for n, i in services.source.infos().items()}
         outcome = apply_edit(store, rs, layer, frame, base_versions={fid: None if new else version},
                              actor=_actor(who), reason=str(payload.get("reason") or ""))
@@ -172,7 +173,7 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
         row = current(layer, fid)
         if row is None or not len(row):
             raise LayerNotFound(f"{layer}: no row {fid!r}")
-        check_scope(who, edit_towns(store, layer, row, None))
+        check_scope(who, edit_areas(store, layer, row, None))
         return JSONResponse(row_feature(row, get_schema(layer).id_field),
                             headers={"ETag": f'"{int(row["row_version"].iloc[0])}"', "Cache-Control": "no-store"})
 
@@ -197,7 +198,7 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
         if version is None:
             raise InputError(f"{layer} {fid}: say which version you retire (If-Match: \"<row_version>\")")
         before = current(layer, fid)
-        check_scope(who, edit_towns(store, layer, None, before))
+        check_scope(who, edit_areas(store, layer, None, before))
         versions = {n: i.version for n, i in services.source.infos().items()}
         outcome = apply_edit(store, rs, layer, retire=[fid], base_versions={fid: version}, actor=_actor(who),
                              reason=reason)
@@ -208,10 +209,34 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
 
 
 def _actor(who: Principal) -> str:
-    """The audit's ``actor``: the account's name where there is one, else the role and towns."""
-    if who.name:
+    """The audit's ``actor``: the account's name, or for a development token its role and towns."""
+    if who.name and not who.name.startswith("dev:"):
         return who.name
     return who.role + (f":{','.join(who.towns)}" if who.towns else "")
+
+
+#: Derived layers whose rows lie on the edited rows (a plot's wall row, its violations' geometry is
+#: the plot's): their tiles are dropped around the edited rows only, not around the zones recoloured.
+_ON_THE_ROWS = ("risk_wall", "separation_violations")
+
+
+def _invalidations(layer: str, outcome, before, after) -> list[tuple[list[str], tuple]]:
+    """``(layers, lon/lat bounds)`` of the cached tiles an edit made stale.
+
+    The edited layer, its follow-ups (a plot whose danger counts followed) and the derived rows
+    lying on them change only around the rows before and after the edit; the zones an edit
+    recolours (a whole town) change around themselves. Dropping the town's ``risk_wall`` tiles
+    too would throw away thousands of tiles whose rows did not change.
+    """
+    refresh = outcome.refresh
+    touched = refresh.touched_bounds if refresh is not None else None
+    near = _lonlat_bounds(before, after, touched)
+    on_rows = {layer, *(f.layer for f in outcome.follow_ups)}
+    derived = set(refresh.layers) if refresh is not None else set()
+    on_rows |= derived & set(_ON_THE_ROWS)
+    around = sorted(derived - on_rows)
+    wide = _lonlat_bounds(before, after, refresh.bounds) if refresh is not None and around else None
+    return [(names, box) for names, box in ((sorted(on_rows), near), (around, wide)) if names and box is not None]
 
 
 def _lonlat_bounds(*parts) -> tuple[float, float, float, float] | None:

@@ -40,6 +40,7 @@ ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
     ("post", "/login"): {303: "Signed in: on to `next`.", 400: _WHY[400], 401: "Unknown token."},
     ("post", "/logout"): {303: "Signed out: on to `next`."},
     ("get", "/towns/{code}/wall"): {401: _WHY[401], 403: _WHY[403], 404: "No such town."},
+    ("get", "/grids/{code}/wall"): {401: _WHY[401], 403: _WHY[403], 404: "No such grid (网格)."},
     ("get", "/api/public/shelters/nearest"): {404: "No shelters in the store."},
     ("get", "/api/public/place"): {404: "No shelters in the store."},
     ("get", "/public/shelters/{shelter_id}/card"): {404: "No such shelter."},

@@ -24,7 +24,8 @@ Sources of the split
 Planners and admins get the full view of every layer (all rows, all columns). A **town editor**
 gets a view *per row* (:attr:`LayerView.towns`): the rows of its own towns in full, every other
 row exactly as the public sees it (its public columns if the public sees that row, else nothing).
-A row's town comes from its ``town``, ``plot_id`` or ``site_id`` column (:mod:`server.scope`);
+A row's town comes from its ``town``, ``plot_id`` or ``site_id`` column (:mod:`server.scope`), and
+for an editor scoped to grids (网格) so does its grid;
 a layer whose rows carry none of them (a raster, ``ir_contours``, ``risk_zones``'s grid) is seen
 as the public sees it.
 
@@ -178,15 +179,19 @@ class LayerView:
         present = set(available)
         return [c for c in wanted if c in present]
 
-    def apply(self, frame: gpd.GeoDataFrame, row_towns: pd.Series | None = None) -> gpd.GeoDataFrame:
+    def apply(self, frame: gpd.GeoDataFrame, row_towns: pd.Series | None = None,
+              row_grids: pd.Series | None = None) -> gpd.GeoDataFrame:
         """The visible rows and columns of ``frame`` (a frame read with :meth:`read_columns`).
 
         ``row_towns`` (aligned with ``frame``) gives each row's town for a town editor's view;
-        without it no row is the editor's own.
+        without it no row is the editor's own. ``row_grids`` gives each row's grid (网格), for a
+        view whose codes include grids: a row of one of them is the editor's own too.
         """
         if self.towns is not None:
-            own = (row_towns.isin(self.towns).to_numpy(dtype=bool) if row_towns is not None
-                   else np.zeros(len(frame), dtype=bool))
+            own = np.zeros(len(frame), dtype=bool)
+            for codes in (row_towns, row_grids):
+                if codes is not None:
+                    own |= codes.isin(self.towns).to_numpy(dtype=bool)
             mine = frame[own]
             theirs = self.others.apply(frame[~own]) if self.others is not None else mine.iloc[:0]
             if not len(theirs):

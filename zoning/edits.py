@@ -10,8 +10,8 @@ audit row per changed row), then brings the derived layers up to date
 ``open_major_dangers`` and ``tagged_dangers`` from the records and writes the plot when they
 differ, so the plot's colour follows the loop.
 
-:func:`edit_towns` says which towns an edit touches (before and after), for the caller's scope
-check: the server lets a town editor change only its own town's rows.
+:func:`edit_areas` says which towns and grids (网格) an edit touches (before and after), for the
+caller's scope check: the server lets a town editor change only its own town's (or grid's) rows.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from layers.validate import validate_layer
 from zoning.pipeline import input_fingerprint
 from zoning.rules import RuleSet
 from zoning.wall.dangers import check_dangers, danger_counts
+from zoning.wall.grids import assign_grids, grid_areas
 from zoning.wall.incremental import HAZARD_INPUTS, Refresh, refresh_derived
 
-__all__ = ["EDITABLE", "EditOutcome", "apply_edit", "edit_towns", "features_frame"]
+__all__ = ["EDITABLE", "EditOutcome", "apply_edit", "edit_areas", "features_frame"]
 
 #: Source layers that can be edited row by row.
 EDITABLE = ("industrial_plots", "hazard_sites", "protected_targets", "rescue_stations", "shelters",
@@ -86,24 +87,33 @@ def features_frame(layer: str, features: list[dict]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs="EPSG:4326")
 
 
-def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: gpd.GeoDataFrame | None) -> set[str]:
-    """Town codes the rows of an edit belong to, before and after (None where no town is known).
+def edit_areas(store: Store, layer: str, rows: gpd.GeoDataFrame | None,
+               before: gpd.GeoDataFrame | None) -> set[tuple[str | None, str | None]]:
+    """The ``(town, grid)`` of each row of an edit, before and after (None where not known).
 
     A row's town is its ``town`` field; else (hazard sites) its plot's town; else the town
-    polygon of ``admin_areas`` that holds its representative point.
+    polygon of ``admin_areas`` that holds its representative point. A record of a plot (a hidden
+    danger, a hazard site…) also counts its plot's town and grid, so it cannot reach across. Its
+    grid (网格, where ``admin_areas`` holds grids) is its plot's grid, or for a plot or a row of no
+    plot the grid its own outline falls in (:func:`zoning.wall.grids.assign_grids`).
     """
-    towns: set = set()
+    grids = grid_areas(store.read("admin_areas", where={"level": "grid"}) if store.exists("admin_areas") else None)
+    areas: set = set()
     for frame in (rows, before):
         if frame is None or not len(frame):
             continue
-        town = frame["town"].astype(object) if "town" in frame.columns else pd.Series([None] * len(frame),
-                                                                                       index=frame.index)
-        if "plot_id" in frame.columns and frame["plot_id"].notna().any() and store.exists("industrial_plots"):
+        none = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        town = frame["town"].astype(object) if "town" in frame.columns else none
+        grid = none
+        if (layer != "industrial_plots" and "plot_id" in frame.columns and frame["plot_id"].notna().any()
+                and store.exists("industrial_plots")):
             plots = store.read("industrial_plots", columns=["plot_id", "town"],
                                where={"plot_id": frame["plot_id"].dropna().astype(str).tolist()})
-            by_plot = frame["plot_id"].astype(str).map(dict(zip(plots["plot_id"].astype(str),
-                                                                plots["town"].astype(str))))
-            towns |= set(by_plot.dropna())  # the plot's town counts too: a record cannot reach across
+            ids = plots["plot_id"].astype(str).to_numpy()
+            plot_id = frame["plot_id"].astype(str)
+            by_plot = plot_id.map(dict(zip(ids, plots["town"].astype(str))))
+            grid = plot_id.map(dict(zip(ids, assign_grids(plots, grids)))) if len(grids) else none
+            areas |= set(zip(by_plot.dropna(), grid[by_plot.notna()]))  # the plot's town counts too
             town = town.where(town.notna(), by_plot)
         if town.isna().any() and store.exists("admin_areas"):
             admin = store.read("admin_areas", where={"level": "town"})
@@ -111,8 +121,12 @@ def edit_towns(store: Store, layer: str, rows: gpd.GeoDataFrame | None, before: 
             hit = shapely.STRtree(np.asarray(admin.geometry.array, dtype=object)).query(points, "within")
             found = pd.Series(admin["code"].astype(str).to_numpy()[hit[1]], index=frame.index[hit[0]])
             town = town.where(town.notna(), found[~found.index.duplicated()].reindex(frame.index))
-        towns |= set(town.where(town.notna(), None).tolist())
-    return towns
+        town = town.where(town.notna(), None)
+        if len(grids) and grid is none:
+            grid = assign_grids(gpd.GeoDataFrame({"town": town}, geometry=frame.geometry.values, crs=frame.crs),
+                                grids)
+        areas |= set(zip(town.tolist(), grid.where(grid.notna(), None).tolist()))
+    return areas
 
 
 #: Layers whose rows are records of a plot (its ``plot_id`` must exist, in the same town).

@@ -1,4 +1,9 @@
-"""Administrative areas (行政区划): districts, towns/streets (镇/街道) and grid cells (网格)."""
+"""Administrative areas (行政区划): districts, towns/streets (镇/街道) and grid cells (网格).
+
+A grid (网格, level ``grid``) subdivides a town (its ``parent``) and names its grid officer
+(网格员, ``officer``), who walks it; the officer's phone is for the town's office, not the
+public. Which grid a plot is in is computed from the polygons (:mod:`zoning.wall.grids`).
+"""
 
 from layers.schema import POLYGONAL, Choice, Field, LayerSchema
 
@@ -21,6 +26,8 @@ SCHEMA = LayerSchema(
         Field("name", "str", "名称", "name", required=True, public=True),
         Field("level", "str", "级别", "level", required=True, choices=LEVELS, public=True),
         Field("parent", "str", "上级代码", "parent code", public=True),
+        Field("officer", "str", "网格员", "grid officer", public=True),
+        Field("officer_phone", "str", "网格员电话", "grid officer's phone"),
         Field("source", "str", "数据来源", "data source", public=True),
     ),
 )

@@ -21,6 +21,7 @@ from layers.demo.boundaries import changzhou_city, changzhou_districts
 from layers.demo.synth import (
     DEFAULT_SEED, GENERATED_STEPS, check_options, generate_layers, report_step, to_layer,
 )
+from layers.demo.grids import demo_grids
 from layers.demo.towns import changzhou_towns
 from layers.store import Store, create_store
 
@@ -78,7 +79,7 @@ def build_demo(
     Returns
     -------
     pathlib.Path
-        The store's path. Its layers: ``admin_areas`` (city, 6 districts, towns),
+        The store's path. Its layers: ``admin_areas`` (city, 6 districts, towns, 2-4 grids a town),
         ``industrial_plots``, ``hazard_sites``, ``protected_targets``, ``rescue_stations``,
         ``shelters``, ``roads`` and the raster ``population``.
 
@@ -97,8 +98,8 @@ def build_demo(
     data = generate_layers(districts, towns, scale, seed, progress=progress)
 
     with report_step(progress, "write"):
-        admin = to_layer(pd.concat([city, districts, towns.drop(columns="centre")], ignore_index=True),
-                         "admin_areas", districts.crs)
+        admin = to_layer(pd.concat([city, districts, towns.drop(columns="centre"), demo_grids(towns)],
+                                   ignore_index=True), "admin_areas", districts.crs)
         _write(path, {"admin_areas": admin, **data.layers}, data.population, scale, seed)
     return path
 

@@ -3,7 +3,9 @@
 ``add NAME --role ROLE [--town CODE …] [--expires DAYS]`` makes an account and prints its token
 **once** (the store keeps only a scrypt hash, :mod:`server.accounts`): hand it to its holder,
 who signs in with it (``/login``) or sends it as ``Authorization: Bearer``. A town editor needs
-at least one ``--town``, each a town code of the store's ``admin_areas``; other roles take none.
+at least one ``--town``, each a town code of the store's ``admin_areas``, or ``--grid``, a grid code
+(网格: the account then reads and edits that grid's rows only; a town's editor covers all its
+grids); other roles take none. Grid codes are kept beside town codes in the account's ``towns``.
 ``rotate NAME`` replaces a lost or expired token (the old one and every session of the account
 stop working at once); ``revoke NAME`` ends an account and its sessions (the row is kept, for the
 audit). Every change writes an audit row naming the operating-system user who ran the command
@@ -43,30 +45,34 @@ def _actor() -> str:
         return "cli"
 
 
-def town_codes(store: Store) -> dict[str, str]:
-    """Town codes of the store (``admin_areas`` rows of level ``town``) → names."""
+def town_codes(store: Store, level: str = "town") -> dict[str, str]:
+    """Codes of the store's ``admin_areas`` rows of ``level`` (``town``, or ``grid``) → names."""
     try:
         areas = store.read("admin_areas", columns=["code", "name", "level"])
     except LayerNotFound:
         raise InputError("the store holds no admin_areas layer, so town codes cannot be checked: "
                          "import admin_areas first (riskmap import admin_areas FILE --store …)") from None
-    towns = areas[areas["level"].astype(str) == "town"]
+    towns = areas[areas["level"].astype(str) == level]
     return dict(zip(towns["code"].astype(str), towns["name"].astype(str)))
 
 
-def _check_towns(store: Store, role: str, towns: list[str]) -> list[str]:
+def _check_towns(store: Store, role: str, towns: list[str], grids: list[str] = ()) -> list[str]:
+    """The scope of an account: its towns and grids (网格), each checked against ``admin_areas``."""
     if role != "town_editor":
-        if towns:
-            raise InputError(f"--town is for town_editor accounts; a {role} is not scoped to towns")
+        if towns or grids:
+            option = "--town" if towns else "--grid"
+            raise InputError(f"{option} is for town_editor accounts; a {role} is not scoped to towns or grids")
         return []
-    if not towns:
-        raise InputError("a town_editor account needs at least one --town CODE (a town of admin_areas)")
-    known = town_codes(store)
-    unknown = [t for t in towns if t not in known]
-    if unknown:
-        sample = ", ".join(list(known)[:8]) + (" …" if len(known) > 8 else "")
-        raise InputError(f"unknown town code(s) {', '.join(unknown)}; towns of the store: {sample or 'none'}")
-    return list(dict.fromkeys(towns))
+    if not towns and not grids:
+        raise InputError("a town_editor account needs at least one --town CODE (a town of admin_areas) "
+                         "or --grid CODE (a grid of admin_areas)")
+    for level, codes in (("town", towns), ("grid", grids)):
+        known = town_codes(store, level) if codes else {}
+        unknown = [t for t in codes if t not in known]
+        if unknown:
+            sample = ", ".join(list(known)[:8]) + (" …" if len(known) > 8 else "")
+            raise InputError(f"unknown {level} code(s) {', '.join(unknown)}; {level}s of the store: {sample or 'none'}")
+    return list(dict.fromkeys([*towns, *grids]))
 
 
 def account_status(account: dict) -> str:
@@ -89,7 +95,7 @@ def _issue(as_json: bool, verb: str, account: dict, token: str) -> None:
         print_json({"name": account["name"], "role": account["role"], "towns": towns,
                     "expires_at": account.get("expires_at"), "token": token})
         return
-    scope = f", towns {', '.join(towns)}" if towns else ""
+    scope = f", towns/grids {', '.join(towns)}" if towns else ""
     until = f", expires {account['expires_at'][:10]}" if account.get("expires_at") else ""
     print_line(f"account {account['name']!r} {verb} ({account['role']}{scope}{until})", style="green")
     print_line("token (shown once, not kept by riskmap; hand it over safely):")
@@ -103,6 +109,9 @@ def add_command(
     role: Annotated[str, typer.Option("--role", metavar="|".join(ROLES), help="The account's role.")],
     town: Annotated[Optional[list[str]], typer.Option(
         "--town", metavar="CODE", help="A town of a town_editor (repeat for several).")] = None,
+    grid: Annotated[Optional[list[str]], typer.Option(
+        "--grid", metavar="CODE",
+        help="A grid (网格) of a town_editor: only that grid's rows (repeat for several).")] = None,
     expires: ExpiresOption = None,
     reason: ReasonOption = "",
     as_json: JsonOption = False,
@@ -111,7 +120,7 @@ def add_command(
     check_name(name)
     check_role(role)
     target = open_store(store)
-    towns = _check_towns(target, role, list(town or []))
+    towns = _check_towns(target, role, list(town or []), list(grid or []))
     token, token_id = new_token()
     record = {"name": name, "role": role, "towns": towns, "token_id": token_id,
               "token_hash": hash_secret(parse_token(token)[1]), "expires_at": expiry(expires)}

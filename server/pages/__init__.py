@@ -7,6 +7,7 @@
 ``GET /towns/{code}/wall``                 a town's four-colour risk wall (:mod:`server.pages.wall`)
 ``GET /towns/{code}/lists/...``            its three lists as CSV/XLSX, plot histories
                                            (:mod:`server.pages.wall_records`)
+``GET /grids/{code}/wall``, ``/lists/...`` the same for a grid of a town (网格, :mod:`server.pages.areas`)
 ``GET /public/shelters``                   public shelter map, no login (:mod:`server.pages.public`)
 ``GET /api/public/shelters/nearest``       nearest shelters by walking (public)
 ``GET|POST /login``, ``POST /logout``      the browser session (:mod:`server.pages.session`)
@@ -35,6 +36,7 @@ from server.pages.assets import create_static_router
 from server.pages.planner import create_planner_router
 from server.pages.public import create_public_router
 from server.pages.session import browser_principal, create_session_router
+from server.pages.areas import Areas
 from server.pages.wall import create_wall_router
 from server.pages.wall_records import create_wall_records_router, wall_page_sections
 from server.services import Services
@@ -65,9 +67,10 @@ def create_pages_router(services: Services, ruleset: RuleSet | None = None) -> A
     router.include_router(create_static_router())
     router.include_router(create_session_router(s.auth, base))
     router.include_router(create_planner_router(s.source, s.redactor, s.settings, browser, rs))
+    areas = Areas(s.store, s.source.towns)
     router.include_router(create_wall_router(s.source, s.redactor, s.settings, browser, rs,
-                                             sections=wall_page_sections(s.store, rs, base)))
-    router.include_router(create_wall_records_router(s.store, rs, browser, base))
+                                             sections=wall_page_sections(s.store, rs, base, areas), areas=areas))
+    router.include_router(create_wall_records_router(s.store, rs, browser, base, areas))
     router.include_router(create_public_router(s.source, s.redactor, s.settings, rs))
     router.include_router(create_tiles_router(s.source, s.redactor, s.settings, browser, s.tile_cache),
                           prefix=WEB_PREFIX, include_in_schema=False)

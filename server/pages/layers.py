@@ -148,14 +148,17 @@ def layer_bounds(source: LayerSource, redactor: Redactor, who: Principal,
     return None
 
 
-def town_table(source: LayerSource, redactor: Redactor, who: Principal) -> pd.DataFrame:
-    """Towns of ``admin_areas`` (code, name, parent), sorted by code; empty if there are none."""
+def town_table(source: LayerSource, redactor: Redactor, who: Principal, levels=("town",)) -> pd.DataFrame:
+    """Towns of ``admin_areas`` (code, name, parent, level), sorted by code; empty if there are none.
+
+    ``levels=("town", "grid")`` lists the grids (网格) too.
+    """
     infos = source.infos()
     if "admin_areas" not in infos:
-        return pd.DataFrame(columns=["code", "name", "parent"])
+        return pd.DataFrame(columns=["code", "name", "parent", "level"])
     frame = source.frame(redactor.view("admin_areas", who), infos["admin_areas"])
-    towns = frame[frame["level"].astype(str) == "town"] if "level" in frame else frame.iloc[:0]
-    columns = [c for c in ("code", "name", "parent") if c in towns]
+    towns = frame[frame["level"].astype(str).isin(levels)] if "level" in frame else frame.iloc[:0]
+    columns = [c for c in ("code", "name", "parent", "level") if c in towns]
     return pd.DataFrame(towns[columns]).astype({"code": str}).sort_values("code").reset_index(drop=True)
 
 

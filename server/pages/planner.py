@@ -61,10 +61,10 @@ def _panel(who: Principal, ruleset: RuleSet, towns, base: str, overlays: list[di
         account = (f'<span class="rm-who">{esc(role_label(who))}</span>'
                    f'<form method="post" action="{esc(base)}/logout?next=/map" class="rm-inline">'
                    '<button type="submit">退出 <span class="en">Sign out</span></button></form>')
-    if who.scoped:  # a town's editor opens its own towns' walls only
-        towns = towns[towns["code"].isin(who.towns)]
-    options = "".join(f'<option value="{esc(t.code)}">{esc(t.code)} {esc(t.name)}</option>'
-                      for t in towns.itertuples())
+    # a town's (or grid's) editor opens its own walls only; others the towns' walls (grids are linked from them)
+    towns = towns[towns["code"].isin(who.towns)] if who.scoped else towns[towns["level"] == "town"]
+    options = "".join(f'<option value="{esc(t.code)}" data-path="/{esc(t.level)}s/{esc(t.code)}">{esc(t.code)} '
+                      f'{esc(t.name)}</option>' for t in towns.itertuples())
     walls = ("" if who.is_public or not len(towns) else
              '<section><h2>镇街风险墙 <span class="en">Town risk walls</span></h2>'
              f'<form class="rm-row" id="rm-wall-form"><select id="rm-wall-town">{options}</select>'
@@ -128,7 +128,7 @@ def create_planner_router(source: LayerSource, redactor: Redactor, settings: Set
             "siting": {"url": f"{base}/api/siting"} if who.at_least(SITING_ROLE) else None,
             "palette": {"colours": list(ruleset.palette().colours), "names": list(ruleset.palette().names)},
         }
-        towns = town_table(source, redactor, who)
+        towns = town_table(source, redactor, who, levels=("town", "grid"))
         m = offline_map(base, location=_centre(bounds), zoom_start=11)
         html = render_map_page(m, title="风险地图 Risk map · riskmap", entry="planner", config=config,
                                body_class="rm-page-planner", body=_panel(who, ruleset, towns, base, overlays))

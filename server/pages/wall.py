@@ -1,5 +1,9 @@
 """``GET /towns/{code}/wall``: a town's four-colour risk wall (四色安全风险墙), for a screen or A3.
 
+``GET /grids/{code}/wall`` is the same wall for one grid (网格) of a town (:mod:`server.pages.areas`),
+naming its grid officer (网格员); a town's wall lists its grids with their counts per colour and
+officers (:func:`grids_section`).
+
 The page a town's safety office puts on its wall: the count of plots per colour in big coloured
 tiles (with their area), the map of the town's plots in their colours, and the list of plots
 grouped by colour, red first, each with the reasons behind its colour (Chinese first, English
@@ -13,11 +17,11 @@ dangers, and only orders plots *within* one colour. A yellow plot may score abov
 the list is grouped by colour, the column says "within colour", and the page explains what the
 score adds up (:func:`score_note`, built from the rule set's own weights).
 
-Who may open it: the town's own editor (a ``town_editor`` token scoped to this code, or an
-unscoped one), planners and admins. Without a credential it is an
-:class:`~server.errors.AccessDenied` with a sign-in URL: a browser is sent to ``/login?next=/towns/<code>/wall``, an API client gets a 401 naming the
-credential needed; a token of another town is a 403. An unknown town code is a 404 listing
-some known codes. Counts and areas are the engine's
+Who may open it: the town's own editor (a ``town_editor`` token scoped to this code; for a grid's
+wall, to the grid or its town), planners and admins. Without a credential it is an
+:class:`~server.errors.AccessDenied` with a sign-in URL: a browser is sent to
+``/login?next=/towns/<code>/wall``, an API client gets a 401 naming the credential needed; a token
+of another town (or grid) is a 403. An unknown town or grid code is a 404 listing some known codes. Counts and areas are the engine's
 (:func:`zoning.wall.classify.summarise_wall`); the plots come through the caller's view of
 ``risk_wall`` (:mod:`server.redaction`). The plots are drawn from GeoJSON in the page (a town
 holds tens to a few thousand plots), the basemap from vector tiles.
@@ -43,14 +47,16 @@ from layers.errors import LayerNotFound
 from server.auth import PUBLIC, Principal
 from layers.catalogue import CATALOGUE
 from server.errors import AccessDenied, Forbidden
+from server.pages.areas import Areas, WallArea
 from server.pages.assets import offline_map, render_map_page
-from server.pages.common import PageNotFound, esc, plain, reasons_html
-from server.pages.layers import BASEMAP_LAYERS, overlay_configs, town_table
+from server.pages.common import esc, plain, reasons_html
+from server.pages.layers import BASEMAP_LAYERS, overlay_configs
 from server.pages.session import login_link, role_label
 from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
 from zoning.wall.classify import parse_classification_rules, summarise_wall
+from zoning.wall.grids import grid_counts
 from zoning.rules import LEVELS, RuleSet
 
 __all__ = ["may_open_wall", "check_wall_access", "wall_rows", "score_note", "create_wall_router"]
@@ -61,27 +67,33 @@ _DARK_TEXT = {"yellow", "green", "orange"}
 _SCORE_LABELS = {"major_hazard": ("重大危险源等级", "major hazard source grade")}
 
 
-def may_open_wall(who: Principal, code: str) -> bool:
-    """Whether ``who`` may open the wall of town ``code``.
+def may_open_wall(who: Principal, area: WallArea) -> bool:
+    """Whether ``who`` may open the wall of ``area`` (a town, or a grid: its editor's, or its town's).
 
-    >>> may_open_wall(Principal("town_editor", "320412015"), "320412015"), may_open_wall(PUBLIC, "320412015")
+    >>> town, grid = WallArea("town", "T1", "镇", town="T1"), WallArea("grid", "T1-G1", "网格", town="T1")
+    >>> may_open_wall(Principal("town_editor", "T1"), town), may_open_wall(PUBLIC, town)
     (True, False)
-    >>> may_open_wall(Principal("town_editor", "320412001"), "320412015"), may_open_wall(Principal("planner"), "x")
+    >>> may_open_wall(Principal("town_editor", "T2"), town), may_open_wall(Principal("planner"), town)
     (False, True)
+    >>> may_open_wall(Principal("town_editor", "T1"), grid), may_open_wall(Principal("town_editor", "T1-G1"), grid)
+    (True, True)
+    >>> may_open_wall(Principal("town_editor", "T1-G1"), town)
+    False
     """
-    return who.covers(code)
+    return who.covers(area.town, area.grid) if area.grid is not None else who.covers(area.code)
 
 
-def check_wall_access(who: Principal, code: str, base: str, page: str | None = None) -> None:
-    """Refuse (401 with a sign-in link, or 403) a caller who may not open town ``code``'s wall or its lists."""
-    if may_open_wall(who, code):
+def check_wall_access(who: Principal, area: WallArea, base: str, page: str | None = None) -> None:
+    """Refuse (401 with a sign-in link, or 403) a caller who may not open ``area``'s wall or its lists."""
+    if may_open_wall(who, area):
         return
+    zh, en = area.label
     if who.is_public:
-        sign_in = base + login_link(page or f"/towns/{code}/wall")
-        raise AccessDenied(f"镇街风险墙需要登录 the risk wall of town {code} needs the town's editor token, "
+        sign_in = base + login_link(page or f"{area.path}/wall")
+        raise AccessDenied(f"{zh}风险墙需要登录 the risk wall of {en} {area.code} needs its editor's token, "
                            f"a planner's or an admin's: sign in at {sign_in}", sign_in=sign_in)
     mine = ", ".join(who.towns) or "no town"
-    raise Forbidden(f"this token is for town {mine}, not {code} (此令牌属于镇街 {mine}，不能查看 {code})")
+    raise Forbidden(f"this token is for {mine}, not {en} {area.code} (此令牌属于 {mine}，不能查看{zh} {area.code})")
 
 
 def wall_rows(plots: pd.DataFrame) -> pd.DataFrame:
@@ -132,9 +144,10 @@ def _tiles(summary: pd.Series | None, palette, colours: dict[int, str]) -> str:
     return '<section class="rm-tiles">' + "".join(out) + "</section>"
 
 
-def _table(rows: pd.DataFrame) -> str:
+def _table(rows: pd.DataFrame, area: WallArea) -> str:
     if not len(rows):
-        return '<p class="rm-hint">本镇街尚无地块。<span class="en">No plots in this town.</span></p>'
+        zh, en = area.label
+        return f'<p class="rm-hint">本{zh}尚无地块。<span class="en">No plots in this {en}.</span></p>'
     body = []
     levels = pd.to_numeric(rows["level"], errors="coerce").fillna(0).astype(int).to_numpy()
     for i, (level, r) in enumerate(zip(levels, rows.itertuples(index=False)), start=1):
@@ -165,45 +178,78 @@ def _geojson(frame: pd.DataFrame, columns: list[str]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settings, principal,
-                       ruleset: RuleSet, sections=None) -> APIRouter:
-    """The ``/towns/{code}/wall`` page (see the module docstring).
+def _officer(area: WallArea, base: str) -> str:
+    if area.grid is None:
+        return ""
+    phone = f" ☎ {esc(area.officer_phone)}" if area.officer_phone else ""
+    return (f' · 网格员 <span class="en">grid officer</span> {esc(area.officer or "未指定 none named")}{phone}'
+            f' · <a href="{esc(base)}/towns/{esc(area.town)}/wall">所属镇街 <span class="en">town</span> '
+            f'{esc(area.town)}</a>')
 
-    ``sections(code, plots) -> (html above, html below the list)`` adds the records of the wall
-    (the stale banner, editing forms and lists of :mod:`server.pages.wall_records`).
+
+def grids_section(area: WallArea, plots: pd.DataFrame, areas: Areas, palette, colours: dict[int, str],
+                  base: str) -> str:
+    """A town wall's table of its grids: counts per colour, the grid officer, a link to each grid's wall."""
+    grids = areas.grids(area.code) if area.grid is None else None
+    if grids is None or not len(grids):
+        return ""
+    counts = grid_counts(plots["level"], areas.grid_of(plots) if len(plots) else pd.Series(dtype=object), grids)
+    head = "".join(f'<th class="num"><span class="rm-sw" style="background:{esc(colours[lv])}"></span>{esc(zh)}</th>'
+                   for lv, zh in zip(LEVELS, palette.labels_zh))
+    body = []
+    for r in counts.itertuples(index=False):
+        cells = "".join(f'<td class="num">{int(getattr(r, f"count_{lv}"))}</td>' for lv in LEVELS)
+        link = (f'<a href="{esc(base)}/grids/{esc(r.code)}/wall">{esc(r.code)}</a>' if r.code else
+                '不在网格内 <span class="en">in no grid</span>')
+        phone = f" ☎ {esc(r.officer_phone)}" if r.officer_phone else ""  # the wall is its editors' only
+        body.append(f'<tr><td>{link}</td><td>{esc(r.name or "")}</td><td>{esc(r.officer or "")}{phone}</td>{cells}'
+                    f'<td class="num">{int(r.count_total)}</td></tr>')
+    return ('<section class="rm-grids"><h2>网格 <span class="en">grids</span></h2><table class="rm-list rm-grid-list">'
+            '<thead><tr><th>网格 <span class="en">grid</span></th><th>名称 <span class="en">name</span></th>'
+            f'<th>网格员 <span class="en">grid officer</span></th>{head}<th class="num">合计 <span class="en">total'
+            '</span></th></tr></thead><tbody>' + "".join(body) + "</tbody></table></section>")
+
+
+def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settings, principal,
+                       ruleset: RuleSet, sections=None, areas: Areas | None = None) -> APIRouter:
+    """The ``/towns/{code}/wall`` and ``/grids/{code}/wall`` pages (see the module docstring).
+
+    ``sections(area, plots) -> (html above, html below the list)`` adds the records of the wall
+    (the stale banner, editing forms and lists of :mod:`server.pages.wall_records`); ``areas``
+    finds the town or grid (:mod:`server.pages.areas`; by default over ``source``'s store).
     """
     router = APIRouter(tags=["Pages"])
     base = settings.public_url or ""
+    areas = areas if areas is not None else Areas(source.store, source.towns)
 
-    @router.get("/towns/{code}/wall", response_class=HTMLResponse, summary="Town risk wall (镇街四色安全风险墙)")
-    def town_wall(code: str, who: Principal = Depends(principal)):
-        towns = town_table(source, redactor, PUBLIC)
-        match = towns[towns["code"] == code]
-        if match.empty:
-            known = ", ".join(f"{t.code} {t.name}" for t in towns.head(12).itertuples()) or "none"
-            raise PageNotFound(f"未找到镇街代码 unknown town code {code!r}; towns: {known}"
-                               + (" …" if len(towns) > 12 else ""))
-        check_wall_access(who, code, base)
-        town = match.iloc[0]
+    def area_wall(kind: str, code: str, who: Principal) -> HTMLResponse:
+        area = areas.find(kind, code)
+        check_wall_access(who, area, base)
+        zh, en = area.label
         infos = source.infos()
         if "risk_wall" not in infos:
             raise LayerNotFound("the store has no risk_wall layer yet: run `riskmap zone` on it first")
         wall = source.frame(redactor.view("risk_wall", who), infos["risk_wall"])
-        plots = wall_rows(wall[wall["town"].astype(str) == code])
+        plots = wall_rows(areas.rows(area, wall))
         admin = source.frame(redactor.view("admin_areas", PUBLIC), infos["admin_areas"])
         palette = ruleset.palette()
         summary = summarise_wall(plots, admin, palette=palette) if len(plots) else None
-        row = summary[summary["code"] == code].iloc[0] if summary is not None else None
+        row = summary[summary["code"] == area.town].iloc[0] if summary is not None else None
         seen = plots.drop_duplicates("level").set_index("level")["colour"] if len(plots) else pd.Series(dtype=str)
         colours = {lv: str(seen.get(lv, palette.colour(lv))) for lv in LEVELS}
-        district = admin[admin["code"].astype(str) == str(town.get("parent"))]
-        district_name = str(district["name"].iloc[0]) if len(district) else ""
+        parent = admin[admin["code"].astype(str) == str(area.parent)]
+        parent_name = str(parent["name"].iloc[0]) if len(parent) else ""
         boundary = admin[admin["code"].astype(str) == code]
         info = infos["risk_wall"]
 
         m = offline_map(base, zoom_start=13)
+        grids = areas.grids(code) if area.grid is None else boundary.iloc[:0]
+        if len(grids):
+            folium.GeoJson(_geojson(grids.to_crs(boundary.crs), ["code", "name"]), name="grids",
+                           style_function=lambda f: {"color": "#666", "weight": 1, "fill": False, "dashArray": "2 4"},
+                           tooltip=folium.GeoJsonTooltip(fields=["code", "name"])).add_to(m)
         if len(boundary):
-            folium.GeoJson(_geojson(boundary, ["code", "name"]), name="town",
+            folium.GeoJson(_geojson(boundary, ["code", "name"]), name=kind,
                            style_function=lambda f: {"color": "#333", "weight": 2, "fill": False, "dashArray": "6 4"},
                            ).add_to(m)
         if len(plots):
@@ -218,12 +264,12 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
         if len(shown):
             w, s, e, n = shapely.total_bounds(np.asarray(shown.geometry.values, dtype=object))
             m.fit_bounds([[s, w], [n, e]], padding=(12, 12))
-        header = (f'<header class="rm-wall-head"><h1>{esc(town.get("name"))}四色安全风险墙 '
-                  f'<span class="en">Town risk wall · {esc(code)}</span></h1>'
-                  f'<p>{esc(district_name)} · {len(plots)} 块地块 <span class="en">plots</span> · '
+        header = (f'<header class="rm-wall-head"><h1>{esc(area.name)}四色安全风险墙 '
+                  f'<span class="en">{en.capitalize()} risk wall · {esc(code)}</span></h1>'
+                  f'<p>{esc(parent_name)} · {len(plots)} 块地块 <span class="en">plots</span> · '
                   f'规则 <span class="en">rules</span> {esc(info.ruleset_version or "–")} · '
                   f'更新 <span class="en">updated</span> {esc((info.updated_at or "")[:10])} · '
-                  f'{esc(role_label(who))}</p>'
+                  f'{esc(role_label(who))}{_officer(area, base)}</p>'
                   '<nav class="rm-noprint"><button type="button" onclick="window.print()">打印 A3 '
                   f'<span class="en">Print</span></button> <a href="{esc(base)}/map">风险地图 <span class="en">'
                   f'map</span></a> <a href="{esc(base)}/">首页 <span class="en">home</span></a></nav></header>')
@@ -231,14 +277,22 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
         footer = ('<footer class="rm-wall-foot">'
                   + ("演示数据（部分为生成数据）。<span class='en'>Demo data, partly generated.</span> " if generated else "")
                   + "内部资料，请勿对外公开。<span class='en'>Internal: not for public display.</span></footer>")
-        top, below = sections(code, plots) if sections is not None else ("", "")
-        body = (top + header + _tiles(row, palette, colours)
-                + '<section class="rm-wall-list">' + _table(plots) + score_note(ruleset) + "</section>"
+        top, below = sections(area, plots) if sections is not None else ("", "")
+        body = (top + header + _tiles(row, palette, colours) + grids_section(area, plots, areas, palette, colours, base)
+                + '<section class="rm-wall-list">' + _table(plots, area) + score_note(ruleset) + "</section>"
                 + below + footer)
-        config = {"page": "wall", "base": base, "town": code,
+        config = {"page": "wall", "base": base, "town": area.town, "area": area.path,
                   "basemap_layers": overlay_configs(BASEMAP_LAYERS, source, redactor, PUBLIC, base + "/tiles")}
-        html = render_map_page(m, title=f"{town.get('name')} 四色安全风险墙 Town risk wall {code}", entry="wall",
+        html = render_map_page(m, title=f"{area.name} 四色安全风险墙 {en.capitalize()} risk wall {code}", entry="wall",
                                body_class="rm-page-wall", config=config, body=body)
         return HTMLResponse(html, headers={"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"})
+
+    @router.get("/towns/{code}/wall", response_class=HTMLResponse, summary="Town risk wall (镇街四色安全风险墙)")
+    def town_wall(code: str, who: Principal = Depends(principal)):
+        return area_wall("town", code, who)
+
+    @router.get("/grids/{code}/wall", response_class=HTMLResponse, summary="Grid risk wall (网格四色安全风险墙)")
+    def grid_wall(code: str, who: Principal = Depends(principal)):
+        return area_wall("grid", code, who)
 
     return router

@@ -5,6 +5,8 @@
                                                    of a town (``list``: risk, dangers,
                                                    responsibilities)
 ``GET /towns/{code}/plots/{plot_id}/history``      a plot's timeline (HTML; ``?f=json`` for JSON)
+``GET /grids/{code}/lists/…``, ``…/plots/…``       the same for a grid of a town (网格,
+                                                   :mod:`server.pages.areas`)
 =================================================  ============================================
 
 :func:`wall_sections` is the HTML the wall page (:mod:`server.pages.wall`) adds below its list: a
@@ -31,6 +33,7 @@ from server import html_views as html
 from server.auth import Principal
 from server.openapi import error_responses
 from server.pages.common import esc
+from server.pages.areas import KINDS, Areas, WallArea
 from server.pages.wall import check_wall_access, wall_rows
 from zoning.pipeline import stale_layers
 from zoning.rules import RuleSet
@@ -49,16 +52,23 @@ def _read(store: Store, layer: str, town: str) -> pd.DataFrame:
         columns=["plot_id", "town"])
 
 
-def town_lists(store: Store, ruleset: RuleSet, code: str, today=None) -> dict[str, pd.DataFrame]:
-    """The three lists of town ``code`` (keys of :data:`zoning.wall.registers.LISTS`)."""
+def town_lists(store: Store, ruleset: RuleSet, area: WallArea | str, today=None,
+               areas: Areas | None = None) -> dict[str, pd.DataFrame]:
+    """The three lists of a town (its code, or a :class:`WallArea`) or of a grid (keys of :data:`LISTS`)."""
     today = today or date.today()
-    wall = wall_rows(_read(store, "risk_wall", code))
-    inspections = _read(store, "inspections", code)
+    areas = areas if areas is not None else Areas(store)
+    area = areas.find("town", area) if isinstance(area, str) else area
+
+    def read(layer: str) -> pd.DataFrame:
+        return areas.rows(area, _read(store, layer, area.town))
+
+    wall = wall_rows(read("risk_wall"))
+    inspections = read("inspections")
     if "inspected_on" not in inspections:
         inspections = pd.DataFrame({"plot_id": [], "inspected_on": []})
     status = inspection_status(wall, inspections, parse_inspection_rules(ruleset), today) if len(wall) else None
-    dangers = _read(store, "hidden_dangers", code)
-    resp = _read(store, "responsibilities", code)
+    dangers = read("hidden_dangers")
+    resp = read("responsibilities")
     return {"risk": risk_list(wall, status),
             "dangers": danger_list(dangers, today) if "danger_id" in dangers else danger_list(
                 pd.DataFrame(columns=["danger_id", "plot_id", "description", "level", "status", "tag_level",
@@ -127,12 +137,14 @@ def _table(frame: pd.DataFrame, css: str, hidden=("status",)) -> str:
     return f'<table class="rm-list {css}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def wall_sections(store: Store, ruleset: RuleSet, code: str, plots: pd.DataFrame, base: str, today=None) -> str:
+def wall_sections(store: Store, ruleset: RuleSet, area: WallArea, plots: pd.DataFrame, base: str, today=None,
+                  areas: Areas | None = None) -> str:
     """The HTML the wall page adds: banner, forms, the hidden-danger and responsibility lists, exports."""
-    lists = town_lists(store, ruleset, code, today)
+    lists = town_lists(store, ruleset, area, today, areas)
+    prefix = esc(base + area.path)
     links = " · ".join(
-        f'{esc(zh)} <a href="{esc(base)}/towns/{esc(code)}/lists/{name}.csv">CSV</a> '
-        f'<a href="{esc(base)}/towns/{esc(code)}/lists/{name}.xlsx">XLSX</a>' for name, (zh, _) in LISTS.items())
+        f'{esc(zh)} <a href="{prefix}/lists/{name}.csv">CSV</a> '
+        f'<a href="{prefix}/lists/{name}.xlsx">XLSX</a>' for name, (zh, _) in LISTS.items())
     overdue = lists["risk"].get("检查逾期 inspection overdue", pd.Series(dtype=str))
     late = lists["risk"].loc[overdue != "", "地块 plot"].tolist() if len(overdue) else []
     inspections = ('<p class="rm-overdue">检查逾期 <span class="en">inspections overdue</span>: '
@@ -145,10 +157,10 @@ def wall_sections(store: Store, ruleset: RuleSet, code: str, plots: pd.DataFrame
             + _table(lists["responsibilities"], "rm-responsibilities") + "</section>")
 
 
-def wall_page_sections(store: Store, ruleset: RuleSet, base: str):
+def wall_page_sections(store: Store, ruleset: RuleSet, base: str, areas: Areas | None = None):
     """The ``sections`` callable of :func:`server.pages.wall.create_wall_router`: (banner, records)."""
-    def sections(code: str, plots: pd.DataFrame) -> tuple[str, str]:
-        return stale_banner(store, ruleset), wall_sections(store, ruleset, code, plots, base)
+    def sections(area: WallArea, plots: pd.DataFrame) -> tuple[str, str]:
+        return stale_banner(store, ruleset), wall_sections(store, ruleset, area, plots, base, areas=areas)
 
     return sections
 
@@ -167,18 +179,19 @@ def _xlsx(frame: pd.DataFrame, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def create_wall_records_router(store: Store, ruleset: RuleSet, principal, base: str = "") -> APIRouter:
-    """The list exports and the plot history of a town's wall."""
+def create_wall_records_router(store: Store, ruleset: RuleSet, principal, base: str = "",
+                               areas: Areas | None = None) -> APIRouter:
+    """The list exports and the plot history of a town's wall, and of a grid's (网格)."""
     router = APIRouter(tags=["Pages"])
     private = {"Cache-Control": "private, no-store", "Vary": "Authorization, Cookie"}
+    areas = areas if areas is not None else Areas(store)
 
-    @router.get("/towns/{code}/lists/{name}.{fmt}", summary="A town's risk, hidden-danger or responsibility list",
-                responses=error_responses(400, 401, 403, 404))
-    def export_list(code: str, name: str, fmt: str, who: Principal = Depends(principal)):
-        check_wall_access(who, code, base)
+    def export_list(kind: str, code: str, name: str, fmt: str, who: Principal):
+        area = areas.find(kind, code)
+        check_wall_access(who, area, base)
         if name not in LISTS or fmt not in ("csv", "xlsx"):
             raise InputError(f"lists: {', '.join(LISTS)}; formats: csv, xlsx (got {name}.{fmt})")
-        frame = town_lists(store, ruleset, code)[name].drop(columns=["status"], errors="ignore")
+        frame = town_lists(store, ruleset, area, areas=areas)[name].drop(columns=["status"], errors="ignore")
         filename = f"{code}_{name}.{fmt}"
         headers = {**private, "Content-Disposition": f'attachment; filename="{filename}"'}
         if fmt == "csv":  # UTF-8 with a BOM: Excel opens Chinese text right
@@ -187,29 +200,45 @@ def create_wall_records_router(store: Store, ruleset: RuleSet, principal, base: 
         return Response(_xlsx(frame, LISTS[name][0]), headers=headers,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-    @router.get("/towns/{code}/plots/{plot_id}/history", summary="A plot's timeline (colours, edits, dangers)",
-                responses=error_responses(400, 401, 403, 404))
-    def history(code: str, plot_id: str, f: str = Query("html"), who: Principal = Depends(principal)):
-        check_wall_access(who, code, base)
-        held = store.read("industrial_plots", columns=["plot_id", "town"], where={"plot_id": plot_id, "town": code},
-                          include_retired=True)
-        if not len(held):
-            raise LayerNotFound(f"town {code} has no plot {plot_id!r}")
+    def history(kind: str, code: str, plot_id: str, f: str, who: Principal):
+        area = areas.find(kind, code)
+        check_wall_access(who, area, base)
+        held = store.read("industrial_plots", where={"plot_id": plot_id, "town": area.town}, include_retired=True)
+        if not len(areas.plots_in(area, held)):
+            raise LayerNotFound(f"{area.label[1]} {code} has no plot {plot_id!r}")
         entries = [store.audit(layer=layer, feature=plot_id, limit=None) for layer in _TIMELINE_LAYERS]
         for layer, id_field in (("hidden_dangers", "danger_id"), ("inspections", "inspection_id"),
                                 ("responsibilities", "responsibility_id")):
             if store.exists(layer):
-                ids = store.read(layer, columns=[id_field, "town"], where={"plot_id": plot_id, "town": code},
+                ids = store.read(layer, columns=[id_field, "town"], where={"plot_id": plot_id, "town": area.town},
                                  include_retired=True)[id_field]
                 entries += [store.audit(layer=layer, feature=str(i), limit=None) for i in ids]
         frames = [e for e in entries if len(e)]
         timeline = plot_timeline(pd.concat(frames, ignore_index=True)) if frames else plot_timeline(
             pd.DataFrame(columns=["when", "actor", "action", "layer", "feature", "detail", "before", "after"]))
         if f == "json":
-            return JSONResponse({"plot_id": plot_id, "town": code, "entries": timeline.to_dict("records")},
-                                headers=private)
-        body = [f'<p><a href="{esc(base)}/towns/{esc(code)}/wall">← 风险墙 <span class="en">wall</span></a></p>',
+            return JSONResponse({"plot_id": plot_id, "town": area.town, kind: code,
+                                 "entries": timeline.to_dict("records")}, headers=private)
+        body = [f'<p><a href="{esc(base + area.path)}/wall">← 风险墙 <span class="en">wall</span></a></p>',
                 html.table(timeline.to_dict("records"))]
         return HTMLResponse(html.page(f"{plot_id} 历史 history", body), headers=private)
 
+    def endpoints(kind: str):
+        def export(code: str, name: str, fmt: str, who: Principal = Depends(principal)):
+            return export_list(kind, code, name, fmt, who)
+
+        def timeline(code: str, plot_id: str, f: str = Query("html"), who: Principal = Depends(principal)):
+            return history(kind, code, plot_id, f, who)
+
+        export.__name__, timeline.__name__ = f"{kind}_list", f"{kind}_plot_history"
+        return export, timeline
+
+    for kind, (zh, en) in KINDS.items():
+        export, timeline = endpoints(kind)
+        router.add_api_route(f"/{kind}s/{{code}}/lists/{{name}}.{{fmt}}", export,
+                             summary=f"A {en}'s risk, hidden-danger or responsibility list ({zh}一图三单)",
+                             responses=error_responses(400, 401, 403, 404))
+        router.add_api_route(f"/{kind}s/{{code}}/plots/{{plot_id}}/history", timeline,
+                             summary=f"A plot's timeline on a {en}'s wall (colours, edits, dangers)",
+                             responses=error_responses(400, 401, 403, 404))
     return router

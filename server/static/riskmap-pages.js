@@ -237,7 +237,8 @@
     if (wallForm) {
       wallForm.addEventListener('submit', function (ev) {
         ev.preventDefault();
-        window.location.href = cfg.base + '/towns/' + encodeURIComponent(document.getElementById('rm-wall-town').value) + '/wall';
+        var chosen = document.getElementById('rm-wall-town');
+        window.location.href = cfg.base + chosen.options[chosen.selectedIndex].dataset.path + '/wall';  // '/towns/<code>' or '/grids/<code>'
       });
     }
     RiskMap.map = map;
@@ -366,7 +367,7 @@
     var history = document.getElementById('rm-plot-history');
     function historyLink() {
       if (plotSelect && history) {
-        history.href = cfg.base + '/towns/' + encodeURIComponent(cfg.town) + '/plots/' +
+        history.href = cfg.base + (cfg.area || '/towns/' + encodeURIComponent(cfg.town)) + '/plots/' +
           encodeURIComponent(plotSelect.value) + '/history';
       }
     }

@@ -90,6 +90,25 @@ def test_plot_edit_equals_a_full_run(writable_store, tmp_path):
     assert "重大风险" in entry["after"]["reasons"] and "re-surveyed" in entry["detail"]
 
 
+def test_a_plot_moved_away_leaves_its_violations_behind(writable_store, tmp_path):
+    """The violations of a plot are found where the plot was (they are drawn on it), not where it goes."""
+    store = writable_store
+    rows, base = _row(store, "industrial_plots", "P002")
+    rows["workers"] = 2000
+    rows["geometry"] = shapely.affinity.translate(rows.geometry.iloc[0], xoff=-0.041)  # 240 m from HS1 (321 m)
+    apply_edit(store, RULES, "industrial_plots", gpd.GeoDataFrame(rows), base_versions=base, actor="tester",
+               reason="re-surveyed")
+    held = store.read("separation_violations", where={"subject_id": ["P002"]})
+    assert set(held["site_id"]) == {"HS1"}
+    rows, base = _row(store, "industrial_plots", "P002")
+    rows["geometry"] = shapely.affinity.translate(rows.geometry.iloc[0], xoff=0.041)  # back where it was
+    out = apply_edit(store, RULES, "industrial_plots", gpd.GeoDataFrame(rows), base_versions=base,
+                     actor="tester", reason="surveyed again")
+    assert out.refresh.rows["separation_violations"] == len(held)
+    assert not len(store.read("separation_violations", where={"subject_id": ["P002"]}))
+    _compare(store, _full_run_copy(store, tmp_path), ["risk_wall", "risk_zones", "separation_violations"])
+
+
 def test_retiring_a_plot_retires_its_wall_row(writable_store, tmp_path):
     store = writable_store
     rows, base = _row(store, "industrial_plots", "P001")

@@ -157,10 +157,11 @@ def test_an_edit_drops_the_tiles_it_touched(fresh_client, monkeypatch):
     r = fresh_client.put("/api/edit/industrial_plots/P006", headers={**TOWN, "If-Match": etag},
                          json={"feature": feature, "reason": "report"})
     assert r.status_code == 200
-    (layers, bounds), = calls
-    assert {"industrial_plots", "risk_wall", "risk_zones"} <= layers
-    west, south, east, north = bounds
+    (on_rows, near), (zones, around) = calls
+    assert on_rows == {"industrial_plots", "risk_wall"} and zones == {"risk_zones"}
     plot = plot_geometry(5)  # P006
+    assert near == pytest.approx(plot.bounds, abs=1e-6)  # the plot's wall row lies on the plot: its tiles only
+    west, south, east, north = around
     assert west <= plot.bounds[0] and east >= plot.bounds[2] and south <= plot.bounds[1] and north >= plot.bounds[3]
     assert east - west < 0.15  # the town and cells around the plot, not the whole city's extent
 
@@ -190,3 +191,57 @@ def test_the_servers_cached_wall_is_carried_over_not_reloaded(fresh_client):
     assert source.stats()["frames"]["misses"] == misses  # the edited frame was ready: no reload of the layer
     item = fresh_client.get("/collections/risk_wall/items/P002", headers=PLANNER).json()
     assert item["properties"]["colour_name"] == "red"
+
+
+def test_a_moved_plot_is_carried_over_to_its_new_place(fresh_client):
+    """The carried frame's spatial index follows a geometry edit (rebuilt), without reloading the layer."""
+    import mapbox_vector_tile
+
+    from geo.tiles import tile_containing
+
+    source = fresh_client.app.state.services.source
+
+    def plots_in_tile(point):
+        x, y = tile_containing(point.x, point.y, 15)
+        r = fresh_client.get(f"/tiles/industrial_plots/15/{int(x)}/{int(y)}.mvt", headers=PLANNER)
+        if r.status_code == 204:
+            return set()
+        features = mapbox_vector_tile.decode(r.content)["industrial_plots"]["features"]
+        return {f["properties"]["plot_id"] for f in features}
+
+    old, new = plot_geometry(1).centroid, plot_geometry(2).centroid  # P002 moves 4 km east, next to P003
+    assert "P002" in plots_in_tile(old) and "P002" not in plots_in_tile(new)
+    source.wait_loaded()  # the layer is in the server's frame cache
+    feature, etag = _get(fresh_client, "industrial_plots", "P002", headers=PLANNER)
+    x0, y0, x1, y1 = plot_geometry(2).bounds
+    feature["geometry"] = {"type": "Polygon", "coordinates": [[[x0, y1 + 0.001], [x1, y1 + 0.001], [x1, y1 + 0.004],
+                                                               [x0, y1 + 0.004], [x0, y1 + 0.001]]]}
+    r = fresh_client.put("/api/edit/industrial_plots/P002", headers={**PLANNER, "If-Match": etag},
+                         json={"feature": feature, "reason": "re-surveyed"})
+    assert r.status_code == 200, r.text
+    misses = source.stats()["frames"]["misses"]
+    assert "P002" not in plots_in_tile(old) and "P002" in plots_in_tile(new)
+    assert source.stats()["frames"]["misses"] == misses
+
+
+def test_rows_replaced_in_place_keep_the_index_and_leave_the_old_frame_alone():
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from server.source import replace_rows
+
+    frame = gpd.GeoDataFrame({"plot_id": ["a", "b", "c"], "workers": pd.array([1, 2, None], dtype="Int64")},
+                             geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)], crs="EPSG:4490")
+    frame.sindex
+    fresh = frame.iloc[[1]].copy()
+    fresh["workers"] = pd.array([7], dtype="Int64")
+    merged = replace_rows(frame, fresh, "plot_id", ["b"])
+    assert merged["workers"].tolist()[:2] == [1, 7] and pd.isna(merged["workers"].iloc[2])
+    assert frame["workers"].iloc[1] == 2  # the frame of the version before is unchanged
+    assert merged.has_sindex and merged.sindex is frame.sindex  # same geometries: same index
+    fresh["geometry"] = [shapely.box(5, 5, 6, 6)]
+    moved = replace_rows(frame, fresh, "plot_id", ["b"])
+    assert not moved.has_sindex and list(moved.sindex.query(shapely.box(5.5, 5.5, 5.6, 5.6))) == [1]
+    assert replace_rows(frame, fresh.iloc[:0], "plot_id", ["b"]) is None  # retired: rows go
+    assert replace_rows(frame, fresh.assign(workers=["many"]), "plot_id", ["b"]) is None  # does not fit

@@ -69,14 +69,15 @@ def test_the_planner_map_for_a_planner_has_every_layer_and_the_siting_panel(clie
     assert '<option value="hazardous_plant" data-inventory="true">' in r.text
     assert cfg["bounds"] == pytest.approx([119.90, 31.68, 120.10, 31.80])
     assert [c.lower() for c in cfg["palette"]["colours"]] == ["#d7191c", "#f5d000", "#2b83ba", "#1a9641"]
-    assert f'<option value="{TOWN_WEST}">' in r.text  # the town walls list
+    assert f'<option value="{TOWN_WEST}" data-path="/towns/{TOWN_WEST}">' in r.text  # the town walls list
 
 
 def test_a_town_editor_sees_every_layer_but_no_siting_panel(client):
     html = client.get("/map", headers=TOWN).text
     cfg = page_config(html)
     assert cfg["role"] == "town_editor" and cfg["siting"] is None and "safety_buffers" in overlay_ids(cfg)
-    assert f'<option value="{TOWN_WEST}">' in html and f'<option value="{TOWN_EAST}">' not in html  # its own wall
+    assert f'<option value="{TOWN_WEST}" data-path="/towns/{TOWN_WEST}">' in html  # its own wall
+    assert f'<option value="{TOWN_EAST}"' not in html
 
 
 def test_the_legend_shows_the_four_colours_in_chinese_and_english(client):

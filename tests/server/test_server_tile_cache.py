@@ -18,7 +18,7 @@ from geo.tiles import tile_containing
 from server.app import create_app
 from server.source import LayerSource
 from server.tile_cache import SharedTileCache, TileKey
-from server_common import PLANNER, TOKENS, plot_geometry
+from server_common import PLANNER, TOKENS, TOWN_WEST, plot_geometry
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -225,3 +225,51 @@ def test_invalidate_refuses_bounds_that_are_not_a_box(app):
     for bad in ((120.1, 31.7, 120.0, 31.8), (1, 2, 3), "everywhere", (None, 1, 2, 3)):
         with pytest.raises(InputError, match="west, south, east, north"):
             app.state.services.tiles.invalidate(["industrial_plots"], bad)
+
+
+# ------------------------------------------------------------------ through the editing API
+def z15(i: int) -> tuple[int, int, int]:
+    """The z15 tile holding plot ``i`` of the fixture grid."""
+    point = plot_geometry(i).centroid
+    return (15, *tile_containing(point.x, point.y, 15))
+
+
+def properties(response, layer: str, key: str) -> dict:
+    """``{key value: properties}`` of ``layer``'s features in an MVT answer."""
+    features = mapbox_vector_tile.decode(response.content).get(layer, {}).get("features", [])
+    return {f["properties"][key]: f["properties"] for f in features}
+
+
+def test_an_edit_through_the_api_drops_its_tiles_from_the_shared_cache_and_keeps_far_ones(web, app):
+    near, far = z15(1), z15(15)  # P002 (town west, edited) and P016 (town east, 10 km away)
+    town = z15(0)  # P001: town west too, 4 km from P002
+    layers = ("risk_wall", "risk_zones", "all")
+    for layer in layers:
+        for tile in (near, far, town):
+            assert web.get(url(layer, tile), headers=PLANNER).headers["x-cache"] == "MISS"
+            assert web.get(url(layer, tile), headers=PLANNER).headers["x-cache"] == "HIT"
+    before = web.get(url("risk_wall", near), headers=PLANNER)
+    assert properties(before, "risk_wall", "plot_id")["P002"]["colour_name"] == "yellow"
+    row = web.get("/api/edit/industrial_plots/P002", headers=PLANNER)
+    feature = row.json()
+    feature["properties"]["risk_major"] = 1  # a major risk reported: 重大, red
+    r = web.put("/api/edit/industrial_plots/P002", headers={**PLANNER, "If-Match": row.headers["ETag"]},
+                json={"feature": feature, "reason": "risk report 2026"})
+    assert r.status_code == 200, r.text
+    hits = app.state.services.tile_cache.stats()["hits"]
+    after = web.get(url("risk_wall", near), headers=PLANNER)
+    assert after.headers["x-cache"] == "MISS" and after.headers["etag"] != before.headers["etag"]
+    assert properties(after, "risk_wall", "plot_id")["P002"]["colour_name"] == "red"
+    combined = web.get(url("all", near), headers=PLANNER)
+    assert combined.headers["x-cache"] == "MISS"
+    assert properties(combined, "risk_wall", "plot_id")["P002"]["colour_name"] == "red"
+    zones = web.get(url("risk_zones", near), headers=PLANNER)
+    assert zones.headers["x-cache"] == "MISS"
+    assert properties(zones, "risk_zones", "zone_id")[TOWN_WEST]["level"] == 1  # the town follows its plot
+    for layer in layers:  # 10 km away, in the other town: nothing changed there, still cached
+        assert web.get(url(layer, far), headers=PLANNER).headers["x-cache"] == "HIT", layer
+    # elsewhere in the edited town: its zone (the whole town) was recoloured, its plots' rows were not
+    assert web.get(url("risk_wall", town), headers=PLANNER).headers["x-cache"] == "HIT"
+    for layer in ("risk_zones", "all"):
+        assert web.get(url(layer, town), headers=PLANNER).headers["x-cache"] == "MISS", layer
+    assert app.state.services.tile_cache.stats()["hits"] == hits + len(layers) + 1

@@ -86,5 +86,7 @@ def test_unknown_class_or_terrain_names_the_choices():
 @given(st.floats(100.0, 10_000.0), st.floats(0.0, 500.0), st.sampled_from("ABCDEF"))
 def test_plume_is_symmetric_and_falls_off_axis_and_downwind(x, y, cls):
     c = plume_concentration(1.0, 3.0, np.array([x, x, x * 1.5]), np.array([y, -y, 0.0]), cls)
-    assert c[0] == c[1] and c[0] <= plume_concentration(1.0, 3.0, x, 0.0, cls)
-    assert c[2] < plume_concentration(1.0, 3.0, x, 0.0, cls)
+    on_axis = plume_concentration(1.0, 3.0, x, 0.0, cls)
+    # off axis never above the axis; an array and a scalar evaluation may differ in the last bit
+    assert c[0] == c[1] and c[0] <= on_axis * (1 + 1e-12)
+    assert c[2] < on_axis
