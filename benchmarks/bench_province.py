@@ -3,7 +3,8 @@
 Not a unit test: run it by hand and read the table::
 
     python benchmarks/bench_province.py                      # 10 000 and 100 000 plots
-    python benchmarks/bench_province.py --sizes 1000000 --no-inprocess    # the million, Dask only
+    python benchmarks/bench_province.py --sizes 1000000 --no-inprocess --workers 1 --threads 2 \
+        --memory 7.5GiB                                                # the million, Dask only, < 9 GiB
     python benchmarks/bench_province.py --sizes 1000000 --keep /work/prov # keep the generated province
 
 For each size it generates the province (:func:`layers.demo.province.build_province`: ``size`` plots,
@@ -81,7 +82,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.2f} GiB"
 
 
-def run(size: int, folder: Path, inprocess: bool, rows: list, workers: int, memory: str) -> None:
+def run(size: int, folder: Path, inprocess: bool, rows: list, workers: int, memory: str, threads: int) -> None:
     rs = load_ruleset()
     if not (folder / "province.json").exists():
         with PeakMemory() as mem:
@@ -98,13 +99,13 @@ def run(size: int, folder: Path, inprocess: bool, rows: list, workers: int, memo
         rows.append(("in-process", size, base, mem.peak, None))
     with PeakMemory() as mem:
         t0 = time.perf_counter()
-        with connect(workers=workers, memory=memory) as client:
+        with connect(workers=workers, memory=memory, threads=threads) as client:
             started = time.perf_counter()
             written = run_province(folder, rs, client=client, grid_cell_m=GRID_M, surface_cell_m=SURFACE_M,
                                    out=folder / "zoned")
             ran = time.perf_counter() - started
         whole = time.perf_counter() - t0
-    rows.append((f"dask ({workers} workers)", size, ran, mem.peak, (base / ran) if ref is not None else None))
+    rows.append((f"dask ({workers}×{threads})", size, ran, mem.peak, (base / ran) if ref is not None else None))
     rows.append(("  incl. cluster start/stop", size, whole, mem.peak, None))
     counts = ", ".join(f"{k} {n:,}" for k, n in written.rows.items())
     print(f"{size:,} plots: {counts}; surface {written.shape}", flush=True)
@@ -118,14 +119,15 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--no-inprocess", action="store_true", help="skip the in-process baseline")
     ap.add_argument("--workers", type=int, default=LOCAL_WORKERS, help="worker processes of the LocalCluster")
-    ap.add_argument("--memory", default=LOCAL_MEMORY, help="memory limit of each worker (Dask spills above 60 %%)")
+    ap.add_argument("--threads", type=int, default=1, help="threads of each worker")
+    ap.add_argument("--memory", default=LOCAL_MEMORY, help="memory limit of each worker (Dask spills from 35 %%)")
     ap.add_argument("--keep", help="generate (or reuse) the provinces in this folder, one sub-folder per size")
     args = ap.parse_args()
     rows: list = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
         for size in args.sizes:
-            run(size, root / f"province-{size}", not args.no_inprocess, rows, args.workers, args.memory)
+            run(size, root / f"province-{size}", not args.no_inprocess, rows, args.workers, args.memory, args.threads)
     print(f"\n{'workload':28} {'plots':>10} {'time s':>9} {'peak memory':>12} {'ratio':>7}")
     for name, size, secs, peak, ratio in rows:
         print(f"{name:28} {size:>10,} {secs:>9.1f} {_gib(peak):>12} {'' if ratio is None else f'{ratio:.2f}x':>7}")
