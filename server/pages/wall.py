@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 
-import folium
 import numpy as np
 import pandas as pd
 import shapely
@@ -200,6 +199,8 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
         district_name = str(district["name"].iloc[0]) if len(district) else ""
         boundary = admin[admin["code"].astype(str) == code]
         info = infos["risk_wall"]
+
+        import folium  # slow to import: on the first page, not at startup
 
         m = offline_map(base, zoom_start=13)
         if len(boundary):
