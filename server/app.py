@@ -59,7 +59,7 @@ from server.services import Services, build_services
 from server.settings import Settings, load_settings
 from server.siting_api import siting_router
 from server.tiles import create_tiles_router
-from server.warmup import start_warm_up
+from server.warmup import Activity, ActivityMiddleware, start_warm_up
 
 __all__ = ["RouterFactory", "ROUTERS", "create_app", "create_app_from_env"]
 
@@ -104,8 +104,8 @@ ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _packages, 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    # tile connections, then the pages' slow libraries, once the server answers (server/warmup.py)
-    start_warm_up(tasks=(app.state.services.source.warm_tiles,))
+    # tile connections, then the pages' slow libraries when requests pause (server/warmup.py)
+    start_warm_up(tasks=(app.state.services.source.warm_tiles,), activity=app.state.activity)
     yield
 
 
@@ -140,6 +140,8 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     app.state.services = services
     install_error_handlers(app)
     install_middleware(app, settings, services.auth, COOKIE)
+    app.state.activity = Activity()
+    app.add_middleware(ActivityMiddleware, activity=app.state.activity)
     for factory in routers:
         app.include_router(factory(services))
     install_openapi(app)

@@ -38,3 +38,31 @@ def test_a_module_that_fails_to_import_only_logs(caplog):
     assert not thread.is_alive()
     assert "riskmap_no_such_module" in caplog.text
     assert "pypinyin" in WARM_MODULES
+
+
+def test_imports_wait_for_a_pause_in_requests():
+    import time
+
+    from server.warmup import Activity
+
+    activity = Activity()
+    started = time.monotonic()
+    stop = started + 0.6
+    thread = start_warm_up(("json",), delay=0, activity=activity, quiet=0.3, patience=5)
+    while time.monotonic() < stop:  # a request every 0.1 s for 0.6 s
+        activity.touch()
+        time.sleep(0.1)
+    thread.join(10)
+    assert time.monotonic() - started >= 0.8  # 0.6 s busy + 0.3 s quiet (minus a tick)
+
+
+def test_patience_bounds_the_wait():
+    import time
+
+    from server.warmup import Activity
+
+    activity = Activity()
+    activity.last = time.monotonic() + 100  # "busy" for ever
+    started = time.monotonic()
+    start_warm_up(("json",), delay=0, activity=activity, quiet=0.3, patience=0.5).join(10)
+    assert 0.4 <= time.monotonic() - started < 5
