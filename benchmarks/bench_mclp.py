@@ -22,6 +22,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.optimize  # noqa: F401 - imported before timing (riskmap imports it on first solve)
 
 from zoning.coverage.locate import MaximalCovering
 
