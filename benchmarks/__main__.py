@@ -13,7 +13,9 @@ Every row is measured in this run, riskmap and its baseline one after the other 
 * **start to first answer**: from starting the server process to its first answer.
 * **mixed load** (tiles, PNG tiles of the risk surface, feature pages, the public shelter map) at
   10 and 100 clients against riskmap over the GeoPackage with 2 workers sharing one tile cache;
-  the baseline is the same load on 1 worker. p95, errors.
+  the baseline is the same load on 1 worker. p95, errors. Twice: with a new tile cache (every tile
+  of the phase rendered while measured), and restarted over a tile cache file an earlier server
+  filled by asking every URL once (the steady state of a server whose cache outlives restarts).
 * **zoning** against naive geopandas, **travel times** against networkx and **MCLP** against
   spopt (``pip install spopt``): the scripts ``bench_zoning.py``, ``bench_coverage.py`` and
   ``bench_mclp.py``, run as they are (smaller sizes with ``--quick``), their figures read from
@@ -147,8 +149,9 @@ class Server:
             self.process.kill()
 
 
-def riskmap_server(store: str, work: Path, workers: int = 1) -> Server:
-    cache = work / f"tiles-{time.time_ns()}.sqlite"  # a new cache: cold
+def riskmap_server(store: str, work: Path, workers: int = 1, cache: Path | None = None) -> Server:
+    """``riskmap serve`` with a new tile cache file (cold), or with ``cache`` (kept from an earlier server)."""
+    cache = cache or work / f"tiles-{time.time_ns()}.sqlite"
     env = {"RISKMAP_TOKENS": json.dumps({TOKEN: "planner"}), "RISKMAP_TILE_CACHE": str(cache),
            "RISKMAP_RATE_LIMIT_PER_MINUTE": "0"}
     return Server([str(Path(sys.executable).parent / "riskmap"), "serve", "--store", store, "--port", "{port}",
@@ -241,19 +244,31 @@ def mixed_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]
         px, py = tile_containing(points.iloc[i % len(points)].x, points.iloc[i % len(points)].y, sz)
         paths += [f"/tiles/all/{z}/{x}/{y}.mvt", f"/tiles/risk_surface/{sz}/{int(px)}/{int(py)}.png",
                   f"/collections/shelters/items?limit=50&offset={50 * (i % 20)}", "/public/shelters"]
-    rows = []
-    for clients in (10, 100):
+    figure = lambda p, w: f"{w} worker{'s' * (w > 1)}: {p.rate:,.0f} req/s, p95 {p.p95:,.0f} ms, {p.errors} err"
+    size = f"{len(paths)} URLs, {seconds:g} s"
+
+    def compare(label: str, clients: int, cache: Path | None) -> Row:
+        """2 workers against 1, each a new server (over ``cache``, or a new tile cache file)."""
         phases = {}
         for workers in (2, 1):
-            server = riskmap_server(str(gpkg), work, workers)
+            server = riskmap_server(str(gpkg), work, workers, cache)
             try:
                 phases[workers] = load(server.base, paths, clients, seconds, PLANNER)
             finally:
                 server.stop()
-        figure = lambda p, w: (f"{w} worker{'s' * (w > 1)}: {p.rate:,.0f} req/s, p95 {p.p95:,.0f} ms, "
-                               f"{p.errors} err")
-        rows.append((f"mixed load, {clients} clients (tiles, PNG, items, page)", f"{len(paths)} URLs, {seconds:g} s",
-                     figure(phases[2], 2), figure(phases[1], 1), phases[2].rate / phases[1].rate))
+        return (f"mixed load, {clients} clients, {label}", size, figure(phases[2], 2), figure(phases[1], 1),
+                phases[2].rate / phases[1].rate)
+
+    # a new tile cache for each phase: every tile asked is rendered while measured
+    rows = [compare("cold tile cache", clients, None) for clients in (10, 100)]
+    # restarts over the tile cache file a server filled before (every URL asked once): the steady state
+    cache = work / f"tiles-primed-{time.time_ns()}.sqlite"
+    server = riskmap_server(str(gpkg), work, 1, cache)
+    try:
+        load(server.base, paths, 16, headers=PLANNER)
+    finally:
+        server.stop()
+    rows += [compare("tile cache kept from a run", clients, cache) for clients in (10, 100)]
     return rows
 
 

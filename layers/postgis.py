@@ -482,8 +482,9 @@ class PostgisStore(BaseStore):
                     raise self._error(exc, "cannot read the store") from None
         return bytes(row[0]) if row and row[0] else b""
 
-    def warm_tiles(self, connections: int = 4) -> None:
-        """Open ``connections`` tile connections and have each backend load PostGIS and PROJ now.
+    def warm_tiles(self, connections: int = TILE_CONNECTIONS) -> None:
+        """Open ``connections`` tile connections (all by default: a burst of clients uses every one)
+        and have each backend load PostGIS and PROJ now.
 
         A backend's first ``ST_Transform`` / ``ST_AsMVT`` costs about 70 ms (libraries and the
         projection loaded); the server calls this in the background at startup so the first tiles
