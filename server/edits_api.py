@@ -208,8 +208,8 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
 
 
 def _actor(who: Principal) -> str:
-    """The audit's ``actor``: the account's name where there is one, else the role and towns."""
-    if who.name:
+    """The audit's ``actor``: the account's name, or for a development token its role and towns."""
+    if who.name and not who.name.startswith("dev:"):
         return who.name
     return who.role + (f":{','.join(who.towns)}" if who.towns else "")
 

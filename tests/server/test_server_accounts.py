@@ -142,3 +142,26 @@ def test_guessing_secrets_under_a_known_id_is_bounded(served, monkeypatch):
     for i in range(server.auth.HASHES_PER_MINUTE + 5):
         client.get("/collections", headers=bearer(prefix + f"{i:043d}"))
     assert len(calls) == server.auth.HASHES_PER_MINUTE  # the rest cost no scrypt
+
+
+def _put_back(client, headers, plot_id, reason):
+    r = client.get(f"/api/edit/industrial_plots/{plot_id}", headers=headers)
+    assert r.status_code == 200, r.text
+    return client.put(f"/api/edit/industrial_plots/{plot_id}", headers={**headers, "If-Match": r.headers["ETag"]},
+                      json={"feature": r.json(), "reason": reason})
+
+
+def test_an_accounts_edits_are_audited_under_its_name_and_reach_each_of_its_towns(served):
+    store, client = served
+    both = bearer(add_account(store, "zhao", "town_editor", [TOWN_WEST, TOWN_EAST]))
+    west = bearer(add_account(store, "li", "town_editor", [TOWN_WEST]))
+    east_plot = PLOTS.loc[PLOTS["town"] == TOWN_EAST, "plot_id"].iloc[0]
+    west_plot = PLOTS.loc[PLOTS["town"] == TOWN_WEST, "plot_id"].iloc[0]
+    for plot_id in (east_plot, west_plot):
+        r = _put_back(client, both, plot_id, "核对 checked")
+        assert r.status_code == 200, r.text
+        entry = store.audit(layer="industrial_plots", feature=plot_id, limit=None).iloc[0]
+        assert entry["actor"] == "zhao" and entry["detail"] == "核对 checked"
+    r = _put_back(client, west, west_plot, "ok")
+    assert r.status_code == 200
+    assert client.get(f"/api/edit/industrial_plots/{east_plot}", headers=west).status_code == 403

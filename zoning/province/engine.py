@@ -40,7 +40,7 @@ from zoning.hazards.qra.contours import _clusters
 from zoning.hazards.qra.individual import Window
 from zoning.hazards.qra.rules import parse_qra_rules
 from zoning.hazards.separation import find_violations, parse_separation_rules
-from zoning.pipeline import ZoningResult, _for_store
+from zoning.pipeline import ZoningResult, for_store
 from zoning.province.partition import EMPTY_BOUNDS, expand, lattice_window, meets, merged, owners, total_bounds
 from zoning.province.population import population_window
 from zoning.province.stages import (
@@ -278,7 +278,7 @@ def _merge(client, points, areas, contours, admin, ctx: Context, shape, transfor
             part, (r0, c0) = a.surface
             array[r0:r0 + part.shape[0], c0:c0 + part.shape[1]] = part
     summary = summarise_wall(wall, admin if admin is not None and len(admin) else None)
-    stored = {name: _for_store(frame.reset_index(drop=True)) for name, frame in layers.items()}
+    stored = {name: for_store(frame.reset_index(drop=True)) for name, frame in layers.items()}
     return ZoningResult(stored, (array, transform, ctx.crs), summary, warnings)
 
 
