@@ -334,10 +334,11 @@ def script_rows(gpkg: Path, quick: bool) -> list[Row]:
     return rows
 
 
-def print_table(rows: list[Row]) -> None:
-    header = ("workload", "size", "riskmap", "baseline", "ratio")
-    cells = [header] + [(a, b, c, d, "-" if r != r else f"{r:.2f}×") for a, b, c, d, r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(5)]
+def print_table(rows: list[tuple[str, str, str, str, float, str]]) -> None:
+    """Markdown table of ``rows`` (a row and the load averages while its group ran)."""
+    header = ("workload", "size", "riskmap", "baseline", "ratio", "load (1 min)")
+    cells = [header] + [(a, b, c, d, "-" if r != r else f"{r:.2f}×", load) for a, b, c, d, r, load in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in cells[1:]:
@@ -361,19 +362,21 @@ def main(argv=None) -> None:
 
     gpkg = prepare_demo(work / f"city-s{scale:g}.gpkg", scale)
     groups = args.only or ["tipg", "mixed", "scripts"]
-    rows: list[Row] = []
+    rows = []
     started = time.perf_counter()
     for group, run in (("tipg", lambda: tipg_rows(gpkg, work, args.quick, seconds)),
                        ("mixed", lambda: mixed_rows(gpkg, work, args.quick, seconds)),
                        ("scripts", lambda: script_rows(gpkg, args.quick))):
         if group in groups:
+            before = os.getloadavg()[0]  # other work on the machine: each group's figures beside it
             try:
                 done = run()
             except Exception as exc:  # noqa: BLE001 - one group failing must not hide the others' rows
                 done = [(f"{group} rows", "-", f"failed: {type(exc).__name__}: {exc}", "-", float("nan"))]
+            load = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
             for row in done:
-                print("  measured:", " | ".join(map(str, row)), file=sys.stderr, flush=True)
-            rows += done
+                print("  measured:", " | ".join(map(str, row)), f"| load {load}", file=sys.stderr, flush=True)
+            rows += [(*row, load) for row in done]
     print(f"\nriskmap benchmarks, demo scale {scale:g}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}, {time.perf_counter() - started:.0f} s; ratio > 1: riskmap ahead\n")
     print_table(rows)
