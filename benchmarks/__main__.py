@@ -13,10 +13,13 @@ Every row is measured in this run, riskmap and its baseline one after the other 
 * **start to first answer**: from starting the server process to its first answer.
 * **mixed load** (tiles, PNG tiles of the risk surface, feature pages, the public shelter map) at
   10 and 100 clients against riskmap over the GeoPackage with 2 workers sharing one tile cache;
-  the baseline is the same load on 1 worker. p95, errors.
-* **zoning** against naive geopandas and **travel times** against networkx: the existing scripts
-  ``bench_zoning.py`` and ``bench_coverage.py``, run as they are (smaller sizes with ``--quick``),
-  their figures read from what they print.
+  the baseline is the same load on 1 worker. p95, errors. Twice: with a new tile cache (every tile
+  of the phase rendered while measured), and restarted over a tile cache file an earlier server
+  filled by asking every URL once (the steady state of a server whose cache outlives restarts).
+* **zoning** against naive geopandas, **travel times** against networkx and **MCLP** against
+  spopt (``pip install spopt``): the scripts ``bench_zoning.py``, ``bench_coverage.py`` and
+  ``bench_mclp.py``, run as they are (smaller sizes with ``--quick``), their figures read from
+  what they print.
 
 Ratios are riskmap's advantage: baseline time / riskmap time, or riskmap rate / baseline rate
 (above 1: riskmap is better). ``--quick`` runs a smaller demo (scale 2), shorter phases and the
@@ -27,10 +30,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -71,9 +76,9 @@ class Phase:
 
 async def _load(base: str, paths: list[str], clients: int, seconds: float | None, headers: dict) -> Phase:
     """Ask ``paths`` with ``clients`` concurrent clients: once each (``seconds`` None) or round and round."""
-    latencies, errors, position = [], 0, 0
-    deadline = None if seconds is None else time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    latencies, errors, position, deadline = [], 0, 0, None
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    tls = ssl.create_default_context()  # one for all the clients (each would build its own: ~30 ms)
 
     async def client_loop(client: httpx.AsyncClient) -> None:
         nonlocal errors, position
@@ -91,9 +96,15 @@ async def _load(base: str, paths: list[str], clients: int, seconds: float | None
                 errors += 1
             latencies.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
+    # one client (one keep-alive connection) per simulated user: a single httpx pool of 100
+    # connections spends its time looking for a free one (a trivial app fell from 160 to 40 req/s)
+    async with contextlib.AsyncExitStack() as stack:
+        pool = [await stack.enter_async_context(httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
+                                                                    limits=limits, verify=tls))
+                for _ in range(clients)]
         started = time.perf_counter()
-        await asyncio.gather(*(client_loop(client) for _ in range(clients)))
+        deadline = None if seconds is None else started + seconds
+        await asyncio.gather(*(client_loop(client) for client in pool))
         elapsed = time.perf_counter() - started
     ms = np.array(latencies) * 1000 if latencies else np.zeros(1)
     return Phase(len(latencies), elapsed, errors, *(float(np.percentile(ms, q)) for q in (50, 95, 99)))
@@ -103,8 +114,19 @@ def load(base, paths, clients, seconds=None, headers=None) -> Phase:
     return asyncio.run(_load(base, paths, clients, seconds, headers or {}))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far; NaN where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
-    """A server process on a free port; ``started`` is the time from launch to its first answer."""
+    """A server process on a free port; ``started`` is the time from launch to its first answer and
+    ``cpu`` the CPU seconds the process used until then (what the start costs on an idle machine:
+    wall time on a loaded one is mostly waiting for a core)."""
 
     def __init__(self, command: list[str], env: dict, probe: str, cwd: Path = ROOT):
         self.port = free_port()
@@ -125,6 +147,7 @@ class Server:
                     raise SystemExit(f"{command[:3]} did not answer within 180 s")
                 time.sleep(0.02)
         self.started = time.perf_counter() - launched
+        self.cpu = cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -134,8 +157,9 @@ class Server:
             self.process.kill()
 
 
-def riskmap_server(store: str, work: Path, workers: int = 1) -> Server:
-    cache = work / f"tiles-{time.time_ns()}.sqlite"  # a new cache: cold
+def riskmap_server(store: str, work: Path, workers: int = 1, cache: Path | None = None) -> Server:
+    """``riskmap serve`` with a new tile cache file (cold), or with ``cache`` (kept from an earlier server)."""
+    cache = cache or work / f"tiles-{time.time_ns()}.sqlite"
     env = {"RISKMAP_TOKENS": json.dumps({TOKEN: "planner"}), "RISKMAP_TILE_CACHE": str(cache),
            "RISKMAP_RATE_LIMIT_PER_MINUTE": "0"}
     return Server([str(Path(sys.executable).parent / "riskmap"), "serve", "--store", store, "--port", "{port}",
@@ -188,7 +212,7 @@ def tipg_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]:
                 ("tipg", lambda: tipg_server(database), theirs_paths, theirs_items)):
             server = start()
             try:
-                m = measured[who] = {"start": server.started}
+                m = measured[who] = {"start": server.started, "cpu": server.cpu}
                 m["cold1"] = load(server.base, tile_paths[:half], 1, headers=PLANNER)
                 m["cold16"] = load(server.base, tile_paths[half:], 16, headers=PLANNER)
                 m["warm1"] = load(server.base, tile_paths, 1, seconds, PLANNER)
@@ -199,8 +223,9 @@ def tipg_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]:
                 server.stop()
         ours, theirs = measured["riskmap"], measured["tipg"]
         size = f"{plots:,} plots, {len(tiles)} tiles z12-16"
-        rows = [("start to first answer (PostGIS store)", f"{plots:,} plots", f"{ours['start']:.1f} s",
-                 f"{theirs['start']:.1f} s", theirs["start"] / ours["start"])]
+        start = lambda m: f"{m['start']:.1f} s (CPU {m['cpu']:.1f} s)"
+        rows = [("start to first answer (PostGIS store)", f"{plots:,} plots", start(ours), start(theirs),
+                 theirs["start"] / ours["start"])]
         for key, label in (("cold1", "tiles cold, 1 client"), ("cold16", "tiles cold, 16 clients"),
                            ("warm1", "tiles warm, 1 client"), ("warm16", "tiles warm, 16 clients")):
             rows.append(_rate_row(f"{label} vs tipg", size, ours[key], theirs[key], "tiles"))
@@ -227,19 +252,31 @@ def mixed_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]
         px, py = tile_containing(points.iloc[i % len(points)].x, points.iloc[i % len(points)].y, sz)
         paths += [f"/tiles/all/{z}/{x}/{y}.mvt", f"/tiles/risk_surface/{sz}/{int(px)}/{int(py)}.png",
                   f"/collections/shelters/items?limit=50&offset={50 * (i % 20)}", "/public/shelters"]
-    rows = []
-    for clients in (10, 100):
+    figure = lambda p, w: f"{w} worker{'s' * (w > 1)}: {p.rate:,.0f} req/s, p95 {p.p95:,.0f} ms, {p.errors} err"
+    size = f"{len(paths)} URLs, {seconds:g} s"
+
+    def compare(label: str, clients: int, cache: Path | None) -> Row:
+        """2 workers against 1, each a new server (over ``cache``, or a new tile cache file)."""
         phases = {}
         for workers in (2, 1):
-            server = riskmap_server(str(gpkg), work, workers)
+            server = riskmap_server(str(gpkg), work, workers, cache)
             try:
                 phases[workers] = load(server.base, paths, clients, seconds, PLANNER)
             finally:
                 server.stop()
-        figure = lambda p, w: (f"{w} worker{'s' * (w > 1)}: {p.rate:,.0f} req/s, p95 {p.p95:,.0f} ms, "
-                               f"{p.errors} err")
-        rows.append((f"mixed load, {clients} clients (tiles, PNG, items, page)", f"{len(paths)} URLs, {seconds:g} s",
-                     figure(phases[2], 2), figure(phases[1], 1), phases[2].rate / phases[1].rate))
+        return (f"mixed load, {clients} clients, {label}", size, figure(phases[2], 2), figure(phases[1], 1),
+                phases[2].rate / phases[1].rate)
+
+    # a new tile cache for each phase: every tile asked is rendered while measured
+    rows = [compare("cold tile cache", clients, None) for clients in (10, 100)]
+    # restarts over the tile cache file a server filled before (every URL asked once): the steady state
+    cache = work / f"tiles-primed-{time.time_ns()}.sqlite"
+    server = riskmap_server(str(gpkg), work, 1, cache)
+    try:
+        load(server.base, paths, 16, headers=PLANNER)
+    finally:
+        server.stop()
+    rows += [compare("tile cache kept from a run", clients, cache) for clients in (10, 100)]
     return rows
 
 
@@ -259,7 +296,8 @@ def _seconds(text: str, label: str) -> float:
 
 
 def script_rows(gpkg: Path, quick: bool) -> list[Row]:
-    """bench_zoning.py (separation: riskmap against naive geopandas) and bench_coverage.py (networkx)."""
+    """bench_zoning.py (separation: riskmap against naive geopandas), bench_coverage.py (networkx) and
+    bench_mclp.py (spopt)."""
     rows = []
     sites, targets = (500, 20_000) if quick else (5_000, 200_000)
     try:
@@ -281,15 +319,26 @@ def script_rows(gpkg: Path, quick: bool) -> list[Row]:
                      f"{ours:.2f} s", f"{theirs:.2f} s", theirs / ours))
     except RuntimeError as exc:
         rows.append(("travel times vs networkx", "-", f"failed: {exc}", "-", float("nan")))
-    rows.append(("MCLP vs spopt", "-", "not run: no MCLP benchmark script yet, spopt not installed", "-",
-                 float("nan")))
+    demand, candidates, k = (1_000, 150, 10) if quick else (4_000, 400, 25)
+    try:
+        out = _script("bench_mclp.py", ["--demand", str(demand), "--candidates", str(candidates), "--k", str(k),
+                                        "--repeat", "1" if quick else "3"])
+        size = f"{demand:,} demand, {candidates:,} candidates, k={k}"
+        if "spopt MCLP: not run" in out:
+            rows.append(("MCLP vs spopt", size, "not run: pip install spopt", "-", float("nan")))
+        else:
+            ours, theirs = _seconds(out, "riskmap MCLP exact"), _seconds(out, "spopt MCLP")
+            rows.append(("MCLP (exact) vs spopt", size, f"{ours:.2f} s", f"{theirs:.2f} s", theirs / ours))
+    except RuntimeError as exc:
+        rows.append(("MCLP vs spopt", "-", f"failed: {exc}", "-", float("nan")))
     return rows
 
 
-def print_table(rows: list[Row]) -> None:
-    header = ("workload", "size", "riskmap", "baseline", "ratio")
-    cells = [header] + [(a, b, c, d, "-" if r != r else f"{r:.2f}×") for a, b, c, d, r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(5)]
+def print_table(rows: list[tuple[str, str, str, str, float, str]]) -> None:
+    """Markdown table of ``rows`` (a row and the load averages while its group ran)."""
+    header = ("workload", "size", "riskmap", "baseline", "ratio", "load (1 min)")
+    cells = [header] + [(a, b, c, d, "-" if r != r else f"{r:.2f}×", load) for a, b, c, d, r, load in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in cells[1:]:
@@ -313,19 +362,21 @@ def main(argv=None) -> None:
 
     gpkg = prepare_demo(work / f"city-s{scale:g}.gpkg", scale)
     groups = args.only or ["tipg", "mixed", "scripts"]
-    rows: list[Row] = []
+    rows = []
     started = time.perf_counter()
     for group, run in (("tipg", lambda: tipg_rows(gpkg, work, args.quick, seconds)),
                        ("mixed", lambda: mixed_rows(gpkg, work, args.quick, seconds)),
                        ("scripts", lambda: script_rows(gpkg, args.quick))):
         if group in groups:
+            before = os.getloadavg()[0]  # other work on the machine: each group's figures beside it
             try:
                 done = run()
             except Exception as exc:  # noqa: BLE001 - one group failing must not hide the others' rows
                 done = [(f"{group} rows", "-", f"failed: {type(exc).__name__}: {exc}", "-", float("nan"))]
+            load = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
             for row in done:
-                print("  measured:", " | ".join(map(str, row)), file=sys.stderr, flush=True)
-            rows += done
+                print("  measured:", " | ".join(map(str, row)), f"| load {load}", file=sys.stderr, flush=True)
+            rows += [(*row, load) for row in done]
     print(f"\nriskmap benchmarks, demo scale {scale:g}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}, {time.perf_counter() - started:.0f} s; ratio > 1: riskmap ahead\n")
     print_table(rows)

@@ -48,7 +48,7 @@ from geo.errors import InputError, RiskmapError
 from layers.errors import StoreError
 from layers.rasters import RasterData, geotiff_bytes
 from layers.store_records import display_address
-from layers.store_base import META_KEYS, BaseStore, ThreadConnections, Transaction
+from layers.store_base import META_KEYS, BaseStore, SharedConnections, ThreadConnections, Transaction
 from layers.store_rows import PreparedRows, RawRows, check_name
 
 try:  # psycopg is a dependency; imported lazily so that a GeoPackage-only install still imports layers
@@ -263,6 +263,13 @@ class _PgTransaction(Transaction):
                          [name, os.urandom(16).hex(), geotiff_bytes(raster)])
 
 
+#: Connections lent for database-built tiles at once (a burst of requests waits for one).
+TILE_CONNECTIONS = 8
+#: A tile statement on nothing: loads PostGIS and the lon/lat → Web Mercator projection in the backend.
+_WARM_TILE = ("SELECT ST_AsMVT(t, 'warm', 4096, 'g') FROM (SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID("
+              "ST_MakePoint(120.0, 31.7), 4326), 3857), ST_TileEnvelope(12, 3413, 1666), 4096, 64, true) AS g) AS t")
+
+
 class PostgisStore(BaseStore):
     """A :class:`~layers.store.Store` in a PostgreSQL + PostGIS schema (see the module docstring).
 
@@ -283,6 +290,9 @@ class PostgisStore(BaseStore):
         self.url, self.schema = parse_address(address)
         self.lock_timeout = float(lock_timeout)
         self._pool = ThreadConnections(self._open_connection, alive=lambda con: not con.closed)
+        #: connections for tiles (one statement each, any thread): warm backends, a bounded number
+        self._tile_pool = SharedConnections(self._open_connection, size=TILE_CONNECTIONS,
+                                            alive=lambda con: not con.closed)
         if check:
             problems = self._quick_problems()
             if problems:
@@ -337,6 +347,7 @@ class PostgisStore(BaseStore):
     def close(self) -> None:
         """Close every connection of this store (it reconnects when used again)."""
         self._pool.close()
+        self._tile_pool.close()
 
     def _error(self, exc: Exception, doing: str) -> StoreError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -460,9 +471,29 @@ class PostgisStore(BaseStore):
         for layer in layers:
             check_name(layer.name)
         query, params = mvt_query(self.schema, layers, z, x, y, tuple(float(v) for v in bbox), **generalisation)
-        with self._snapshot() as con:
-            row = con.execute(query, params).fetchone()
+        if self._pool.depth:  # inside this thread's read snapshot: read in it
+            with self._snapshot() as con:
+                row = con.execute(query, params).fetchone()
+        else:  # one statement is its own snapshot: any warm connection will do, no BEGIN / ROLLBACK
+            with self._tile_pool.borrow() as con:
+                try:
+                    row = con.execute(query, params).fetchone()
+                except psycopg.Error as exc:
+                    raise self._error(exc, "cannot read the store") from None
         return bytes(row[0]) if row and row[0] else b""
+
+    def warm_tiles(self, connections: int = TILE_CONNECTIONS) -> None:
+        """Open ``connections`` tile connections (all by default: a burst of clients uses every one)
+        and have each backend load PostGIS and PROJ now.
+
+        A backend's first ``ST_Transform`` / ``ST_AsMVT`` costs about 70 ms (libraries and the
+        projection loaded); the server calls this in the background at startup so the first tiles
+        do not pay it.
+        """
+        try:
+            self._tile_pool.warm(connections, lambda con: con.execute(_WARM_TILE).fetchone())
+        except psycopg.Error as exc:
+            raise self._error(exc, "cannot prepare tile connections") from None
 
     def _archive_rows(self, con, name: str, ids=None) -> list[dict]:
         query = sql.SQL("SELECT feature, row_version, retired_at, retired_by, data::text, ST_AsBinary(geom) FROM {} "

@@ -91,7 +91,8 @@ def _layer_query(schema: str, layer: MvtLayer, envelope, extent: int, buffer: in
     unit = sql.SQL("((ST_XMax(e) - ST_XMin(e)) / {})").format(lit(float(extent)))  # one tile unit, in metres
     geometry = sql.SQL("ST_AsMVTGeom(ST_SimplifyPreserveTopology(g, {} * {}), e, {}, {}, true)").format(
         lit(float(simplify_units)), unit, lit(int(extent)), lit(int(buffer)))
-    where = [sql.SQL("geom && ST_MakeEnvelope({}, {}, {}, {}, 4490)").format(*map(lit, bbox))]
+    read = sql.SQL("geom && ST_MakeEnvelope({}, {}, {}, {}, 4490)").format(*map(lit, bbox))
+    where = []
     # the size the Python tiler measures: the bounding box of the part inside the buffered tile
     grown = sql.SQL("{} * {}").format(lit(float(buffer)), unit)
     where.append(sql.SQL(
@@ -106,14 +107,17 @@ def _layer_query(schema: str, layer: MvtLayer, envelope, extent: int, buffer: in
         column, first, other = layer.classes
         where.append(sql.SQL("(CASE {} {} ELSE {} END) <= {}").format(
             sql.Identifier(column), _cases({k: int(v) for k, v in first.items()}), lit(int(other)), lit(int(z))))
+    # "OFFSET 0" keeps each subquery whole: Postgres would otherwise inline ``g`` into every
+    # reference (ST_Transform five times a row) and push the IS NOT NULL test down (ST_AsMVTGeom twice)
     return sql.SQL(
         "COALESCE((SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
-        "SELECT {columns} FROM {table}, (SELECT {envelope} AS e) AS tile, "
-        "LATERAL (SELECT ST_Transform(ST_SetSRID(geom, 4326), 3857) AS g) AS projected "
-        "WHERE {where} ORDER BY fid) AS t WHERE t.__geom IS NOT NULL), ''::bytea)").format(
+        "SELECT {columns} FROM ("
+        "SELECT *, ST_Transform(ST_SetSRID(geom, 4326), 3857) AS g FROM {table}, (SELECT {envelope} AS e) AS tile "
+        "WHERE {read} OFFSET 0) AS projected "
+        "WHERE {where} ORDER BY fid OFFSET 0) AS t WHERE t.__geom IS NOT NULL), ''::bytea)").format(
         name=lit(layer.name), extent=lit(int(extent)),
         columns=sql.SQL(", ").join([sql.SQL("{} AS __geom").format(geometry), *columns]),
-        table=sql.Identifier(schema, layer.name), envelope=envelope, where=sql.SQL(" AND ").join(where))
+        table=sql.Identifier(schema, layer.name), envelope=envelope, read=read, where=sql.SQL(" AND ").join(where))
 
 
 def mvt_query(schema: str, layers: Sequence[MvtLayer], z: int, x: int, y: int, bbox, *, extent: int = 4096,

@@ -49,7 +49,7 @@ from layers.store_rows import (
     PreparedRows, RawRows, check_name, documents_json, frame_from_raw, now, prepare_layer, row_documents,
 )
 
-__all__ = ["BaseStore", "Transaction", "ThreadConnections", "META_KEYS", "AUDIT_KEYS"]
+__all__ = ["BaseStore", "Transaction", "ThreadConnections", "SharedConnections", "META_KEYS", "AUDIT_KEYS"]
 
 #: Fields of a layer's metadata row, in every backend.
 META_KEYS = ("name", "kind", "version", "updated_at", "derived", "ruleset_version", "fingerprint", "rows",
@@ -64,24 +64,36 @@ class ThreadConnections:
     A connection is never shared across threads, nor used in a child process that inherited it
     (a forked worker makes its own). ``depth`` counts the nested read snapshots of the calling
     thread, so that only the outermost one begins and ends a transaction.
+
+    The server's worker threads come and go (anyio ends a thread idle for 10 s): the connection of a
+    thread that has ended is closed when the next one is made, so a server under bursts of load does
+    not pile up idle connections until the database refuses more ("too many clients").
     """
 
     def __init__(self, connect, alive=lambda con: True):
         self._connect, self._alive = connect, alive
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list = []
+        self._all: list = []  # (thread, connection)
 
     def get(self):
         """The calling thread's connection."""
         con = getattr(self._local, "con", None)
         if con is not None and self._local.pid == os.getpid() and self._alive(con):
             return con
+        self._close_orphans()
         con = self._connect()
         self._local.con, self._local.pid, self._local.depth = con, os.getpid(), 0
         with self._lock:
-            self._all.append(con)
+            self._all.append((threading.current_thread(), con))
         return con
+
+    def _close_orphans(self) -> None:
+        """Close the connections of threads that have ended."""
+        with self._lock:
+            ended = [con for thread, con in self._all if not thread.is_alive()]
+            self._all = [(thread, con) for thread, con in self._all if thread.is_alive()]
+        _close_all(ended)
 
     @property
     def depth(self) -> int:
@@ -94,13 +106,84 @@ class ThreadConnections:
     def close(self) -> None:
         """Close every connection made (the next use reconnects)."""
         with self._lock:
-            connections, self._all = self._all, []
-        for con in connections:
-            try:
-                con.close()
-            except Exception:  # noqa: BLE001 - a connection already broken is closed enough
-                pass
+            connections, self._all = [con for _, con in self._all], []
+        _close_all(connections)
         self._local = threading.local()
+
+
+class SharedConnections:
+    """At most ``size`` connections lent to any thread for one statement, kept open and reused.
+
+    For statements that need no snapshot of their own (one statement is one): a PostGIS backend
+    loads PostGIS and PROJ on its first spatial query (about 70 ms), which per-thread connections
+    pay again for every new server thread. :meth:`warm` opens connections ahead and runs
+    ``prepare`` on each, off the request path. A borrower waits while all ``size`` are lent, so a
+    burst of requests queues here instead of starting more backends than the cores can run. A
+    forked worker makes its own.
+    """
+
+    def __init__(self, connect, size: int = 8, alive=lambda con: True):
+        self._connect, self._alive, self.size = connect, alive, int(size)
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._idle: list = []
+        self._slots = threading.BoundedSemaphore(self.size)
+
+    @contextmanager
+    def borrow(self):
+        """A connection for the ``with`` block (made if none is idle); returned to the pool after it."""
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._reset()  # the parent's connections stay the parent's
+        self._slots.acquire()
+        try:
+            with self._lock:
+                con = self._idle.pop() if self._idle else None
+            if con is None or not self._alive(con):
+                con = self._connect()
+            try:
+                yield con
+            except BaseException:
+                _close_all([con])  # its state is unknown (an error in a statement, an interrupt)
+                raise
+            with self._lock:
+                self._idle.append(con)
+        finally:
+            self._slots.release()
+
+    def warm(self, count: int, prepare) -> None:
+        """Open ``count`` connections (at most ``size``) and run ``prepare(connection)`` on each."""
+        count = min(int(count), self.size)
+        made = []
+        try:
+            for _ in range(count):
+                self._slots.acquire()
+                con = self._connect()
+                made.append(con)
+                prepare(con)
+        finally:
+            with self._lock:
+                self._idle.extend(made)
+            for _ in made:
+                self._slots.release()
+
+    def close(self) -> None:
+        """Close the idle connections (the next borrower reconnects)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        _close_all(idle)
+
+
+def _close_all(connections) -> None:
+    for con in connections:
+        try:
+            con.close()
+        except Exception:  # noqa: BLE001 - a connection already broken is closed enough
+            pass
 
 
 class Transaction(ABC):

@@ -37,6 +37,7 @@ Adding a router (the map pages, the siting API, editing)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import asynccontextmanager
 from os import PathLike
 
 from fastapi import APIRouter, FastAPI, Request
@@ -58,6 +59,7 @@ from server.services import Services, build_services
 from server.settings import Settings, load_settings
 from server.siting_api import siting_router
 from server.tiles import create_tiles_router
+from server.warmup import Activity, ActivityMiddleware, start_warm_up
 
 __all__ = ["RouterFactory", "ROUTERS", "create_app", "create_app_from_env"]
 
@@ -100,6 +102,13 @@ ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _packages, 
                                      siting_router, edits_router)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    # tile connections, then the pages' slow libraries when requests pause (server/warmup.py)
+    start_warm_up(tasks=(app.state.services.source.warm_tiles,), activity=app.state.activity)
+    yield
+
+
 def create_app(store: Store | str | PathLike[str], settings: Settings | None = None, *,
                routers: Sequence[RouterFactory] = ROUTERS) -> FastAPI:
     """A FastAPI app serving ``store`` (a :class:`~layers.store.Store` or its address).
@@ -123,6 +132,7 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     settings = settings if settings is not None else load_settings()
     services = build_services(store, settings)
     app = FastAPI(
+        lifespan=_lifespan,
         title=settings.title, version="1.0.0", docs_url=None, redoc_url=None,
         description="OGC API - Features, vector tiles (MVT), raster tiles (PNG) and TileJSON over a "
                     "riskmap store. Without a bearer token only public layers and fields are served.",
@@ -130,6 +140,8 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     app.state.services = services
     install_error_handlers(app)
     install_middleware(app, settings, services.auth, COOKIE)
+    app.state.activity = Activity()
+    app.add_middleware(ActivityMiddleware, activity=app.state.activity)
     for factory in routers:
         app.include_router(factory(services))
     install_openapi(app)

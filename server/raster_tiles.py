@@ -18,10 +18,7 @@ from __future__ import annotations
 import struct
 import zlib
 import numpy as np
-from rasterio.enums import Resampling
 from affine import Affine
-from rasterio.vrt import WarpedVRT
-from rasterio.warp import transform_bounds
 
 from geo.errors import InputError
 from geo.tiles import tile_bounds
@@ -57,6 +54,8 @@ def encode_png(indices: np.ndarray, palette: np.ndarray) -> bytes:
 
 def raster_lonlat_bounds(src) -> tuple[float, float, float, float]:
     """``(west, south, east, north)`` of an open raster, in degrees."""
+    from rasterio.warp import transform_bounds  # rasterio loads in about half a second: on first use
+
     return tuple(transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21))
 
 
@@ -88,6 +87,9 @@ def render_png_tile(src, z: int, x: int, y: int, size: int = TILE_SIZE,
         return None
     palette, nodata = _palette(src)
     minx, miny, maxx, maxy = tile_bounds(z, x, y).mercator
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
     transform = Affine((maxx - minx) / size, 0.0, minx, 0.0, -(maxy - miny) / size, maxy)
     with WarpedVRT(src, crs="EPSG:3857", transform=transform, width=size, height=size,
                    resampling=Resampling.nearest, nodata=nodata) as vrt:

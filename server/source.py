@@ -285,6 +285,12 @@ class LayerSource:
         """Whether the store builds vector tiles itself (PostGIS: ``ST_AsMVT``)."""
         return callable(getattr(self.store, "mvt", None))
 
+    def warm_tiles(self) -> None:
+        """Prepare the store's tile connections, if it builds tiles (PostGIS), off the request path."""
+        warm = getattr(self.store, "warm_tiles", None)
+        if self.builds_tiles and callable(warm):
+            warm()
+
     def database_tile(self, specs, z: int, x: int, y: int, bbox, **generalisation) -> bytes:
         """Tile z/x/y of ``specs`` (:class:`layers.postgis_mvt.MvtLayer`, already redacted) built by the store."""
         return self.store.mvt(specs, z, x, y, bbox, **generalisation)

@@ -98,6 +98,17 @@ def _snap(geoms: np.ndarray) -> np.ndarray:
     return rounded
 
 
+def _properties(frame: gpd.GeoDataFrame, rows) -> pd.DataFrame:
+    """The attribute columns of ``rows`` of ``frame``, taken by position in one step.
+
+    ``frame.drop(columns=…)`` copied every row of every column and matched labels through pandas'
+    Arrow string index (about a millisecond a call): a third of a combined tile's time.
+    """
+    geometry = frame.geometry.name
+    keep = [i for i, column in enumerate(frame.columns) if column != geometry]
+    return pd.DataFrame(frame.iloc[rows, keep])
+
+
 def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: int = 4096,
                   buffer: int = 64, project=None) -> tuple[np.ndarray, pd.DataFrame]:
     """The features of ``frame`` (longitude/latitude) in tile z/x/y, ready for the encoder.
@@ -107,9 +118,8 @@ def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: in
     ``project`` maps longitude/latitude pairs (N, 2) to tile units, for a tile of another
     tile-matrix set (:class:`server.ogc.tilesets.TileGrid`); Web Mercator z/x/y by default.
     """
-    props = frame.drop(columns=frame.geometry.name)
     if len(frame) == 0:
-        return np.zeros(0, dtype=object), props
+        return np.zeros(0, dtype=object), _properties(frame, slice(None))
     geoms = np.asarray(frame.geometry.values, dtype=object)
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     rows = np.flatnonzero(keep)
@@ -133,7 +143,7 @@ def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: in
         snapped[i] = _single_kind(snapped[i])
     snapped = shapely.orient_polygons(shapely.remove_repeated_points(snapped, 0.0))
     ok = ~(shapely.is_missing(snapped) | shapely.is_empty(snapped))
-    return snapped[ok], props.iloc[rows[ok]]
+    return snapped[ok], _properties(frame, rows[ok])
 
 
 def encode_tile(layers: dict[str, tuple[np.ndarray, pd.DataFrame]], extent: int = 4096) -> bytes:

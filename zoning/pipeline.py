@@ -37,8 +37,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import rasterio
-import rasterio.errors
 
 from geo.crs import STORE_CRS, metric_crs_for
 from geo.errors import InputError
@@ -47,7 +45,6 @@ from layers.errors import LayerNotFound, Problem, StoreError, ValidationError
 from layers.store import Store
 from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
 from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
-from zoning.hazards.qra.assess import assess_sites
 from zoning.hazards.separation import find_violations, parse_separation_rules
 from zoning.rules import RuleSet
 from zoning.wall.classify import classify_plots, summarise_wall
@@ -140,6 +137,9 @@ def compute_hazards(metric: dict[str, gpd.GeoDataFrame], ruleset: RuleSet, crs, 
     warnings += list(graded.attrs.get("warnings", []))
     grades = sites.drop(columns=["inventory"]).merge(graded, on="site_id", how="left")
     if "qra" in ruleset.tables:
+        # imported here: the QRA pulls in scipy (about a second), which the server's edits never need at startup
+        from zoning.hazards.qra.assess import assess_sites
+
         qra = assess_sites(sites, ruleset, population=population, targets=metric.get("protected_targets"))
         warnings += [f"site {k}: {v}" for k, v in qra.skipped.items()]
     distances = safety_distances(sites, parse_distance_rules(ruleset), mh, qra=qra)
@@ -247,6 +247,8 @@ def read_population(store: Store):
     """
     if not store.exists("population"):
         return None
+    import rasterio.errors  # here, with the raster: rasterio is slow to import and the server rarely needs it
+
     try:
         with store.read_raster("population") as src:
             values = src.read(1, masked=True).filled(0).astype(float)

@@ -24,15 +24,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import folium
+from functools import cache
+from typing import TYPE_CHECKING
+
 import numpy as np
-from branca.element import Element, MacroElement
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from jinja2 import Template
 
 from geo.gcj02 import wgs84_to_gcj02
 from server.pages.common import PageNotFound, config_block, esc
+
+if TYPE_CHECKING:  # folium and branca cost about a second to import: loaded on the first page (or by warm_up)
+    import folium
 
 __all__ = ["STATIC_DIR", "MEDIA_TYPES", "static_roots", "create_static_router", "asset_url", "offline_map",
            "render_map_page", "basemap_config", "GCJ02_HOSTS"]
@@ -95,6 +98,8 @@ def offline_map(base: str = "", **kwargs) -> folium.Map:
     >>> "cdn" in m.get_root().render()
     False
     """
+    import folium
+
     kwargs = {"control_scale": True, "zoom_start": 11, **kwargs, "tiles": None}
     m = folium.Map(**kwargs)
     m.default_js = [("leaflet", asset_url(base, "leaflet", "leaflet.js")),
@@ -105,20 +110,28 @@ def offline_map(base: str = "", **kwargs) -> folium.Map:
     return m
 
 
-class _PageScript(MacroElement):
-    """Calls ``RiskMap.<entry>(map, config)`` once folium has created the map."""
+@cache
+def _page_script_class() -> type:
+    """The folium element calling ``RiskMap.<entry>(map, config)`` (built on first use: branca is slow to import)."""
+    from branca.element import MacroElement
+    from jinja2 import Template
 
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "RiskMap.{{ this.entry }}({{ this._parent.get_name() }}, RiskMap.config());"
-        "{% endmacro %}")
+    class PageScript(MacroElement):
+        """Calls ``RiskMap.<entry>(map, config)`` once folium has created the map."""
 
-    def __init__(self, entry: str):
-        super().__init__()
-        if not _ENTRY.match(entry):
-            raise ValueError(f"page entry must be an identifier, got {entry!r}")
-        self._name = "RiskMapPage"
-        self.entry = entry
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "RiskMap.{{ this.entry }}({{ this._parent.get_name() }}, RiskMap.config());"
+            "{% endmacro %}")
+
+        def __init__(self, entry: str):
+            super().__init__()
+            if not _ENTRY.match(entry):
+                raise ValueError(f"page entry must be an identifier, got {entry!r}")
+            self._name = "RiskMapPage"
+            self.entry = entry
+
+    return PageScript
 
 
 def render_map_page(m: folium.Map, *, title: str, entry: str, config: dict, body: str = "",
@@ -142,10 +155,12 @@ def render_map_page(m: folium.Map, *, title: str, entry: str, config: dict, body
     lang : str
         The document's language.
     """
+    from branca.element import Element
+
     figure = m.get_root()
     figure.header.add_child(Element(f"<title>{esc(title)}</title>"), name="riskmap_title")
     figure.html.add_child(Element(body + config_block(config)), name="riskmap_body")
-    _PageScript(entry).add_to(m)
+    _page_script_class()(entry).add_to(m)
     document = figure.render()
     document = document.replace("<html>", f'<html lang="{esc(lang)}">', 1)
     return document.replace("<body>", f'<body class="rm-page {esc(body_class)}">', 1)

@@ -41,6 +41,7 @@ from server.pages.assets import asset_url, basemap_config, offline_map, render_m
 from server.pages.common import PageNotFound, esc
 from server.pages.layers import Overlay, layer_bounds, overlay_configs
 from server.pages.place import PlaceFinder, direction_words
+from server.pages.public_data import PerVersion
 from server.pages.search import SearchIndex
 from server.redaction import RISK_NOTICE, Redactor
 from server.settings import Settings
@@ -149,8 +150,7 @@ def create_public_router(source: LayerSource, redactor: Redactor, settings: Sett
     base = settings.public_url or ""
     router.include_router(create_basemap_router(source, redactor, settings))
 
-    @router.get("/public/shelters", response_class=HTMLResponse, summary="Public shelter map (应急避难场所地图)")
-    def public_shelters():
+    def render_page(infos) -> str:
         bounds = layer_bounds(source, redactor, PUBLIC)
         config = {"page": "public", "base": base, "role": "public", "bounds": bounds,
                   "basemap": base + "/public/basemap/{z}/{x}/{y}.mvt",
@@ -162,9 +162,17 @@ def create_public_router(source: LayerSource, redactor: Redactor, settings: Sett
         centre = [31.78, 119.95] if bounds is None else [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
         m = offline_map(base, location=centre, zoom_start=11)
         m.default_js = [*m.default_js, ("riskmap_public", asset_url(base, "riskmap", "riskmap-public.js"))]
-        html = render_map_page(m, title="应急避难场所 Emergency shelters", entry="publicShelters", config=config,
+        return render_map_page(m, title="应急避难场所 Emergency shelters", entry="publicShelters", config=config,
                                body_class="rm-page-public", body=_panel(ruleset.palette(), base))
-        return HTMLResponse(html, headers=_CACHE)
+
+    # the page is the same for everyone until one of the layers it shows changes: rendered once per
+    # version of those (folium's rendering costs tens of milliseconds of the GIL under load)
+    page = PerVersion(source, ("admin_areas", "risk_wall", "shelters", *(o.layer for o in PUBLIC_OVERLAYS)),
+                      render_page)
+
+    @router.get("/public/shelters", response_class=HTMLResponse, summary="Public shelter map (应急避难场所地图)")
+    def public_shelters():
+        return HTMLResponse(page.get(), headers=_CACHE)
 
     @router.get("/public/shelters/{shelter_id}/card", response_class=HTMLResponse,
                 summary="A shelter card to print (A5), optionally with the walk from a place")

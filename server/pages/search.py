@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from pypinyin import Style, lazy_pinyin
 
 from geo.checks import CHINA_BOUNDS, looks_swapped, outside_bounds
 from geo.gcj02 import gcj02_to_wgs84
@@ -58,6 +57,8 @@ def pinyin_keys(names) -> tuple[np.ndarray, np.ndarray]:
     >>> full.tolist(), initials.tolist()
     (['xueyanzhen', 'changjianglu12hao', ''], ['xyz', 'cjl12h', ''])
     """
+    from pypinyin import Style, lazy_pinyin  # its dictionaries take about a second to load: not at startup
+
     full, initials = [], []
     for name in names:
         text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else _SPACE.sub("", str(name))

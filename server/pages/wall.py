@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 
-import folium
 import numpy as np
 import pandas as pd
 import shapely
@@ -241,6 +240,8 @@ def create_wall_router(source: LayerSource, redactor: Redactor, settings: Settin
         parent_name = str(parent["name"].iloc[0]) if len(parent) else ""
         boundary = admin[admin["code"].astype(str) == code]
         info = infos["risk_wall"]
+
+        import folium  # slow to import: on the first page, not at startup
 
         m = offline_map(base, zoom_start=13)
         grids = areas.grids(code) if area.grid is None else boundary.iloc[:0]

@@ -20,15 +20,18 @@ seconds for a driving-time matrix: 240 s is the GB 51080-2015 §4.1.3 driving sh
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import shapely
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.crs import require_metric, require_same_crs
 from geo.errors import InputError, RiskmapError
 from zoning.coverage.network import RoadGraph
 from zoning.coverage.network import representative_points as _as_points
+
+if TYPE_CHECKING:  # scipy loads in about a second: imported where a model is built or solved
+    from scipy import sparse
 
 __all__ = ["MaximalCovering", "SetCovering", "SolverError", "METHODS", "coverage_matrix", "cost_matrix"]
 
@@ -52,6 +55,8 @@ def coverage_matrix(cost, service: float) -> sparse.csr_array:
         raise InputError(f"cost must be a 2-D demand × candidate matrix, got shape {cost.shape}")
     if not np.isfinite(service) or service < 0:
         raise InputError(f"service must be a finite non-negative number, got {service!r}")
+    from scipy import sparse
+
     return sparse.csr_array(np.nan_to_num(cost, nan=np.inf) <= service)
 
 
@@ -83,6 +88,8 @@ class _CoveringModel:
     name = "covering"
 
     def __init__(self, coverage: sparse.csr_array, *, demand_labels=None, candidate_labels=None):
+        from scipy import sparse
+
         self.coverage = sparse.csr_array(coverage, dtype=bool)
         n, m = self.coverage.shape
         self.demand_labels = np.arange(n) if demand_labels is None else np.asarray(demand_labels)
@@ -105,6 +112,8 @@ class _CoveringModel:
         return self
 
     def _solve_milp(self, c, constraints, integrality, time_limit):
+        from scipy.optimize import Bounds, milp
+
         options = {} if time_limit is None else {"time_limit": float(time_limit)}
         res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(0, 1),
                    options=options)
@@ -185,6 +194,9 @@ class MaximalCovering(_CoveringModel):
                 chosen[j] = True
                 covered |= a[:, [j]].toarray().ravel() > 0
             return self._finish(chosen, "greedy")
+        from scipy import sparse
+        from scipy.optimize import LinearConstraint
+
         c = np.concatenate([np.zeros(m), -self.weights])
         link = sparse.hstack([-a, sparse.eye_array(n)], format="csr")
         count = sparse.csr_array(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
@@ -243,5 +255,7 @@ class SetCovering(_CoveringModel):
             return self._finish(chosen, "greedy")
         if n == 0:
             return self._finish(np.zeros(m, bool), "optimal")
+        from scipy.optimize import LinearConstraint
+
         x = self._solve_milp(np.ones(m), [LinearConstraint(a, 1.0, np.inf)], np.ones(m), time_limit)
         return self._finish(x > 0.5, "optimal")

@@ -27,6 +27,7 @@ array([[  0., 100., 150.]])
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping
@@ -34,14 +35,15 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from geo.crs import require_metric, require_same_crs
 from geo.errors import GeometryError, InputError
 from layers.catalogue.roads import CLASSES as ROAD_CLASSES
 from zoning.errors import RuleSetError
 from zoning.rules import get, load_ruleset
+
+if TYPE_CHECKING:  # scipy is imported where a graph is built or searched (about a second: not at server start)
+    from scipy import sparse
 
 __all__ = ["RoadGraph", "CoverageRules", "coverage_rules", "NetworkWarning", "representative_points",
            "CAP_STYLES", "WEIGHTS"]
@@ -295,6 +297,8 @@ class RoadGraph:
         key = key[order]
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
         smallest = np.minimum.reduceat(w[order], starts) if len(starts) else w[:0]
+        from scipy import sparse
+
         return sparse.csr_array((smallest, (key[starts] // n, key[starts] % n)), shape=(n, n))
 
     n_nodes = property(lambda self: len(self.node_xy), doc="Number of nodes.")
@@ -320,6 +324,8 @@ class RoadGraph:
         """
         if self.n_nodes == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
+        from scipy.sparse import csgraph
+
         _, labels = csgraph.connected_components(self.length_matrix, directed=True, connection="weak")
         sizes = np.bincount(labels)
         order = np.argsort(-sizes, kind="stable")
@@ -393,6 +399,8 @@ class RoadGraph:
             raise InputError(f"source nodes must be in 0..{self.n_nodes - 1}; got {bad[:5].tolist()}")
         matrix = self.time_matrix if weight == "time" else self.length_matrix
         lim = np.inf if limit is None else float(limit)
+        from scipy.sparse import csgraph
+
         if min_only:
             dist, _, nearest = csgraph.dijkstra(matrix, directed=directed, indices=src, limit=lim,
                                                 min_only=True, return_predecessors=True)

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 import geopandas
 import numpy as np
 import shapely
-from scipy.sparse import csgraph
 
 from geo.crs import require_metric, require_same_crs
 from geo.errors import InputError
@@ -160,6 +159,8 @@ def _network(graph: RoadGraph, point, targets: np.ndarray, tolerance: float, lim
     dist = np.full(len(targets), np.inf)
     if p_node < 0 or p_snap > tolerance:
         return dist, t_node, None, -1
+    from scipy.sparse import csgraph  # here, not at import: scipy is slow to load (server start)
+
     reach, pred = csgraph.dijkstra(graph.length_matrix, directed=False, indices=int(p_node), limit=limit_m,
                                    return_predecessors=True)
     ok = (t_node >= 0) & (t_snap <= tolerance)

@@ -36,12 +36,12 @@ import dataclasses
 import hashlib
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
 
 from geo.crs import STORE_CRS, metric_crs_for
 from geo.errors import InputError
@@ -57,6 +57,9 @@ from zoning.coverage.shelters import assess_shelters
 from zoning.errors import RuleSetError
 from zoning.pipeline import for_store, input_fingerprint, read_population
 from zoning.rules import RuleSet, get
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = ["COVERAGE_INPUTS", "COVERAGE_LAYERS", "CoverageRunRules", "CoverageResult", "StationSuggestion",
            "parse_coverage_run_rules", "response_rules", "fire_stations", "towns_of", "load_population",
@@ -478,6 +481,8 @@ def _candidate_cover(graph, candidates, demand_pts, r: CoverageRules) -> sparse.
         cols.append(grid[c])
     rows = np.concatenate(rows) if rows else np.empty(0, np.int64)
     cols = np.concatenate(cols) if cols else np.empty(0, np.int64)
+    from scipy import sparse  # scipy loads in about a second: imported when used, not when the rule set is checked
+
     return sparse.csr_array((np.ones(len(rows), bool), (rows, cols)), shape=(n, m))
 
 

@@ -26,8 +26,6 @@ import geopandas
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from geo.crs import require_metric, require_same_crs
 from geo.errors import InputError
@@ -158,6 +156,9 @@ def _network_nearest(graph: RoadGraph, d_nodes, d_snap, s_nodes, s_snap):
     rows = np.concatenate([base.row, virt])
     cols = np.concatenate([base.col, s_nodes])
     data = np.concatenate([base.data, s_snap])
+    from scipy import sparse  # here, not at import: scipy is slow to load (server start)
+    from scipy.sparse import csgraph
+
     matrix = sparse.csr_array((data, (rows, cols)), shape=(n + k, n + k))
     dist, _, source = csgraph.dijkstra(matrix, directed=False, indices=virt, min_only=True,
                                        return_predecessors=True)

@@ -27,11 +27,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import shapely
 from affine import Affine
 from pyproj import CRS
-from rasterio.features import rasterize
 
 from geo.crs import require_metric
 from geo.errors import InputError
@@ -259,6 +257,8 @@ def risk_surface(classified_plots: gpd.GeoDataFrame, buffers: gpd.GeoDataFrame |
     order = np.argsort(-levels, kind="stable")  # green first, red last: the worst level wins
     if not len(order):
         return np.zeros((ny, nx), dtype=np.uint8), transform, target
+    from rasterio.features import rasterize  # rasterio is imported when a surface is drawn, not with the rules
+
     array = rasterize(zip(polygon_mappings(geoms[order]), levels[order].tolist()), out_shape=(ny, nx),
                       transform=transform,
                       fill=0, all_touched=all_touched, dtype="uint8")
@@ -313,6 +313,9 @@ def write_risk_surface(path: str | Path, array: np.ndarray, transform: Affine, c
         raise InputError(f"array: expected levels 0-4 (0 = no data), got values {array.min()}-{array.max()}")
     if not isinstance(palette, Palette):
         palette = load_ruleset().palette(palette)
+    import rasterio
+    import rasterio.crs
+
     colormap = {0: (0, 0, 0, 0), **{lv: _rgba(palette.colour(lv)) for lv in LEVELS}}
     path = Path(path)
     profile = {"driver": "GTiff", "height": array.shape[0], "width": array.shape[1], "count": 1, "dtype": "uint8",

@@ -24,7 +24,6 @@ Every function is vectorised: arrays in, arrays out, zeros where the dose is zer
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import erf, erfinv
 
 __all__ = ["probability", "probit_for_probability", "toxic_probit", "lethality_from_load",
            "thermal_probit", "thermal_lethality", "load_for_probability"]
@@ -41,6 +40,8 @@ def probability(pr):
     Beyond 9 standard deviations the value is exactly 0 or 1 (erf is evaluated only in between,
     which keeps large grids cheap).
     """
+    from scipy.special import erf  # scipy loads in about a second: imported when used, not when the rule set is checked
+
     z = np.atleast_1d(np.asarray(pr, dtype=float) - 5.0)
     out = (z > 9.0).astype(float)
     mid = np.abs(z) <= 9.0
@@ -50,6 +51,8 @@ def probability(pr):
 
 def probit_for_probability(p):
     """Inverse of :func:`probability`: the probit giving probability ``p`` (0 < p < 1)."""
+    from scipy.special import erfinv
+
     return 5.0 + _SQRT2 * erfinv(2.0 * np.asarray(p, dtype=float) - 1.0)
 
 

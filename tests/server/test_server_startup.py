@@ -1,0 +1,68 @@
+"""Starting the server loads no slow library it does not need for its first answer (issue 14: < 3 s).
+
+pypinyin (public search), folium and branca (map pages) and scipy (place finder, siting, zoning)
+each take about a second to import; the app imports them where they are used and
+:mod:`server.warmup` loads them in the background once the server answers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from server.warmup import WARM_MODULES, start_warm_up
+
+SLOW = ("pypinyin", "folium", "branca", "scipy")
+
+
+def test_building_the_app_imports_no_slow_library():
+    code = ("import sys, server.app; "
+            f"print(__import__('json').dumps(sorted(m for m in {list(SLOW)!r} if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_warm_up_imports_them_in_the_background():
+    code = ("import sys, server.warmup as w; w.start_warm_up(delay=0).join(120); "
+            f"print(__import__('json').dumps(sorted(m for m in {list(SLOW)!r} if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == sorted(SLOW)
+
+
+def test_a_module_that_fails_to_import_only_logs(caplog):
+    thread = start_warm_up(("riskmap_no_such_module",), delay=0)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert "riskmap_no_such_module" in caplog.text
+    assert "pypinyin" in WARM_MODULES
+
+
+def test_imports_wait_for_a_pause_in_requests():
+    import time
+
+    from server.warmup import Activity
+
+    activity = Activity()
+    started = time.monotonic()
+    stop = started + 0.6
+    thread = start_warm_up(("json",), delay=0, activity=activity, quiet=0.3, patience=5)
+    while time.monotonic() < stop:  # a request every 0.1 s for 0.6 s
+        activity.touch()
+        time.sleep(0.1)
+    thread.join(10)
+    assert time.monotonic() - started >= 0.8  # 0.6 s busy + 0.3 s quiet (minus a tick)
+
+
+def test_patience_bounds_the_wait():
+    import time
+
+    from server.warmup import Activity
+
+    activity = Activity()
+    activity.last = time.monotonic() + 100  # "busy" for ever
+    started = time.monotonic()
+    start_warm_up(("json",), delay=0, activity=activity, quiet=0.3, patience=0.5).join(10)
+    assert 0.4 <= time.monotonic() - started < 5
