@@ -3,7 +3,8 @@
 Not a unit test: run it by hand and read the table::
 
     python benchmarks/bench_province.py                      # 10 000 and 100 000 plots
-    python benchmarks/bench_province.py --sizes 1000000 --no-inprocess    # the million, Dask only
+    python benchmarks/bench_province.py --sizes 1000000 --no-inprocess --workers 1 --threads 2 \
+        --memory 7.5GiB                                                # the million, Dask only, < 9 GiB
     python benchmarks/bench_province.py --sizes 1000000 --keep /work/prov # keep the generated province
 
 For each size it generates the province (:func:`layers.demo.province.build_province`: ``size`` plots,
@@ -13,10 +14,11 @@ density whatever the size), then times
 * **in-process** — :func:`zoning.pipeline.compute_zoning` on the whole province read into memory
   (the baseline), and
 * **dask** — :func:`zoning.province.run.run_province` on a LocalCluster of 2 worker processes, the
-  workers reading their own city,
+  workers reading their own city, the driver writing each city's layers to ``<province>/zoned``
+  before it takes the next (nothing of the whole province held at once),
 
 both with a 1 km zone grid and a 200 m risk surface, and checks that the two results are equal
-(every layer row for row, the surface cell for cell). Peak memory is the largest sum of the
+(every layer row for row, the surface cell for cell, both read back from the files they wrote). Peak memory is the largest sum of the
 resident set sizes of this process and all its children (the Dask scheduler's nanny and workers),
 sampled every 0.2 s. The ratio is in-process time / Dask time (> 1: Dask faster).
 """
@@ -37,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from layers.demo.province import ProvincePlan, build_province, province_population, read_province  # noqa: E402
 from zoning.pipeline import compute_zoning  # noqa: E402
 from zoning.province.compare import differences  # noqa: E402
-from zoning.province.run import connect, read_population_file, run_province  # noqa: E402
+from zoning.province.run import LOCAL_MEMORY, LOCAL_WORKERS, connect, read_population_file, run_province  # noqa: E402
+from zoning.province.sink import read_result, write_result  # noqa: E402
 from zoning.rules import load_ruleset  # noqa: E402
 
 GRID_M, SURFACE_M = 1000.0, 200.0
@@ -79,7 +82,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.2f} GiB"
 
 
-def run(size: int, folder: Path, inprocess: bool, rows: list) -> None:
+def run(size: int, folder: Path, inprocess: bool, rows: list, workers: int, memory: str, threads: int) -> None:
     rs = load_ruleset()
     if not (folder / "province.json").exists():
         with PeakMemory() as mem:
@@ -96,17 +99,18 @@ def run(size: int, folder: Path, inprocess: bool, rows: list) -> None:
         rows.append(("in-process", size, base, mem.peak, None))
     with PeakMemory() as mem:
         t0 = time.perf_counter()
-        with connect() as client:
+        with connect(workers=workers, memory=memory, threads=threads) as client:
             started = time.perf_counter()
-            res = run_province(folder, rs, client=client, grid_cell_m=GRID_M, surface_cell_m=SURFACE_M)
+            written = run_province(folder, rs, client=client, grid_cell_m=GRID_M, surface_cell_m=SURFACE_M,
+                                   out=folder / "zoned")
             ran = time.perf_counter() - started
         whole = time.perf_counter() - t0
-    rows.append(("dask (2 workers)", size, ran, mem.peak, (base / ran) if ref is not None else None))
+    rows.append((f"dask ({workers}×{threads})", size, ran, mem.peak, (base / ran) if ref is not None else None))
     rows.append(("  incl. cluster start/stop", size, whole, mem.peak, None))
-    counts = ", ".join(f"{k} {len(v):,}" for k, v in res.layers.items())
-    print(f"{size:,} plots: {counts}; surface {res.surface[0].shape}", flush=True)
+    counts = ", ".join(f"{k} {n:,}" for k, n in written.rows.items())
+    print(f"{size:,} plots: {counts}; surface {written.shape}", flush=True)
     if ref is not None:
-        diff = differences(ref, res)
+        diff = differences(read_result(write_result(ref, folder / "in-process", rs)), read_result(folder / "zoned"))
         print(f"  dask equals in-process: {not diff}" + (f" — {diff}" if diff else ""), flush=True)
 
 
@@ -114,13 +118,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--no-inprocess", action="store_true", help="skip the in-process baseline")
+    ap.add_argument("--workers", type=int, default=LOCAL_WORKERS, help="worker processes of the LocalCluster")
+    ap.add_argument("--threads", type=int, default=1, help="threads of each worker")
+    ap.add_argument("--memory", default=LOCAL_MEMORY, help="memory limit of each worker (Dask spills from 35 %%)")
     ap.add_argument("--keep", help="generate (or reuse) the provinces in this folder, one sub-folder per size")
     args = ap.parse_args()
     rows: list = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
         for size in args.sizes:
-            run(size, root / f"province-{size}", not args.no_inprocess, rows)
+            run(size, root / f"province-{size}", not args.no_inprocess, rows, args.workers, args.memory, args.threads)
     print(f"\n{'workload':28} {'plots':>10} {'time s':>9} {'peak memory':>12} {'ratio':>7}")
     for name, size, secs, peak, ratio in rows:
         print(f"{name:28} {size:>10,} {secs:>9.1f} {_gib(peak):>12} {'' if ratio is None else f'{ratio:.2f}x':>7}")

@@ -4,7 +4,8 @@
 sites, targets, services and people; :mod:`layers.demo.province`) city by city into ``DIR``;
 ``riskmap province zone DIR --out OUT`` zones it, one partition a city, on the Dask scheduler given by
 ``--scheduler`` or on a LocalCluster of 2 worker processes, and writes every derived layer (GeoParquet),
-the risk surface (GeoTIFF) and the wall summary (CSV) to ``OUT``.
+the risk surface (GeoTIFF) and the wall summary (CSV) to ``OUT``, city by city (the driver never
+holds the whole province's rows).
 """
 
 from __future__ import annotations
@@ -64,25 +65,35 @@ def zone_command(
     palette: PaletteOption = None,
     grid: Annotated[float, typer.Option("--grid", min=50, help="Zone grid cell size, metres.")] = 1000.0,
     cell: Annotated[float, typer.Option("--cell", min=10, help="Risk surface cell size, metres.")] = 200.0,
+    memory: Annotated[str, typer.Option(
+        "--memory", help="Memory limit of each local worker (Dask spills to disk from 35 %), e.g. 3GiB.")] = "",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Local worker processes.")] = 2,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads of each local worker.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """Zone a generated province on Dask, one partition a city; write the results to OUT."""
-    from zoning.province.run import connect, run_province, write_result
+    """Zone a generated province on Dask, one partition a city; write the results to OUT city by city."""
+    from zoning.province.run import LOCAL_MEMORY, connect, run_province
 
     ruleset = ruleset_with_palette(rules, palette)
+    console = stderr()
     started = time.perf_counter()
-    with connect(None if scheduler in (None, "local") else scheduler) as client:
-        result = run_province(folder, ruleset, client=client, palette=palette, grid_cell_m=grid, surface_cell_m=cell)
-    write_result(result, out, ruleset, palette)
+
+    def progress(phase: str) -> None:
+        if not as_json:
+            console.print(f"{phase} ({time.perf_counter() - started:.0f} s)")
+
+    with connect(None if scheduler in (None, "local") else scheduler, memory=memory or LOCAL_MEMORY,
+                 workers=workers, threads=threads) as client:
+        written = run_province(folder, ruleset, client=client, palette=palette, grid_cell_m=grid, surface_cell_m=cell,
+                               out=out, progress=progress)
     seconds = round(time.perf_counter() - started, 1)
-    layers = {name: len(frame) for name, frame in result.layers.items()}
     if as_json:
-        print_json({"ruleset": ruleset.label, "layers": layers, "risk_surface": list(result.surface[0].shape),
-                    "seconds": seconds, "out": str(out), "warnings": len(result.warnings)})
+        print_json({"ruleset": ruleset.label, "layers": written.rows, "risk_surface": list(written.shape),
+                    "seconds": seconds, "out": str(out), "warnings": len(written.warnings)})
         return
-    print_notes(result.warnings)
+    print_notes(written.warnings)
     print_table(f"derived layers (rules {ruleset.label}, {seconds} s)", ["layer", "rows"],
-                [(n, f"{r:,}") for n, r in layers.items()], right={"rows"})
+                [(n, f"{r:,}") for n, r in written.rows.items()], right={"rows"})
 
 
 def register(root: typer.Typer) -> None:

@@ -6,7 +6,8 @@ distance covers a school across the border. The province is zoned
 
 * in-process (:func:`zoning.pipeline.compute_zoning` on everything at once), and
 * on a LocalCluster of 2 worker processes, partitioned two ways: by city with the workers reading
-  their own city (:func:`zoning.province.run.run_province`), and by district from frames in memory
+  their own city (:func:`zoning.province.run.run_province`, gathered in memory and written to a
+  folder city by city), and by district from frames in memory
   (:func:`zoning.province.run.compute_distributed`, 10 partitions, so more borders);
 
 every layer must come out with the same rows and the same values (floats compared exactly), the
@@ -15,11 +16,13 @@ risk surface and the individual-risk grid cell for cell.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import shapely
 
@@ -32,6 +35,7 @@ from zoning.province.compare import differences
 from zoning.province.engine import context_for, ir_grid, regions_of, split_inputs
 from zoning.province.partition import owners
 from zoning.province.run import compute_distributed, connect, read_population_file, run_province
+from zoning.province.sink import FolderSink, read_result, write_result
 from zoning.province.stages import point_meta, point_stage
 from zoning.rules import load_ruleset
 
@@ -89,10 +93,16 @@ def _border_case(inputs: dict) -> tuple[dict, str, str]:
     return out, "320400-BORDER", "321100-BORDER-SCHOOL"
 
 
-def test_province_by_city_equals_in_process(province, client, rules):
-    inputs = read_province(province)
+@pytest.fixture(scope="module")
+def in_process(province, rules):
     population = read_population_file(province_population(province))
-    expected = compute_zoning(inputs, rules, population=population, grid_cell_m=GRID_M, surface_cell_m=SURFACE_M)
+    return compute_zoning(read_province(province), rules, population=population, grid_cell_m=GRID_M,
+                          surface_cell_m=SURFACE_M)
+
+
+def test_province_by_city_equals_in_process(province, client, rules, in_process):
+    inputs = read_province(province)
+    expected = in_process
     got = run_province(province, rules, client=client, grid_cell_m=GRID_M, surface_cell_m=SURFACE_M)
     assert differences(expected, got) == []
     # the comparison had something to compare: every layer the engine makes, and risk near the border
@@ -100,6 +110,40 @@ def test_province_by_city_equals_in_process(province, client, rules):
             "threat_zones", "risk_zones"} <= set(got.layers)
     assert len(got.layers["ir_contours"]) and (got.surface[0] > 0).sum() > 100
     assert len(got.layers["risk_wall"]) == len(inputs["industrial_plots"])
+
+
+def test_province_written_city_by_city_equals_in_process(province, client, rules, in_process, tmp_path):
+    """The run that writes each city's rows as they come (the million-plot run) writes the same files."""
+    written = run_province(province, rules, client=client, grid_cell_m=GRID_M, surface_cell_m=SURFACE_M,
+                           out=tmp_path / "dask")
+    expected = read_result(write_result(in_process, tmp_path / "in-process", rules))
+    assert differences(expected, read_result(tmp_path / "dask")) == []
+    assert written.rows == {name: len(frame) for name, frame in in_process.layers.items()}
+    # one row group a city: the wall was written in two pieces, never gathered whole
+    assert pq.ParquetFile(tmp_path / "dask" / "risk_wall.parquet").num_row_groups == len(CITIES)
+
+
+def test_qra_in_batches_equals_one_call(province, rules):
+    """A city's QRA in batches of 7 sites (a million-plot city: 400) gives the point stage of one call."""
+    crs = "EPSG:4549"
+    inputs = {k: v.to_crs(crs) for k, v in read_province(province).items()}
+    population = read_population_file(province_population(province))
+    ctx = context_for(rules, crs, set(inputs), grid_cell_m=GRID_M, surface_cell_m=SURFACE_M)
+    whole = point_stage(inputs, inputs["protected_targets"], population, dataclasses.replace(ctx, qra_batch=10_000))
+    batched = point_stage(inputs, inputs["protected_targets"], population, dataclasses.replace(ctx, qra_batch=7))
+    assert len(inputs["hazard_sites"]) > 3 * 7 and len(whole.risks) > 1
+    for name in ("wall", "grades", "buffers", "threat"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(batched, name), check_exact=True)
+    assert whole.warnings == batched.warnings and np.array_equal(whole.risk_rows, batched.risk_rows)
+    assert all(np.array_equal(a.ir, b.ir) for a, b in zip(whole.risks, batched.risks))
+
+
+def test_a_folder_is_written_in_province_order_only(province, rules, tmp_path):
+    wall = read_province(province, names=("industrial_plots",))["industrial_plots"]
+    sink = FolderSink(tmp_path, rules)
+    sink.add("risk_wall", wall.iloc[100:200])
+    with pytest.raises(ValueError, match="risk_wall: partition rows from 0 come after row 199"):
+        sink.add("risk_wall", wall.iloc[:100])
 
 
 def test_border_site_across_districts_equals_in_process(province, client, rules):

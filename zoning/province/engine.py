@@ -17,7 +17,8 @@ and chains the stages of :mod:`zoning.province.stages`:
 The merged layers come out in the in-process order (rows sorted by province row, cells by grid
 position, contours by level then cluster), except ``separation_violations`` whose rows are grouped by
 partition: the same rows and values, in another order. Warnings are the same lines, grouped by
-partition.
+partition. The layers are handed to a sink (:mod:`zoning.province.sink`) one partition at a time, so
+that a run whose sink writes them as they come never holds the whole province's rows on the driver.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from zoning.hazards.qra.contours import _clusters
 from zoning.hazards.qra.individual import Window
 from zoning.hazards.qra.rules import parse_qra_rules
 from zoning.hazards.separation import find_violations, parse_separation_rules
-from zoning.pipeline import ZoningResult, for_store
+from zoning.pipeline import ZONE_COLUMNS, zones_frame
 from zoning.province.partition import EMPTY_BOUNDS, expand, lattice_window, meets, merged, owners, total_bounds
 from zoning.province.population import population_window
+from zoning.province.sink import Gathered
 from zoning.province.stages import (
     Context,
     area_stage,
@@ -54,12 +56,11 @@ from zoning.province.stages import (
     risk_tile,
 )
 from zoning.rules import RuleSet
-from zoning.wall.classify import summarise_wall
+from zoning.wall.classify import level_names, plot_areas, summarise_areas
 from zoning.wall.surface import _grid_frame, grid_cells
 
 __all__ = ["ZONE_COLUMNS", "context_for", "ir_grid", "regions_of", "split_inputs", "zone_partitions"]
 
-ZONE_COLUMNS = ["zone_kind", "zone_id", "level", "colour", "colour_name", "colour_zh", "reasons", "geometry"]
 _SURFACE_MAX_CELLS = 25_000_000      # risk_surface's own limit, kept for the whole province
 _CONTOUR_BATCH = 64                  # clusters per contour task
 
@@ -124,7 +125,7 @@ def _clusters_of(metas: list[dict], cell_m: float) -> list[np.ndarray]:
 
 def zone_partitions(client, parts: list, ctx: Context, *, population=None,
                     regions: list | None = None, progress: Callable[[str], None] | None = None,
-                    sink: Callable | None = None) -> ZoningResult:
+                    sink=None):
     """Run the zoning of every partition on the Dask ``client``; the merged result (see the module docstring).
 
     Parameters
@@ -140,9 +141,15 @@ def zone_partitions(client, parts: list, ctx: Context, *, population=None,
         Per partition, the polygons whose cells of the zone grid it colours (default: its districts).
     progress : callable, optional
         Called with the name of each phase as it starts.
+    sink : optional
+        Where the layers go, one partition at a time (:mod:`zoning.province.sink`): by default
+        :class:`~zoning.province.sink.Gathered`, and the :class:`ZoningResult` is returned; a
+        :class:`~zoning.province.sink.FolderSink` writes them and returns what it wrote. ``parts``
+        is emptied as partitions are merged, so that the workers can let each one go.
     """
     say = progress or (lambda _: None)
-    ctx_f = client.scatter(ctx, broadcast=True)
+    # a task, not scattered data: a worker restarted for memory loses scattered data for good, a task's result is recomputed
+    ctx_f = client.submit(_same, ctx, pure=False)
     n = len(parts)
     say("bounds")
     admins = client.gather([client.submit(_layer, p, "admin_areas", pure=False) for p in parts])
@@ -213,7 +220,12 @@ def zone_partitions(client, parts: list, ctx: Context, *, population=None,
             holders = [points[k] for k, m in enumerate(metas) if np.isin(m["qra"]["row"].to_numpy(), rows).any()]
             contours.append(client.submit(contour_batch, holders, batch, ctx_f, pure=False))
     say("merge")
-    return _merge(client, points, areas, contours, admin, ctx, (ny, nx), transform, sink)
+    return _merge(client, parts, points, areas, contours, admin, ctx, (ny, nx), transform,
+                  Gathered() if sink is None else sink, say)
+
+
+def _same(value):
+    return value
 
 
 def _layer(inputs: dict, name: str):
@@ -238,48 +250,53 @@ def find_nothing(ctx: Context) -> gpd.GeoDataFrame:
                            rules=parse_separation_rules(ctx.ruleset))
 
 
-def _merge(client, points, areas, contours, admin, ctx: Context, shape, transform: Affine, sink) -> ZoningResult:
-    done = client.gather(points)
-    area = client.gather(areas)
-    warnings = [w for r in done for w in r.warnings]
-    wall = merged([r.wall for r in done])
-    layers = {"risk_wall": wall}
-    has_sites = "hazard_sites" in ctx.has
-    if has_sites:
-        layers["major_hazards"] = merged([r.grades for r in done if r.grades is not None])
-        layers["safety_buffers"] = merged([r.buffers for r in done if r.buffers is not None])
-        if "protected_targets" in ctx.has:
-            found = [a.violations for a in area if a.violations is not None]
-            found = [f for f in found if len(f)] or found[:1]
-            layers["separation_violations"] = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=ctx.crs) \
-                if found else find_nothing(ctx)
+def _merge(client, parts, points, areas, contours, admin, ctx: Context, shape, transform: Affine, sink, say):
+    """Hand the layers to ``sink`` one partition at a time, letting each partition's futures go after it.
+
+    Only the small things of the whole province stay here: towns, grid cells, contours, the raster
+    and three columns a plot for the wall's summary.
+    """
+    has_sites, has_targets = "hazard_sites" in ctx.has, "protected_targets" in ctx.has
+    keyed, towns, cells, warnings, names = [], [], [], [], None
+    array = np.zeros(shape, dtype=np.uint8)
+    for k in range(len(points)):
+        done, area = points[k].result(), areas[k].result()
+        parts[k] = points[k] = areas[k] = None     # the workers may free this partition once its halos are lent
+        warnings += done.warnings
+        sink.add("risk_wall", done.wall)
+        keyed.append(plot_areas(done.wall))
+        names = names or level_names(done.wall, None)
+        if has_sites:
+            sink.add("major_hazards", done.grades)
+            sink.add("safety_buffers", done.buffers)
+            if has_targets:
+                sink.add("separation_violations", area.violations, ordered=False)
+        if ctx.qra:
+            sink.add("threat_zones", done.threat)
+        towns += [area.towns] if area.towns is not None else []
+        cells += [area.cells] if area.cells is not None else []
+        if area.surface is not None:
+            part, (r0, c0) = area.surface
+            array[r0:r0 + part.shape[0], c0:c0 + part.shape[1]] = part
+        del done, area
+        say(f"merged partition {k + 1} of {len(points)}")
+    if has_sites and has_targets and not sink.has("separation_violations"):
+        sink.add("separation_violations", find_nothing(ctx), ordered=False)
     if ctx.qra:
-        threat = merged([r.threat for r in done if r.threat is not None])
         drawn = client.gather(contours)
         if drawn:
             traced = pd.concat([c.assign(batch=i) for i, c in enumerate(drawn)], ignore_index=True)
             traced = traced.sort_values(["level", "batch", "cluster"], ascending=[False, True, True], kind="stable")
-            layers["ir_contours"] = gpd.GeoDataFrame(traced.drop(columns=["batch", "cluster"]).reset_index(drop=True),
-                                                     geometry="geometry", crs=ctx.crs)
+            sink.add("ir_contours", gpd.GeoDataFrame(traced.drop(columns=["batch", "cluster"]).reset_index(drop=True),
+                                                     geometry="geometry", crs=ctx.crs), ordered=False)
         else:
-            layers["ir_contours"] = contour_layer([], parse_qra_rules(ctx.ruleset), ctx.crs)
-        layers["threat_zones"] = threat
-    towns = [a.towns for a in area if a.towns is not None]
-    cells = [a.cells for a in area if a.cells is not None]
+            sink.add("ir_contours", contour_layer([], parse_qra_rules(ctx.ruleset), ctx.crs), ordered=False)
     if towns or cells:
-        zones = [merged(towns)] if towns else []
-        zones += [merged(cells)] if cells else []
-        layers["risk_zones"] = gpd.GeoDataFrame(
-            pd.concat([z[[c for c in ZONE_COLUMNS if c in z.columns]] for z in zones], ignore_index=True),
-            geometry="geometry", crs=ctx.crs)
-    array = np.zeros(shape, dtype=np.uint8)
-    for a in area:
-        if a.surface is not None:
-            part, (r0, c0) = a.surface
-            array[r0:r0 + part.shape[0], c0:c0 + part.shape[1]] = part
-    summary = summarise_wall(wall, admin if admin is not None and len(admin) else None)
-    stored = {name: for_store(frame.reset_index(drop=True)) for name, frame in layers.items()}
-    return ZoningResult(stored, (array, transform, ctx.crs), summary, warnings)
+        sink.add("risk_zones", zones_frame(([merged(towns)] if towns else []) + ([merged(cells)] if cells else []),
+                                           ctx.crs), ordered=False)
+    keyed = pd.concat(keyed, ignore_index=True)
+    summary = summarise_areas(keyed, names, admin if admin is not None and len(admin) else None)
+    return sink.finish((array, transform, ctx.crs), summary, warnings)
 
 
 def ir_grid(client, points: list, metas: list[dict], window: Window, tile: int = 256) -> np.ndarray:

@@ -6,8 +6,8 @@
   arguments, same result) that splits the frames by district and runs them on the cluster;
   ``run_zoning(store, rules, compute=partial(compute_distributed, client=client))`` runs a store.
 * :func:`run_province` — a generated province (:mod:`layers.demo.province`): the workers read their
-  own city, the population window they need, and the results are written to a folder (GeoParquet per
-  layer, the risk surface as a GeoTIFF, the wall summary as CSV).
+  own city, the population window they need, and the results are written to a folder city by city
+  (GeoParquet per layer, the risk surface as a GeoTIFF, the wall summary as CSV).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,19 +26,26 @@ from zoning.pipeline import ZoningResult
 from zoning.province.engine import context_for, regions_of, split_inputs, zone_partitions
 from zoning.province.partition import total_bounds
 from zoning.province.population import population_window, read_population_file  # noqa: F401  (re-exported)
+from zoning.province.sink import FolderSink, Written, write_result
 from zoning.rules import RuleSet
-from zoning.wall.surface import write_risk_surface
 
-__all__ = ["LOCAL_MEMORY", "LOCAL_WORKERS", "compute_distributed", "connect", "run_province", "write_result"]
+__all__ = ["LOCAL_MEMORY", "LOCAL_SPILL", "LOCAL_WORKERS", "compute_distributed", "connect", "run_province", "write_result"]
 
 #: Workers of the LocalCluster started when no scheduler is given (processes, one thread each).
 LOCAL_WORKERS = 2
-#: Memory limit of each local worker: two of them leave room for the driver on a 24 GiB machine.
-LOCAL_MEMORY = "8GiB"
+#: Memory limit of each local worker: two of them and the driver of a million-plot province stay
+#: under 9 GiB (a third of a 24 GiB machine shared with others); the nanny restarts a worker above 95 %.
+LOCAL_MEMORY = "4GiB"
+#: Local workers write finished partitions to disk early (from a quarter of their limit: the area
+#: stage of a big city needs about half of it on top), and never pause: a worker paused for memory
+#: its results do not hold (a big task's heap) could wait for good.
+LOCAL_SPILL = {"distributed.worker.memory.target": 0.25, "distributed.worker.memory.spill": 0.35,
+               "distributed.worker.memory.pause": False}
 
 
 @contextlib.contextmanager
-def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memory: str = LOCAL_MEMORY) -> Iterator:
+def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memory: str = LOCAL_MEMORY,
+            threads: int = 1) -> Iterator:
     """A Dask client: to ``scheduler`` (``tcp://host:8786``) or to a new LocalCluster, closed on exit.
 
     Raises
@@ -47,6 +53,7 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
     geo.errors.InputError
         If the scheduler cannot be reached (the message names it).
     """
+    import dask
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -60,8 +67,9 @@ def connect(scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, memor
         finally:
             client.close()
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory,
-                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with dask.config.set(LOCAL_SPILL), \
+            LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, memory_limit=memory,
+                         dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -94,30 +102,19 @@ def _load_city(folder: str, code: str, crs_wkt: str) -> dict:
 
 
 def run_province(folder, ruleset: RuleSet, *, client, palette: str | None = None, grid_cell_m: float = 1000.0,
-                 surface_cell_m: float = 200.0, progress=None) -> ZoningResult:
+                 surface_cell_m: float = 200.0, progress=None, out=None) -> ZoningResult | Written:
     """Zone a generated province (:func:`layers.demo.province.build_province`), one partition a city.
 
     Each worker reads its city and the window of the population it needs from ``folder``; nothing
-    of the province passes through the driver before the results.
+    of the province passes through the driver before the results. With ``out`` (a folder) the
+    results are written there city by city (:class:`~zoning.province.sink.FolderSink`) and what was
+    written is returned; without, the whole :class:`ZoningResult`.
     """
     manifest = read_manifest(folder)
     crs = metric_crs_for(total_bounds(*(c["bounds"] for c in manifest["cities"])))
     has = {name for c in manifest["cities"] for name, e in c["layers"].items() if e["rows"]}
     ctx = context_for(ruleset, crs, has, palette=palette, grid_cell_m=grid_cell_m, surface_cell_m=surface_cell_m)
     parts = [client.submit(_load_city, str(folder), c["code"], crs.to_wkt(), pure=False) for c in manifest["cities"]]
-    return zone_partitions(client, parts, ctx, population=str(province_population(folder)), progress=progress)
-
-
-def write_result(result: ZoningResult, out_dir, ruleset: RuleSet, palette: str | None = None) -> Path:
-    """Write a result to ``out_dir``: ``<layer>.parquet`` (EPSG:4490), ``risk_surface.tif``, ``wall_summary.csv``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in result.layers.items():
-        frame.to_parquet(out / f"{name}.parquet", index=False)
-    if result.surface is not None:
-        array, transform, crs = result.surface
-        write_risk_surface(out / "risk_surface.tif", array, transform, crs, palette=palette,
-                           ruleset_label=ruleset.label)
-    result.wall_summary.to_csv(out / "wall_summary.csv", index=False)
-    (out / "warnings.txt").write_text("\n".join(result.warnings) + "\n", encoding="utf-8")
-    return out
+    sink = FolderSink(out, ruleset, palette) if out is not None else None
+    return zone_partitions(client, parts, ctx, population=str(province_population(folder)), progress=progress,
+                           sink=sink)

@@ -19,7 +19,7 @@ value comes out as the in-process run makes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +29,7 @@ from pyproj import CRS
 
 from zoning.hazards.distances import parse_distance_rules, safety_buffers, safety_distances
 from zoning.hazards.major_hazard import grade_sites, parse_major_hazard_rules
-from zoning.hazards.qra.assess import assess_sites, contour_layer
+from zoning.hazards.qra.assess import QRAResult, assess_sites, contour_layer
 from zoning.hazards.qra.individual import SiteRisk, Window, risk_window
 from zoning.hazards.qra.rules import parse_qra_rules
 from zoning.hazards.separation import find_violations, parse_separation_rules
@@ -46,9 +46,11 @@ __all__ = [
     "Halo",
     "PointResult",
     "area_stage",
+    "assess_in_batches",
     "contour_batch",
     "halo",
     "lean_risk",
+    "levels_only",
     "people_near",
     "point_meta",
     "point_stage",
@@ -70,6 +72,7 @@ class Context:
     grid_cell_m: float
     surface_cell_m: float
     has: frozenset[str]
+    qra_batch: int = 400        # sites a partition assesses at a time (:func:`assess_in_batches`)
 
     @property
     def qra(self) -> bool:
@@ -101,8 +104,37 @@ def people_near(frames: list, box) -> gpd.GeoDataFrame | None:
 
 
 def lean_risk(risk: SiteRisk) -> SiteRisk:
-    """A site's IR table without its footprints: all the IR grid needs, a fraction of the bytes."""
-    return SiteRisk(risk.site_id, risk.x, risk.y, risk.grid, [], risk.ir, np.empty((0, 0)), np.empty(0))
+    """A site's IR table without its footprints: all the IR grid and the distances' reasons need, a
+    fraction of the bytes (the footprints' places are kept, empty: a reason quotes how many there were)."""
+    return SiteRisk(risk.site_id, risk.x, risk.y, risk.grid, [None] * len(risk.footprints), risk.ir,
+                    np.empty((0, 0)), np.empty(0))
+
+
+def assess_in_batches(sites: gpd.GeoDataFrame, ruleset: RuleSet, batch: int, *, population=None,
+                      targets=None) -> tuple[QRAResult, gpd.GeoDataFrame]:
+    """:func:`assess_sites` ``batch`` sites at a time, and the threat zones of the sites assessed.
+
+    A QRA site's footprints weigh megabytes and a city of a million-plot province has hundreds of
+    QRA sites: each batch's threat zones are drawn, then its sites keep only their IR tables
+    (:func:`lean_risk`), all the distances and the F-N verdicts need. Each site is assessed on its
+    own (the caches it shares with others only save work), so the values are those of one call.
+    """
+    whole, threat = None, []
+    batch = max(1, int(batch))
+    for start in range(0, max(len(sites), 1), batch):
+        part = assess_sites(sites.iloc[start:start + batch], ruleset, population=population, targets=targets)
+        threat.append(part.threat_zones())
+        lean = {k: replace(q, risk=lean_risk(q.risk)) for k, q in part.sites.items()}
+        if whole is None:
+            whole = QRAResult(lean, dict(part.skipped), part.rules, part.crs)
+        else:
+            whole.sites.update(lean)
+            whole.skipped.update(part.skipped)
+    kept = [t for t in threat if len(t)] or threat[:1]
+    zones = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), geometry="geometry", crs=kept[0].crs) \
+        if len(kept) > 1 else kept[0]
+    zones.attrs = dict(threat[0].attrs)
+    return whole, zones
 
 
 def _far_nobody(crs) -> gpd.GeoDataFrame:
@@ -131,7 +163,7 @@ def point_stage(inputs: dict, targets_near: gpd.GeoDataFrame | None, population,
     if ctx.qra:
         if population is None and "protected_targets" in ctx.has and (targets_near is None or not len(targets_near)):
             targets_near = _far_nobody(ctx.crs)
-        qra = assess_sites(sites, rs, population=population, targets=targets_near)
+        qra, threat = assess_in_batches(sites, rs, ctx.qra_batch, population=population, targets=targets_near)
         out.warnings += [f"site {k}: {v}" for k, v in qra.skipped.items()]
     distances = safety_distances(sites, parse_distance_rules(rs), mh, qra=qra)
     out.warnings += list(distances.attrs.get("warnings", []))
@@ -144,7 +176,6 @@ def point_stage(inputs: dict, targets_near: gpd.GeoDataFrame | None, population,
     largest = out.buffers.groupby(level=0)["distance_m"].max()
     out.reach = np.maximum(largest.reindex(sites.index).fillna(0.0), fixed)
     if qra is not None:
-        threat = qra.threat_zones()
         out.threat = threat.set_axis(row_of.reindex(threat["site_id"].astype(str)).to_numpy())
         out.risks = [lean_risk(s.risk) for s in qra.sites.values()]
         out.risk_rows = row_of.reindex(list(qra.sites)).to_numpy(dtype=np.int64)
@@ -183,9 +214,15 @@ class Halo:
     buffers: gpd.GeoDataFrame | None
 
 
+def levels_only(wall: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The plots' levels and shapes: all the area stage reads of the wall (zones, cells, surface), a
+    fraction of its bytes (no reasons, no attributes)."""
+    return wall[["level", wall.geometry.name]]
+
+
 def halo(result: PointResult, box) -> Halo:
     """The rows of ``result`` (another partition's stage 1) whose effect may reach ``box``."""
-    wall = rows_meeting(result.wall, box)
+    wall = rows_meeting(levels_only(result.wall), box)
     if result.sites is None:
         return Halo(wall, None, None)
     sites = rows_meeting(result.sites, box, result.reach.reindex(result.sites.index).to_numpy())
@@ -226,7 +263,7 @@ def area_stage(inputs: dict, own: PointResult, halos: list[Halo], cells: tuple |
     ``(r0, c0, bounds)`` of its part of the risk surface (None: nothing of its own to burn).
     """
     rs = ctx.ruleset
-    wall = merged([own.wall] + [h.wall for h in halos])
+    wall = merged([levels_only(own.wall)] + [h.wall for h in halos])
     sites = merged([own.sites] + [h.sites for h in halos])
     buffers = merged([own.buffers] + [h.buffers for h in halos])
     if "hazard_sites" not in ctx.has:

@@ -37,7 +37,7 @@ from zoning.rules import LEVELS, Palette, RuleSet, get
 from zoning.wall.plot_rules import COLUMN_DEFAULTS, COUNT_COLUMNS, FLAG_COLUMNS, RULES, join_reasons
 
 __all__ = ["ClassificationRules", "ScoreInput", "SCORE_INPUTS", "parse_classification_rules", "classify_plots",
-           "summarise_wall", "plot_inputs"]
+           "summarise_wall", "summarise_areas", "plot_areas", "level_names", "plot_inputs"]
 
 #: Inputs the score may weigh: the plot columns, plus ``major_hazard`` (severity 4 for grade 一级 … 1
 #: for 四级, 0 without a major hazard source); ``dust_workers`` counts only with ``dust_explosion``.
@@ -207,7 +207,8 @@ def classify_plots(plots: pd.DataFrame, rules: RuleSet | ClassificationRules,
 
 
 # ------------------------------------------------------------------------------- the wall's table
-def _level_names(classified: pd.DataFrame, palette: Palette | None) -> list[str]:
+def level_names(classified: pd.DataFrame, palette: Palette | None) -> list[str]:
+    """The names of the four levels in the wall's table: the palette's, else those the plots were coloured with."""
     if palette is not None:
         return list(palette.names)
     if len(classified.attrs.get("palette_names", ())) == 4:
@@ -243,12 +244,24 @@ def summarise_wall(classified: gpd.GeoDataFrame, admin_areas: gpd.GeoDataFrame |
     ``count_<colour>`` and ``area_<colour>_m2`` for the four levels, ``count_total``,
     ``area_total_m2``. Rolled-up rows (districts, city) follow the rows of ``by``.
     """
+    return summarise_areas(plot_areas(classified, by), level_names(classified, palette), admin_areas)
+
+
+def plot_areas(classified: gpd.GeoDataFrame, by: str = "town") -> pd.DataFrame:
+    """What :func:`summarise_wall` needs of each plot: ``code`` (of its area ``by``), ``level``, ``area`` (m²).
+
+    A few bytes a plot: a province zoned city by city keeps these and lets each city's plots go.
+    """
     require_columns(classified, ("level", by), "classified plots", "Run classify_plots first.")
-    names = _level_names(classified, palette)
     frame = gpd.GeoDataFrame(classified) if not isinstance(classified, gpd.GeoDataFrame) else classified
     area = frame.geometry.to_crs(metric_crs(frame)).area.to_numpy() if len(frame) else np.zeros(0)
-    keyed = pd.DataFrame({"code": frame[by].astype(str).to_numpy(), "level": frame["level"].to_numpy(),
-                          "area": area})
+    return pd.DataFrame({"code": frame[by].astype(str).to_numpy(), "level": frame["level"].to_numpy(),
+                         "area": area})
+
+
+def summarise_areas(keyed: pd.DataFrame, names: list[str], admin_areas: gpd.GeoDataFrame | None = None
+                    ) -> pd.DataFrame:
+    """:func:`summarise_wall` from :func:`plot_areas` rows (in plot order) and the four level names."""
     counts = keyed.groupby(["code", "level"]).size().unstack(fill_value=0).reindex(columns=list(LEVELS), fill_value=0)
     areas = keyed.groupby(["code", "level"])["area"].sum().unstack(fill_value=0.0)
     areas = areas.reindex(index=counts.index, columns=list(LEVELS), fill_value=0.0)
