@@ -14,8 +14,8 @@ from shapely.geometry import shape
 from layers.store import open_store
 from layers.store_copy import copy_store
 from server.app import create_app
-from server_common import PLANNER
-from test_server_tiles import Z14, decode, url
+from server_common import PLANNER, TOWN_EAST, TOWN_WEST
+from test_server_tiles import Z10, Z14, decode, url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from postgis_server import new_schema_address, postgis_server  # noqa: E402, F401
@@ -58,3 +58,20 @@ def test_the_server_over_postgis_answers_as_over_the_geopackage(postgis_copy, cl
         got, want = (decode(r.content)["risk_wall"]["features"] for r in (a, b))
         assert [f["properties"] for f in got] == [f["properties"] for f in want]
         assert [shape(f["geometry"]).normalize() for f in got] == [shape(f["geometry"]).normalize() for f in want]
+
+
+def test_a_town_editors_tiles_over_postgis_are_scoped_as_over_the_geopackage(postgis_copy, client, settings):
+    """Tiles PostGIS builds (ST_AsMVT) know no per-row town scope: a town editor's are built like the
+    GeoPackage's: its own town's plots whole, the other town's as the public sees them (not at all:
+    plots are no public layer)."""
+    town = {"Authorization": "Bearer town-token-1234"}
+    with TestClient(create_app(postgis_copy, settings)) as pg:
+        tiles = {(name, who): (pg if name == "pg" else client).get(url("industrial_plots", Z10), headers=head)
+                 for name in ("pg", "gpkg") for who, head in (("town", town), ("planner", PLANNER))}
+    assert all(r.status_code == 200 for r in tiles.values()), {k: r.status_code for k, r in tiles.items()}
+    props = {k: sorted((f["properties"] for f in decode(r.content)["industrial_plots"]["features"]),
+                       key=lambda p: str(sorted(p.items())))
+             for k, r in tiles.items()}
+    assert props["pg", "town"] == props["gpkg", "town"]
+    assert {p["town"] for p in props["pg", "town"]} == {TOWN_WEST}
+    assert {p["town"] for p in props["pg", "planner"]} == {TOWN_WEST, TOWN_EAST}
