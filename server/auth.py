@@ -45,7 +45,10 @@ from server.cache import LRUCache
 from server.errors import AccessDenied, Forbidden
 from server.settings import ROLES
 
-__all__ = ["Principal", "PUBLIC", "TokenAuth", "Resolution", "account_resolution"]
+__all__ = ["Principal", "PUBLIC", "TokenAuth", "Resolution", "account_resolution", "DEV_PREFIX"]
+
+#: Name prefix of a development token's principal (``RISKMAP_TOKENS``): no account stands behind it.
+DEV_PREFIX = "dev:"
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,19 @@ class Principal:
         return self.role == "town_editor"
 
     @property
+    def audit_name(self) -> str:
+        """Who the audit names for this caller's changes: its account, or for a development token
+        (no account behind it) its role and towns.
+
+        >>> editor = Principal("town_editor", "A,B", name="li")
+        >>> editor.audit_name, Principal("town_editor", "A,B", name=DEV_PREFIX + "0f").audit_name
+        ('li', 'town_editor:A,B')
+        """
+        if self.name and not self.name.startswith(DEV_PREFIX):
+            return self.name
+        return self.role + (f":{','.join(self.towns)}" if self.towns else "")
+
+    @property
     def scope_key(self) -> str:
         """What the caller sees, for cache keys and ETags: ``public``, ``planner``, ``town_editor:A,B``…"""
         return f"{self.role}:{','.join(sorted(self.towns))}" if self.scoped else self.role
@@ -117,7 +133,7 @@ class Resolution:
     """What a token or session names: the principal, the session key, and why it was refused (or None)."""
 
     principal: Principal
-    key: str | None = None  # an account name, or "dev:<digest>" for a development token
+    key: str | None = None  # an account name, or DEV_PREFIX + digest for a development token
     refused: str | None = None
 
 
@@ -183,7 +199,7 @@ class TokenAuth:
             role, _, towns = grant.partition(":")
             if role not in ROLES:
                 raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-            self._grants.append((token.encode(), Principal(role, towns or None, name=f"dev:{_digest(token)[:16]}")))
+            self._grants.append((token.encode(), Principal(role, towns or None, name=f"{DEV_PREFIX}{_digest(token)[:16]}")))
         self.store = store if store is not None else _MemorySessions()
         self._verified = LRUCache(10_000)
         self._hashes = LRUCache(10_000)  # token id -> (minute started, hashes in it)
@@ -242,7 +258,7 @@ class TokenAuth:
         if row is None or row["revoked_at"] is not None or is_expired(row["expires_at"]):
             return _NOBODY
         key = row["account"]
-        if key.startswith("dev:"):
+        if key.startswith(DEV_PREFIX):
             found = next((p for _, p in self._grants if p.name == key), None)
             return Resolution(found, key) if found is not None else _NOBODY
         accounts = self.store.accounts(name=key)

@@ -161,7 +161,7 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
         check_scope(who, edit_areas(store, layer, frame, before))
         versions = {n: i.version for n, i in services.source.infos().items()}
         outcome = apply_edit(store, rs, layer, frame, base_versions={fid: None if new else version},
-                             actor=_actor(who), reason=str(payload.get("reason") or ""))
+                             actor=who.audit_name, reason=str(payload.get("reason") or ""))
         carry_over(versions, outcome)
         return answer(layer, fid, outcome, before)
 
@@ -200,19 +200,12 @@ def create_edits_router(services: Services, principal, ruleset: RuleSet | None =
         before = current(layer, fid)
         check_scope(who, edit_areas(store, layer, None, before))
         versions = {n: i.version for n, i in services.source.infos().items()}
-        outcome = apply_edit(store, rs, layer, retire=[fid], base_versions={fid: version}, actor=_actor(who),
+        outcome = apply_edit(store, rs, layer, retire=[fid], base_versions={fid: version}, actor=who.audit_name,
                              reason=reason)
         carry_over(versions, outcome)
         return answer(layer, fid, outcome, before)
 
     return router
-
-
-def _actor(who: Principal) -> str:
-    """The audit's ``actor``: the account's name, or for a development token its role and towns."""
-    if who.name and not who.name.startswith("dev:"):
-        return who.name
-    return who.role + (f":{','.join(who.towns)}" if who.towns else "")
 
 
 #: Derived layers whose rows lie on the edited rows (a plot's wall row, its violations' geometry is
