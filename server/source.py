@@ -79,8 +79,13 @@ class LayerSource:
         self.towns = TownIndex(store)
 
     def _key(self, view: LayerView, info: LayerInfo) -> tuple:
+        return self._version_key(view, info.name, info.version)
+
+    def _version_key(self, view: LayerView, name: str, version: int) -> tuple:
+        """A cached frame's key: layer, version, view, and for a town editor's view whose rows' towns
+        (or grids) are read from other layers, the versions of those tables."""
         scoped = view.towns is not None and (view.town_key != "town" or self.towns.has_grids(view.towns))
-        return (info.name, info.version, view.key, *(self.towns.key() if scoped else ()))
+        return (name, version, view.key, *(self.towns.key() if scoped else ()))
 
     def view_of(self, view: LayerView, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """``frame`` as ``view`` shows it (with each row's town, and grid for a grid's editor, for a town editor's view)."""
@@ -238,10 +243,10 @@ class LayerSource:
         ids = [str(i) for i in ids]
         rows = None
         carried = 0
-        for key, view in list(self._views.items()):
+        for view in list(self._views.values()):
             if view.towns is not None:  # a town editor's frames also follow the plots' towns: read again
                 continue
-            frame = self._frames.get((name, old_version, key))
+            frame = self._frames.get(self._version_key(view, name, old_version))
             if frame is None or id_field not in frame.columns:
                 continue
             if rows is None and ids:
@@ -253,7 +258,7 @@ class LayerSource:
                 merged = gpd.GeoDataFrame(pd.concat([kept, fresh], ignore_index=True),
                                           geometry=frame.geometry.name, crs=frame.crs)
             merged.sindex
-            self._frames.put((name, new_version, key), merged, weight=max(len(merged), 1))
+            self._frames.put(self._version_key(view, name, new_version), merged, weight=max(len(merged), 1))
             carried += 1
         return carried
 
