@@ -26,10 +26,24 @@ import pandas as pd
 import shapely
 from shapely import GeometryType
 
-__all__ = ["encode_layers"]
+__all__ = ["AttributeTable", "encode_layers", "encode_table_layer", "geometry_families"]
 
 _MOVE, _LINE, _CLOSE = 1, 2, 7
 _POINT, _LINESTRING, _POLYGON = 1, 2, 3  # MVT GeomType
+#: Family of each shapely geometry type id -1..7 (missing, Point, LineString, LinearRing, Polygon,
+#: MultiPoint, MultiLineString, MultiPolygon, GeometryCollection): 0 points, 1 lines, 2 polygons, -1 none.
+_FAMILIES = np.array([-1, 0, 1, 1, 2, 0, 1, 2, -1], dtype=np.int8)
+
+
+def geometry_families(geoms) -> np.ndarray:
+    """0 for (multi)points, 1 for (multi)lines, 2 for (multi)polygons, -1 for missing or collections.
+
+    (``np.isin`` over the type ids cost a quarter of a millisecond a call, several calls a layer.)
+
+    >>> geometry_families([shapely.Point(0, 0), shapely.box(0, 0, 1, 1), None]).tolist()
+    [0, 2, -1]
+    """
+    return _FAMILIES[shapely.get_type_id(np.asarray(geoms, dtype=object)) + 1]
 
 
 def _varint(value: int) -> bytes:
@@ -156,27 +170,28 @@ def _value_bytes(value) -> bytes:
         if value >= 0:
             return b"\x28" + _varint(value)
         return b"\x30" + _varint((value << 1) ^ (value >> 63))
-    if isinstance(value, (float, np.floating)):
-        return b"\x19" + struct.pack("<d", float(value))
+    if isinstance(value, (float, np.floating)):  # -0.0 as 0.0: factorising takes them for one value
+        return b"\x19" + struct.pack("<d", float(value) + 0.0)
     text = str(value).encode()
     return b"\x0a" + _varint(len(text)) + text
 
 
 #: Up to this many rows a column is factorised by a plain dict: ``pd.factorize`` costs about half a
 #: millisecond a call whatever the size (an Arrow string column more), which dominated a combined
-#: tile of many small layers; beyond it pandas' vectorised factorize wins.
+#: tile of many small layers; beyond it pandas' vectorised factorize wins, except on object columns
+#: (mixed types), where only the dict keeps 1, 1.0 and True apart.
 _SMALL = 1024
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, Sequence]:
-    """``pd.factorize(series, use_na_sentinel=True)``: codes (-1 for missing) and the uniques in order
-    of first appearance.
+    """As ``pd.factorize(series, use_na_sentinel=True)``: codes (-1 for missing) and the uniques in
+    order of first appearance, values of different types kept apart (1 is not True).
 
     >>> codes, uniques = _factorize(pd.Series(["a", None, "b", "a"], dtype="string"))
     >>> codes.tolist(), list(uniques)
     ([0, -1, 1, 0], ['a', 'b'])
     """
-    if len(series) > _SMALL:
+    if len(series) > _SMALL and series.dtype != object:  # pandas would take 1 and 1.0 for one value
         return pd.factorize(series, use_na_sentinel=True)
     found: dict = {}
     codes = np.empty(len(series), np.int64)
@@ -188,71 +203,180 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, Sequence]:
     return codes, [value for _, value in found]
 
 
-def _tags(props: pd.DataFrame) -> tuple[list[str], list[bytes], np.ndarray, np.ndarray]:
-    """Keys, encoded values, and each feature's tag varint bytes (all bytes, offsets per feature)."""
-    keys, values, value_index, columns = [], [], {}, []
-    for column in props.columns:
-        series = props[column]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            series = series.dt.strftime("%Y-%m-%d")
-        codes, uniques = _factorize(series)
-        if not len(uniques):
-            continue
-        mapping = np.empty(len(uniques), np.int64)
-        for u, value in enumerate(uniques):
-            value = value.item() if isinstance(value, np.generic) else value
-            token = ("bool" if isinstance(value, bool) else type(value).__name__, value)
-            index = value_index.get(token)
-            if index is None:
-                index = value_index[token] = len(values)
-                values.append(_value_bytes(value))
-            mapping[u] = index
-        tags = np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1)
-        columns.append((len(keys), tags))
-        keys.append(str(column))
-    n = len(props)
-    if not columns:
-        return keys, values, np.zeros(0, np.uint8), np.zeros(n + 1, np.int64)
-    key_matrix = np.repeat(np.array([k for k, _ in columns])[None, :], n, axis=0)
-    value_matrix = np.column_stack([t for _, t in columns])
-    present = value_matrix >= 0
-    pairs = np.stack([key_matrix, value_matrix], axis=2)[present]  # (m, 2), feature order
-    tag_bytes, tag_offsets = _varints(pairs.ravel())
-    per_feature = np.zeros(n + 1, np.int64)
-    np.cumsum(2 * present.sum(axis=1), out=per_feature[1:])
-    return keys, values, tag_bytes, tag_offsets[per_feature]
+class AttributeTable:
+    """The attribute columns of a layer encoded once, for every tile cut from it.
 
+    Each column is factorised once; every distinct value gets its MVT ``Value`` message bytes and
+    one index in a table shared by the columns (the same value in two columns is written once, as
+    the specification allows: keys and values are per layer, tags index them). :meth:`tags` then
+    gives the keys, values and per-feature tags of any subset of rows with numpy alone: a tile
+    keeps only the keys and values its features use.
 
-def _layer(name: str, geoms: Sequence, props: pd.DataFrame, extent: int) -> bytes:
-    geoms = np.asarray(geoms, dtype=object)
-    keys, values, tag_bytes, tag_offsets = _tags(props)
-    families = shapely.get_type_id(geoms)
-    family = np.select([np.isin(families, (0, 4)), np.isin(families, (1, 2, 5))], [0, 1], 2)
-    feature_bytes: list[bytes] = []
-    for fam in (0, 1, 2):
-        rows = np.flatnonzero(family == fam)
-        if not len(rows):
-            continue
-        stream, offsets, mvt_type = _geometry_streams(geoms[rows])
-        gbytes, goff = _varints(stream)
-        type_field = b"\x18" + _varint(mvt_type)
-        for j, row in enumerate(rows):
-            g = gbytes[goff[offsets[j]]:goff[offsets[j + 1]]].tobytes()
-            if not g:
+    Factorising per tile cost a third of a combined tile's time (pandas' per-call overhead on
+    Arrow strings, times 14 layers); a server keeps one table per cached layer view
+    (:class:`server.tile_layers.TileLayer`).
+
+    >>> table = AttributeTable(pd.DataFrame({"id": ["a", "b", "c"],
+    ...                                      "level": pd.array([1, None, 1], dtype="Int64")}))
+    >>> keys, values, tag_bytes, offsets = table.tags(np.array([2, 1]))  # c with level 1, then b
+    >>> [table.keys[k] for k in keys], [table.values[v] for v in values]  # 'c', 'b' (string: field 1), 1 (int64: field 5)
+    (['id', 'level'], [b'\\n\\x01c', b'\\n\\x01b', b'(\\x01'])
+    >>> tag_bytes.tolist(), offsets.tolist()   # (key, value) pairs: c's id and level, then b's id
+    ([0, 0, 1, 2, 0, 1], [0, 4, 6])
+    """
+
+    def __init__(self, props: pd.DataFrame):
+        keys, values, value_index, columns = [], [], {}, []
+        for column in props.columns:
+            series = props[column]
+            if pd.api.types.is_datetime64_any_dtype(series):
+                series = series.dt.strftime("%Y-%m-%d")
+            codes, uniques = _factorize(series)
+            if not len(uniques):
                 continue
-            tags = tag_bytes[tag_offsets[row]:tag_offsets[row + 1]].tobytes()
-            body = (b"\x12" + _varint(len(tags)) + tags if tags else b"") + type_field + \
-                b"\x22" + _varint(len(g)) + g
-            feature_bytes.append(b"\x12" + _varint(len(body)) + body)
-    if not feature_bytes:
+            mapping = np.empty(len(uniques), np.int64)
+            for u, value in enumerate(uniques):
+                value = value.item() if isinstance(value, np.generic) else value
+                token = ("bool" if isinstance(value, bool) else type(value).__name__, value)
+                index = value_index.get(token)
+                if index is None:
+                    index = value_index[token] = len(values)
+                    values.append(_value_bytes(value))
+                mapping[u] = index
+            columns.append(np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1))
+            keys.append(str(column))
+        self.keys: list[str] = keys
+        self.values: list[bytes] = values  # Value messages
+        # the layer's fields 3 (keys) and 4 (values), framed once
+        self.key_fields = [b"\x1a" + _varint(len(k.encode())) + k.encode() for k in keys]
+        self.value_fields = [b"\x22" + _varint(len(v)) + v for v in values]
+        #: (rows, keys) index of each row's value per key in :attr:`values`, -1 where missing
+        self.codes = (np.column_stack(columns) if columns else np.zeros((len(props), 0), np.int64)).astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def tags(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The keys and values used by ``rows`` (positions: indexes in :attr:`keys` and :attr:`values`;
+        keys in column order, values in order of first use column by column), and each row's tags
+        as varint bytes (all bytes, offsets per row: ``len(rows) + 1``) in the order of ``rows``,
+        numbering the used keys and values from 0 in that order."""
+        codes = self.codes[np.asarray(rows, dtype=np.int64)]
+        n = len(codes)
+        present = codes >= 0
+        used_keys = np.flatnonzero(present.any(axis=0))
+        if not len(used_keys):
+            return used_keys, used_keys, np.zeros(0, np.uint8), np.zeros(n + 1, np.int64)
+        codes, present = codes[:, used_keys], present[:, used_keys]
+        # values numbered in order of first use, column by column (as a table of these rows alone
+        # would number them), so a tile's bytes do not depend on the table it was cut from
+        by_column = codes.T[present.T]
+        uniques, first = np.unique(by_column, return_index=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(uniques), np.int64)
+        rank[order] = np.arange(len(uniques))
+        value_matrix = rank[np.searchsorted(uniques, np.maximum(codes, 0))]
+        used_values = uniques[order]
+        key_matrix = np.broadcast_to(np.arange(len(used_keys))[None, :], codes.shape)
+        pairs = np.stack([key_matrix, value_matrix], axis=2)[present]  # (m, 2), row order
+        tag_bytes, tag_offsets = _varints(pairs.ravel())
+        per_row = np.zeros(n + 1, np.int64)
+        np.cumsum(2 * present.sum(axis=1), out=per_row[1:])
+        return used_keys, used_values, tag_bytes, tag_offsets[per_row]
+
+
+def _segments(source: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``source[starts[i]:starts[i] + lengths[i]]`` for every i, concatenated (numpy, no loop)."""
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, source.dtype)
+    first = np.zeros(len(lengths), np.int64)
+    np.cumsum(lengths[:-1], out=first[1:])
+    return source[np.repeat(starts - first, lengths) + np.arange(total)]
+
+
+def _place(out: np.ndarray, at: np.ndarray, data: np.ndarray, lengths: np.ndarray) -> None:
+    """Write the consecutive pieces of ``data`` (``lengths`` each) at offsets ``at`` of ``out``."""
+    total = int(lengths.sum())
+    if total:
+        first = np.zeros(len(lengths), np.int64)
+        np.cumsum(lengths[:-1], out=first[1:])
+        out[np.repeat(at - first, lengths) + np.arange(total)] = data[:total]
+
+
+def _feature_messages(geometry: np.ndarray, geometry_offsets: np.ndarray, mvt_type: int,
+                      tags: np.ndarray, tag_offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The ``Feature`` messages (field 2 of a layer) of one geometry family, as one byte array.
+
+    ``geometry[geometry_offsets[j]:geometry_offsets[j + 1]]`` is the j-th feature's command
+    stream bytes, ``rows[j]`` its row in the tag offsets. A feature is ``tags`` (field 2, packed,
+    left out when empty), ``type`` (field 3) and ``geometry`` (field 4, packed); features whose
+    geometry is empty are left out. Assembled with numpy: lengths, their varints, then scatters.
+    """
+    glen = np.diff(geometry_offsets)
+    keep = glen > 0
+    rows, gstart, glen = rows[keep], geometry_offsets[:-1][keep], glen[keep]
+    tstart = tag_offsets[rows]
+    tlen = tag_offsets[rows + 1] - tstart
+    tvar, toff = _varints(tlen)
+    gvar, goff = _varints(glen)
+    tvar_len, gvar_len = np.diff(toff), np.diff(goff)
+    has_tags = tlen > 0
+    body = np.where(has_tags, 1 + tvar_len + tlen, 0) + 2 + 1 + gvar_len + glen
+    bvar, boff = _varints(body)
+    bvar_len = np.diff(boff)
+    size = 1 + bvar_len + body
+    start = np.zeros(len(size) + 1, np.int64)
+    np.cumsum(size, out=start[1:])
+    out = np.empty(int(start[-1]), np.uint8)
+    at = start[:-1]
+    out[at] = 0x12
+    _place(out, at + 1, bvar, bvar_len)
+    at = at + 1 + bvar_len
+    tagged = np.flatnonzero(has_tags)
+    out[at[tagged]] = 0x12
+    _place(out, at[tagged] + 1, _segments(tvar, toff[:-1][tagged], tvar_len[tagged]), tvar_len[tagged])
+    _place(out, at[tagged] + 1 + tvar_len[tagged], _segments(tags, tstart[tagged], tlen[tagged]), tlen[tagged])
+    at = at + np.where(has_tags, 1 + tvar_len + tlen, 0)
+    out[at] = 0x18
+    out[at + 1] = mvt_type
+    out[at + 2] = 0x22
+    _place(out, at + 3, gvar, gvar_len)
+    _place(out, at + 3 + gvar_len, _segments(geometry, gstart, glen), glen)
+    return out
+
+
+def _layer(name: str, geoms: Sequence, props: pd.DataFrame | None, extent: int, *,
+           table: AttributeTable | None = None, rows=None) -> bytes:
+    """One ``Layer`` message: the geometries with the attributes of ``props`` (a row each), or of
+    ``rows`` of ``table``."""
+    geoms = np.asarray(geoms, dtype=object)
+    if table is None:
+        table, rows = AttributeTable(props), np.arange(len(geoms))
+    keys, values, tag_bytes, tag_offsets = table.tags(rows)
+    family = geometry_families(geoms)
+    features = []
+    for fam in (0, 1, 2):
+        chosen = np.flatnonzero(family == fam)
+        if not len(chosen):
+            continue
+        stream, offsets, mvt_type = _geometry_streams(geoms[chosen])
+        gbytes, goff = _varints(stream)
+        features.append(_feature_messages(gbytes, goff[offsets], mvt_type, tag_bytes, tag_offsets, chosen))
+    if not sum(len(f) for f in features):
         return b""
     encoded_name = name.encode()
-    parts = [b"\x78\x02", b"\x0a" + _varint(len(encoded_name)) + encoded_name, *feature_bytes]
-    parts += [b"\x1a" + _varint(len(k.encode())) + k.encode() for k in keys]
-    parts += [b"\x22" + _varint(len(v)) + v for v in values]
+    parts = [b"\x78\x02", b"\x0a" + _varint(len(encoded_name)) + encoded_name, *(f.tobytes() for f in features)]
+    parts += [table.key_fields[k] for k in keys]
+    parts += [table.value_fields[v] for v in values]
     parts.append(b"\x28" + _varint(extent))
     layer = b"".join(parts)
     return b"\x1a" + _varint(len(layer)) + layer
+
+
+def encode_table_layer(name: str, geoms: Sequence, table: AttributeTable, rows, extent: int = 4096) -> bytes:
+    """One MVT layer of ``geoms`` (tile units) whose attributes are ``rows`` of ``table`` (b"" if empty)."""
+    return _layer(name, geoms, None, extent, table=table, rows=np.asarray(rows, dtype=np.int64)) if len(geoms) else b""
 
 
 def encode_layers(layers: Mapping[str, tuple[Sequence, pd.DataFrame]], extent: int = 4096) -> bytes:

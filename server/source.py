@@ -67,6 +67,7 @@ class LayerSource:
         self.store = store
         self.index_max_rows = index_max_rows
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
+        self._prepared = LRUCache(frame_cache_size, maxweight=frame_cache_rows)  # built from frames
         self._views: dict = {}  # view.key → view, for carrying cached frames over an edit
         self._columns = LRUCache(256)
         self._bounds = LRUCache(256)
@@ -197,9 +198,26 @@ class LayerSource:
             self._loading.pop(key, None)
         return frame
 
-    def _warm(self, view: LayerView, info: LayerInfo) -> None:
-        """Load the layer into memory in the background thread (once per layer, version and view)."""
-        key = self._key(view, info)
+    def prepared(self, view: LayerView, info: LayerInfo, kind: str, build):
+        """What ``build(frame)`` makes of the whole layer as ``view`` shows it (``kind`` names it, e.g.
+        a :class:`server.tile_layers.TileLayer`), or None while it is not built yet.
+
+        Never built on the request path: the first call asks the background loader for the frame
+        and then the build, and answers None (the caller reads the rows another way meanwhile).
+        Cached like the frames, per layer version and view; layers over ``index_max_rows`` rows
+        are never prepared.
+        """
+        if info.rows > self.index_max_rows:
+            return None
+        found = self._prepared.get((*self._key(view, info), kind))
+        if found is None:
+            self._warm(view, info, kind, build)
+        return found
+
+    def _warm(self, view: LayerView, info: LayerInfo, kind: str | None = None, build=None) -> None:
+        """Load the layer into memory in the background thread (once per layer, version and view),
+        then build ``build(frame)`` as the ``kind`` prepared from it, when asked."""
+        key = (*self._key(view, info), kind)
         with self._guard:
             if key in self._queued:
                 return
@@ -207,13 +225,15 @@ class LayerSource:
             if self._warmer is None or not self._warmer.is_alive():
                 self._warmer = threading.Thread(target=self._warm_loop, name="riskmap-layer-loader", daemon=True)
                 self._warmer.start()
-        self._queue.put((key, view, info))
+        self._queue.put((key, view, info, build))
 
     def _warm_loop(self) -> None:
         while True:
-            key, view, info = self._queue.get()
+            key, view, info, build = self._queue.get()
             try:
-                self.frame(view, info)
+                frame = self.frame(view, info)
+                if build is not None and self._prepared.get(key) is None:
+                    self._prepared.put(key, build(frame), weight=max(len(frame), 1))
             except Exception:  # noqa: BLE001 - a failed load is retried by the request path
                 log.warning("loading layer %s in the background failed", info.name, exc_info=True)
             finally:
@@ -301,7 +321,7 @@ class LayerSource:
         return self.store.mvt(specs, z, x, y, bbox, **generalisation)
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return {"frames": self._frames.stats()}
+        return {"frames": self._frames.stats(), "prepared": self._prepared.stats()}
 
 
 def replace_rows(frame: gpd.GeoDataFrame, fresh: gpd.GeoDataFrame, id_field: str, ids) -> gpd.GeoDataFrame | None:

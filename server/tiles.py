@@ -38,6 +38,7 @@ from server.raster_tiles import render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
+from server.tile_layers import TileLayer, first_zooms
 from server.tile_cache import MemoryTileCache, SharedTileCache, TileKey, tile_etag
 from server.vector_tiles import MIN_FEATURE_UNITS, SIMPLIFY_UNITS, encode_tile, tile_features
 
@@ -63,6 +64,11 @@ ZOOM_CLASSES = {
 _ENCODING = "mvt2"
 _JSON_TYPES = {"bool": "Boolean", "boolean": "Boolean", "int": "Number", "Int": "Number",
                "float": "Number", "uint": "Number", "UInt": "Number"}
+
+
+def _tile_layer_builder(name: str):
+    """How the background loader prepares layer ``name`` for tiles (with the layer's zoom classes)."""
+    return lambda frame: TileLayer(frame, ZOOM_CLASSES.get(name))
 
 
 def _field_type(dtype: str) -> str:
@@ -143,30 +149,41 @@ class TileService:
     def vector_tile(self, layers, z: int, x: int, y: int, grid: TileGrid = GRIDS[WEB_MERCATOR]) -> bytes:
         """The MVT of tile z / column x / row y of ``grid`` (Web Mercator XYZ by default).
 
-        On a store that builds tiles itself (PostGIS: ``ST_AsMVT``) Web Mercator tiles are made
-        in the database with the same rules (:mod:`server.db_tiles`), unless
-        ``settings.database_tiles`` is off; other tile-matrix sets are made here.
+        Each layer is cut from its :class:`server.tile_layers.TileLayer` once the background loader
+        has prepared it (geometries indexed, attributes encoded once). Until then, on a store that
+        builds tiles itself (PostGIS: ``ST_AsMVT``) the Web Mercator tiles of the layers not yet
+        prepared are made in the database with the same rules (:mod:`server.db_tiles`), unless
+        ``settings.database_tiles`` is off; otherwise their rows are read by bounding box and cut
+        here. The MVT layers of a tile are independent messages, so the parts are joined as bytes.
         """
         s = self.settings
         fraction = s.tile_buffer / s.tile_extent
         bbox = grid.read_bounds(z, y, x, fraction)
         zoom = grid.mercator_zoom(z)  # the zoom rules are in Web Mercator zooms
+        project = lambda c: grid.to_tile(c, z, y, x, s.tile_extent)  # noqa: E731
         shown = [(view, info) for view, info in layers if zoom >= LAYER_MIN_ZOOM.get(info.name, s.min_zoom)]
-        in_database = all(view.towns is None for view, _ in shown)  # a town editor's rows are scoped here
-        if grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles and in_database:
-            specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in shown]
-            return self.source.database_tile([spec for spec in specs if spec is not None], z, x, y, bbox,
-                                             extent=s.tile_extent, buffer=s.tile_buffer,
-                                             min_units=MIN_FEATURE_UNITS, simplify_units=SIMPLIFY_UNITS)
-        features = {}
-        for view, info in shown:
+        parts = {info.name: self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name))
+                 for view, info in shown}
+        waiting = [(view, info) for view, info in shown if parts[info.name] is None]
+        for name, prepared in parts.items():
+            if prepared is not None:
+                parts[name] = prepared.encode(name, z, x, y, bbox=bbox, zoom=zoom, extent=s.tile_extent,
+                                              buffer=s.tile_buffer, project=project)
+        in_database = all(view.towns is None for view, _ in waiting)  # a town editor's rows are scoped here
+        if waiting and grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles and in_database:
+            specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in waiting]
+            parts[waiting[0][1].name] = self.source.database_tile(
+                [spec for spec in specs if spec is not None], z, x, y, bbox, extent=s.tile_extent,
+                buffer=s.tile_buffer, min_units=MIN_FEATURE_UNITS, simplify_units=SIMPLIFY_UNITS)
+            waiting = []
+        for view, info in waiting:  # cut here from the rows read by bounding box: the same bytes
             frame = self.source.read(view, info, bbox=bbox)
-            if info.name in ZOOM_CLASSES and ZOOM_CLASSES[info.name][0] in frame.columns:
-                column, first_zoom, other = ZOOM_CLASSES[info.name]
-                frame = frame[frame[column].map(first_zoom).fillna(other).to_numpy() <= zoom]
-            features[info.name] = tile_features(frame, z, x, y, extent=s.tile_extent, buffer=s.tile_buffer,
-                                                project=lambda c: grid.to_tile(c, z, y, x, s.tile_extent))
-        return encode_tile(features, extent=s.tile_extent)
+            first_zoom = first_zooms(frame, ZOOM_CLASSES.get(info.name))
+            if first_zoom is not None:
+                frame = frame[first_zoom <= zoom]
+            features = tile_features(frame, z, x, y, extent=s.tile_extent, buffer=s.tile_buffer, project=project)
+            parts[info.name] = encode_tile({info.name: features}, extent=s.tile_extent)
+        return b"".join(part for part in parts.values() if part)
 
     def answer(self, request: Request, layers, z, x, y, who, fmt: str, render,
                grid: TileGrid = GRIDS[WEB_MERCATOR]) -> Response:

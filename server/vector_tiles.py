@@ -34,10 +34,10 @@ import pandas as pd
 import shapely
 
 from geo.tiles import MAX_LATITUDE
-from server.mvt import encode_layers
+from server.mvt import encode_layers, geometry_families
 
 __all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_UNITS", "buffered_lonlat_bounds", "lonlat_to_tile",
-           "tile_features", "encode_tile"]
+           "tile_geometries", "tile_features", "encode_tile"]
 
 #: Lines and polygons smaller than this many tile units both ways are left out (4096 units =
 #: 256 screen pixels, so 8 units is half a pixel).
@@ -88,12 +88,12 @@ def _snap(geoms: np.ndarray) -> np.ndarray:
     ``set_precision``, which keeps them valid. Lines that collapse to a point are dropped.
     """
     rounded = shapely.transform(geoms, np.round)
-    types = shapely.get_type_id(rounded)
-    polygonal = np.isin(types, (3, 6))
+    families = geometry_families(rounded)
+    polygonal = families == 2
     broken = polygonal & ~shapely.is_valid(rounded)
     if broken.any():
         rounded[broken] = shapely.set_precision(geoms[broken], 1.0)
-    linear = np.isin(types, (1, 2, 5))
+    linear = families == 1
     rounded[linear & ~(shapely.length(rounded) > 0)] = None
     return rounded
 
@@ -109,41 +109,55 @@ def _properties(frame: gpd.GeoDataFrame, rows) -> pd.DataFrame:
     return pd.DataFrame(frame.iloc[rows, keep])
 
 
-def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: int = 4096,
-                  buffer: int = 64, project=None) -> tuple[np.ndarray, pd.DataFrame]:
-    """The features of ``frame`` (longitude/latitude) in tile z/x/y, ready for the encoder.
+def tile_geometries(geoms: np.ndarray, z: int, x: int, y: int, *, extent: int = 4096, buffer: int = 64,
+                    project=None) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries (longitude/latitude) → what of them tile z/x/y shows, ready for the encoder.
 
-    Returns the geometries in integer tile units (valid, exteriors with a positive area in
-    tile coordinates, no repeated points) and the matching rows of the attribute columns.
-    ``project`` maps longitude/latitude pairs (N, 2) to tile units, for a tile of another
-    tile-matrix set (:class:`server.ogc.tilesets.TileGrid`); Web Mercator z/x/y by default.
+    Returns the geometries in integer tile units (valid, exteriors with a positive area in tile
+    coordinates, no repeated points) and the positions in ``geoms`` they come from (the others
+    are outside, too small, or collapsed). ``project`` maps longitude/latitude pairs (N, 2) to
+    tile units, for a tile of another tile-matrix set (:class:`server.ogc.tilesets.TileGrid`);
+    Web Mercator z/x/y by default.
     """
-    if len(frame) == 0:
-        return np.zeros(0, dtype=object), _properties(frame, slice(None))
-    geoms = np.asarray(frame.geometry.values, dtype=object)
+    geoms = np.asarray(geoms, dtype=object)
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     rows = np.flatnonzero(keep)
+    if not len(rows):
+        return np.zeros(0, dtype=object), rows
     project = project if project is not None else (lambda c: lonlat_to_tile(c, z, x, y, extent))
     geoms = shapely.transform(geoms[keep], project)
     lo, hi = -float(buffer), float(extent + buffer)
-    types = shapely.get_type_id(geoms)
-    punctual = np.isin(types, (0, 4))  # Point, MultiPoint
-    clipped = np.where(punctual, geoms, shapely.clip_by_rect(geoms, lo, lo, hi, hi))
-    if punctual.any():  # points: keep those inside the buffered tile
-        inside = shapely.intersects(clipped, shapely.box(lo, lo, hi, hi))
-        clipped = np.where(punctual & ~inside, None, clipped)
-    bounds = shapely.bounds(clipped)
+    punctual = geometry_families(geoms) == 0  # Point, MultiPoint
+    bounds = shapely.bounds(geoms)
+    inside = (bounds[:, 0] >= lo) & (bounds[:, 1] >= lo) & (bounds[:, 2] <= hi) & (bounds[:, 3] <= hi)
+    crossing = np.flatnonzero(~punctual & ~inside)  # only these need clipping (most features are inside)
+    clipped = geoms.copy()
+    clipped[crossing] = shapely.clip_by_rect(geoms[crossing], lo, lo, hi, hi)
+    loose = np.flatnonzero(punctual & ~inside)  # points: keep those meeting the buffered tile
+    if len(loose):
+        clipped[loose[~shapely.intersects(geoms[loose], shapely.box(lo, lo, hi, hi))]] = None
+    bounds[crossing] = shapely.bounds(clipped[crossing])
     size = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
-    clipped = np.where(~punctual & ~(size >= MIN_FEATURE_UNITS), None, clipped)
-    simplified = np.where(punctual, clipped,
-                          shapely.simplify(clipped, SIMPLIFY_UNITS, preserve_topology=True))
+    clipped[~punctual & ~(size >= MIN_FEATURE_UNITS)] = None
+    simplified = np.where(punctual, clipped, shapely.simplify(clipped, SIMPLIFY_UNITS, preserve_topology=True))
     snapped = _snap(simplified)
     collections = np.flatnonzero(shapely.get_type_id(snapped) == 7)
     for i in collections:  # rare: a clip that left mixed parts
         snapped[i] = _single_kind(snapped[i])
     snapped = shapely.orient_polygons(shapely.remove_repeated_points(snapped, 0.0))
     ok = ~(shapely.is_missing(snapped) | shapely.is_empty(snapped))
-    return snapped[ok], _properties(frame, rows[ok])
+    return snapped[ok], rows[ok]
+
+
+def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: int = 4096,
+                  buffer: int = 64, project=None) -> tuple[np.ndarray, pd.DataFrame]:
+    """The features of ``frame`` (longitude/latitude) in tile z/x/y, ready for the encoder:
+    :func:`tile_geometries` of its geometries and the matching rows of its attribute columns."""
+    if len(frame) == 0:
+        return np.zeros(0, dtype=object), _properties(frame, slice(None))
+    geoms, rows = tile_geometries(np.asarray(frame.geometry.values, dtype=object), z, x, y,
+                                  extent=extent, buffer=buffer, project=project)
+    return geoms, _properties(frame, rows)
 
 
 def encode_tile(layers: dict[str, tuple[np.ndarray, pd.DataFrame]], extent: int = 4096) -> bytes:

@@ -1,0 +1,88 @@
+"""A layer prepared for cutting vector tiles: its geometries, their index and its attributes encoded once.
+
+A tile cut from a frame used to go through pandas per layer per tile: select the rows
+(``iloc``), drop the geometry column, factorise every attribute column, then encode. At scale 10
+a combined tile of 14 layers took about 150 ms of CPU that way, two thirds of it pandas' fixed
+cost per call on Arrow strings, not geometry. A :class:`TileLayer` is built once per cached
+layer view (by the background loader of :class:`server.source.LayerSource`, off the request
+path) and cuts a tile with numpy and shapely alone: an STRtree query, the zoom classes as a
+per-row first zoom, :func:`server.vector_tiles.tile_geometries`, and the attributes as rows of an
+:class:`server.mvt.AttributeTable`.
+
+>>> import geopandas, shapely
+>>> from geo.tiles import tile_bounds
+>>> w, s, e, n = tile_bounds(14, 13650, 6656).lonlat
+>>> plots = geopandas.GeoDataFrame({"plot_id": ["P1", "P2"], "class": ["primary", "residential"]},
+...     crs="EPSG:4490", geometry=[shapely.box(w + (e - w) / 4, s + (n - s) / 4, w + (e - w) / 2, s + (n - s) / 2),
+...                                shapely.box(w + (e - w) / 2, s + (n - s) / 2, e, n)])
+>>> layer = TileLayer(plots, ("class", {"primary": 0}, 15))
+>>> import mapbox_vector_tile
+>>> data = layer.encode("plots", 14, 13650, 6656, bbox=(w, s, e, n), zoom=14)
+>>> [f["properties"]["plot_id"] for f in mapbox_vector_tile.decode(data)["plots"]["features"]]
+['P1']
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from server.mvt import AttributeTable, encode_table_layer
+from server.vector_tiles import tile_geometries
+
+__all__ = ["TileLayer", "first_zooms"]
+
+
+def first_zooms(frame: pd.DataFrame, zoom_class) -> np.ndarray | None:
+    """Each row's first zoom under ``zoom_class`` = ``(column, {value: first zoom}, other values' first zoom)``.
+
+    None when there is no class (or the column is not in the view): every row is shown at every zoom.
+    """
+    if zoom_class is None or zoom_class[0] not in frame.columns:
+        return None
+    column, first_zoom, other = zoom_class
+    return frame[column].map(first_zoom).fillna(other).to_numpy(dtype=float)
+
+
+class TileLayer:
+    """One layer view's rows, ready to cut into vector tiles.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        The layer as the caller's view shows it, in longitude/latitude (EPSG:4490 / WGS 84).
+    zoom_class : tuple, optional
+        ``(column, {value: first zoom}, first zoom of other values)``: rows shown only from a zoom on.
+    """
+
+    def __init__(self, frame: gpd.GeoDataFrame, zoom_class=None):
+        geometry = frame.geometry.name
+        self.geoms = np.asarray(frame.geometry.values, dtype=object)
+        self.tree = shapely.STRtree(self.geoms)
+        attributes = [i for i, column in enumerate(frame.columns) if column != geometry]
+        self.table = AttributeTable(pd.DataFrame(frame.iloc[:, attributes]))
+        self.first_zoom = first_zooms(frame, zoom_class)
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    def rows(self, bbox, zoom: float) -> np.ndarray:
+        """Positions of the rows whose bounding boxes meet ``bbox`` (lon/lat) and shown at ``zoom``."""
+        hits = np.sort(self.tree.query(shapely.box(*bbox)))
+        if self.first_zoom is not None:
+            hits = hits[self.first_zoom[hits] <= zoom]
+        return hits
+
+    def encode(self, name: str, z: int, x: int, y: int, *, bbox, zoom: float, extent: int = 4096,
+               buffer: int = 64, project=None) -> bytes:
+        """The MVT layer ``name`` of tile z/x/y (b"" when nothing shows).
+
+        ``bbox`` is the tile's read area in longitude/latitude (the tile grown by its buffer),
+        ``zoom`` its Web Mercator zoom (for the zoom classes), ``project`` as for
+        :func:`server.vector_tiles.tile_geometries`.
+        """
+        hits = self.rows(bbox, zoom)
+        geoms, kept = tile_geometries(self.geoms[hits], z, x, y, extent=extent, buffer=buffer, project=project)
+        return encode_table_layer(name, geoms, self.table, hits[kept], extent=extent)

@@ -1,0 +1,129 @@
+"""Tiles cut from prepared layers (server.tile_layers) are the tiles cut from rows read per request.
+
+The prepared path (an STRtree, a per-row first zoom, attributes encoded once in an
+:class:`~server.mvt.AttributeTable`) replaced pandas per layer per tile; it must give the same
+bytes, in every view, at every zoom, in every tile-matrix set, or ETags would depend on which
+path a worker happened to take.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from geo.tiles import tile_containing
+from layers.store import open_store
+from server.auth import Principal
+from server.mvt import AttributeTable
+from server.ogc.tilesets import GRIDS
+from server.services import build_services
+from server.tile_layers import TileLayer
+from server_common import TOWN_WEST, plot_geometry
+
+VIEWS = {"planner": Principal("planner"), "public": Principal("public"),
+         "town editor": Principal("town_editor", towns=(TOWN_WEST,))}
+
+
+def tiles_over_plots(zooms=range(10, 17)):
+    """Every tile of ``zooms`` holding a plot's corner (a plot cut by a tile edge included)."""
+    found = set()
+    for i in range(16):
+        corners = np.asarray(plot_geometry(i).exterior.coords)
+        for z in zooms:
+            xs, ys = tile_containing(corners[:, 0], corners[:, 1], z)
+            found |= {(z, int(x), int(y)) for x, y in zip(xs, ys)}
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def services(store_path, settings):
+    return build_services(open_store(store_path), settings)
+
+
+def fallback(services, monkeypatch):
+    """Make ``services`` cut every tile from rows read per request (never from prepared layers)."""
+    monkeypatch.setattr(services.source, "prepared", lambda *args, **kwargs: None)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("layer", ["all", "risk_wall", "roads"])
+def test_a_tile_cut_from_the_prepared_layer_is_byte_for_byte_the_tile_cut_from_rows_read(services, view,
+                                                                                          layer, monkeypatch):
+    who = VIEWS[view]
+    layers = services.tiles.layers(layer, who, "vector")
+    tiles = tiles_over_plots()
+    for tile in tiles:  # ask for every layer to be prepared, then wait for it
+        services.tiles.vector_tile(layers, *tile)
+    assert services.source.wait_loaded(60)
+    prepared = [services.source.prepared(v, i, "tiles", None) for v, i in layers]
+    assert all(isinstance(p, TileLayer) for p in prepared)
+    cut = {tile: services.tiles.vector_tile(layers, *tile) for tile in tiles}
+    assert sum(map(len, cut.values())) > 0
+    fallback(services, monkeypatch)
+    differ = [tile for tile in tiles if services.tiles.vector_tile(layers, *tile) != cut[tile]]
+    assert not differ, f"{len(differ)} of {len(tiles)} tiles differ, e.g. {differ[:3]}"
+
+
+def test_tiles_of_another_tile_matrix_set_are_the_same_either_way(services, monkeypatch):
+    grid = next(g for gid, g in GRIDS.items() if gid != "WebMercatorQuad")
+    layers = services.tiles.layers("all", VIEWS["planner"], "vector")
+    lon, lat = plot_geometry(5).centroid.coords[0]
+    tiles = []
+    for z in range(8, 14):
+        tile = grid.tms.tile(lon, lat, z)
+        tiles.append((z, tile.x, tile.y))
+    for z, col, row in tiles:
+        services.tiles.vector_tile(layers, z, col, row, grid)
+    assert services.source.wait_loaded(60)
+    cut = {t: services.tiles.vector_tile(layers, t[0], t[1], t[2], grid) for t in tiles}
+    assert any(cut.values())
+    fallback(services, monkeypatch)
+    assert {t: services.tiles.vector_tile(layers, t[0], t[1], t[2], grid) for t in tiles} == cut
+
+
+def test_a_layer_is_prepared_off_the_request_path_and_again_after_an_edit(writable_store, settings):
+    services = build_services(writable_store, settings)
+    who = VIEWS["planner"]
+    (view, info), = services.tiles.layers("industrial_plots", who, "vector")
+    assert services.source.prepared(view, info, "tiles", lambda f: TileLayer(f)) is None  # asked, not built
+    assert services.source.wait_loaded(60)
+    layer = services.source.prepared(view, info, "tiles", None)
+    assert isinstance(layer, TileLayer) and len(layer) == info.rows
+    row = writable_store.read("industrial_plots", where={"plot_id": "P001"}, versions=True)
+    row["workers"] = int(row["workers"].iloc[0]) + 1
+    writable_store.edit("industrial_plots", upserts=row, actor="test", reason="a new hire")
+    newer = writable_store.info("industrial_plots")
+    assert newer.version > info.version
+    assert services.source.prepared(view, newer, "tiles", lambda f: TileLayer(f)) is None  # the old one is not served
+    assert services.source.wait_loaded(60)
+    assert services.source.prepared(view, newer, "tiles", None) is not layer
+
+
+def test_a_layer_over_the_in_memory_limit_is_never_prepared(store_path, settings):
+    services = build_services(open_store(store_path), settings.model_copy(update={"index_max_rows": 3}))
+    (view, info), = services.tiles.layers("industrial_plots", VIEWS["planner"], "vector")
+    assert info.rows > 3
+    assert services.source.prepared(view, info, "tiles", lambda f: TileLayer(f)) is None
+    assert services.source.wait_loaded(60)
+    assert services.source.prepared(view, info, "tiles", lambda f: TileLayer(f)) is None
+
+
+values = st.one_of(st.none(), st.integers(-2**40, 2**40), st.sampled_from(["甲", "乙", "a", ""]),
+                   st.booleans(), st.floats(allow_nan=False, allow_infinity=False, width=32))
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(values, values, st.sampled_from(["x", "y", None])), min_size=1, max_size=25),
+       st.data())
+def test_the_tags_of_some_rows_of_a_table_are_those_of_a_table_of_those_rows_alone(rows, data):
+    frame = pd.DataFrame(rows, columns=["a", "b", "c"]).astype({"a": object, "b": object})
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, len(frame) - 1)))), dtype=np.int64)
+    whole = AttributeTable(frame)
+    alone = AttributeTable(frame.iloc[chosen].reset_index(drop=True))
+    keys, vals, tag_bytes, offsets = whole.tags(chosen)
+    keys2, vals2, tag_bytes2, offsets2 = alone.tags(np.arange(len(chosen)))
+    assert [whole.keys[k] for k in keys] == [alone.keys[k] for k in keys2]
+    assert [whole.values[v] for v in vals] == [alone.values[v] for v in vals2]
+    assert tag_bytes.tolist() == tag_bytes2.tolist() and offsets.tolist() == offsets2.tolist()
