@@ -68,7 +68,7 @@ def start_server(store: Path, port: int, token: bool, workers: int) -> subproces
     if token:
         env["RISKMAP_TOKENS"] = f'{{"{TOKEN}": "planner"}}'
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli.main", "serve", str(store), "--port", str(port),
+        [sys.executable, "-m", "server.cli.main", "serve", "--store", str(store), "--port", str(port),
          "--log-level", "warning", "--workers", str(workers)], env=env, cwd=Path(__file__).resolve().parents[1])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -2,9 +2,10 @@
 
 ``mapbox_vector_tile.encode`` walks every coordinate in Python, which dominates the time of a
 tile with a few thousand plots. This writer encodes the geometry commands of a whole layer at
-once with numpy (from ``shapely.to_ragged_array``) and writes the protobuf messages by hand; only
-the final assembly of each feature's bytes is a Python loop. ``mapbox_vector_tile.decode`` (and
-GDAL's MVT driver) read what it writes; the tests check both.
+once with numpy (from ``shapely.to_ragged_array``) and writes the protobuf messages by hand, the
+features of a layer assembled with numpy too (:mod:`server.protobuf`); the attributes come from an
+:class:`server.mvt_attributes.AttributeTable`. ``mapbox_vector_tile.decode`` (and GDAL's MVT
+driver) read what it writes; the tests check both.
 
 Input geometries must already be in integer tile coordinates (y down), valid, and free of
 repeated points (see :mod:`server.vector_tiles`). Exterior rings are written with a positive
@@ -18,7 +19,6 @@ area in tile coordinates and holes with a negative one, as the specification req
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -26,7 +26,10 @@ import pandas as pd
 import shapely
 from shapely import GeometryType
 
-__all__ = ["AttributeTable", "encode_layers", "encode_table_layer", "geometry_families"]
+from server.mvt_attributes import AttributeTable
+from server.protobuf import place, segments, varint, varints, zigzag
+
+__all__ = ["encode_layers", "encode_table_layer", "geometry_families"]
 
 _MOVE, _LINE, _CLOSE = 1, 2, 7
 _POINT, _LINESTRING, _POLYGON = 1, 2, 3  # MVT GeomType
@@ -44,40 +47,6 @@ def geometry_families(geoms) -> np.ndarray:
     [0, 2, -1]
     """
     return _FAMILIES[shapely.get_type_id(np.asarray(geoms, dtype=object)) + 1]
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        bits = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(bits | 0x80)
-        else:
-            out.append(bits)
-            return bytes(out)
-
-
-def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Varint bytes of non-negative integers: (all bytes, byte offset of each value; n + 1)."""
-    values = np.asarray(values, dtype=np.uint64)
-    sizes = np.ones(len(values), dtype=np.int64)
-    for k in range(1, 10):
-        sizes += values >= np.uint64(1 << (7 * k))
-    offsets = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    out = np.empty(offsets[-1], dtype=np.uint8)
-    for k in range(int(sizes.max()) if len(values) else 0):
-        has = sizes > k
-        byte = ((values[has] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
-        more = (sizes[has] > k + 1).astype(np.uint8) << 7
-        out[offsets[:-1][has] + k] = byte | more
-    return out, offsets
-
-
-def _zigzag(values: np.ndarray) -> np.ndarray:
-    values = values.astype(np.int64)
-    return ((values << 1) ^ (values >> 63)).astype(np.uint64)
 
 
 def _command(cmd: int, count) -> np.ndarray:
@@ -102,7 +71,7 @@ def _parts_stream(coords: np.ndarray, part_offsets: np.ndarray, part_feature: np
     feature_first_part = np.r_[True, part_feature[1:] != part_feature[:-1]]
     feature_starts = first_of_part[:-1][feature_first_part]
     deltas[feature_starts] = points[feature_starts]  # the cursor starts at (0, 0) in each feature
-    zz = _zigzag(deltas)  # (n, 2)
+    zz = zigzag(deltas)  # (n, 2)
     per_part = 2 * counts + 2 + (1 if closed else 0)  # MoveTo, dx, dy, LineTo, pairs…, [ClosePath]
     part_out = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(per_part, out=part_out[1:])
@@ -135,7 +104,7 @@ def _points_stream(coords: np.ndarray, offsets: np.ndarray | None, n_features: i
     stream[out[:-1]] = _command(_MOVE, counts)
     feature = np.repeat(np.arange(n_features), counts)
     position = out[:-1][feature] + 1 + 2 * (np.arange(len(points)) - offsets[:-1][feature])
-    zz = _zigzag(deltas)
+    zz = zigzag(deltas)
     stream[position], stream[position + 1] = zz[:, 0], zz[:, 1]
     return stream, out
 
@@ -162,148 +131,6 @@ def _geometry_streams(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return (*_parts_stream(coords, rings, ring_feature, True, n), _POLYGON)
 
 
-def _value_bytes(value) -> bytes:
-    if isinstance(value, (bool, np.bool_)):
-        return b"\x38" + _varint(int(value))
-    if isinstance(value, (int, np.integer)):
-        value = int(value)
-        if value >= 0:
-            return b"\x28" + _varint(value)
-        return b"\x30" + _varint((value << 1) ^ (value >> 63))
-    if isinstance(value, (float, np.floating)):  # -0.0 as 0.0: factorising takes them for one value
-        return b"\x19" + struct.pack("<d", float(value) + 0.0)
-    text = str(value).encode()
-    return b"\x0a" + _varint(len(text)) + text
-
-
-#: Up to this many rows a column is factorised by a plain dict: ``pd.factorize`` costs about half a
-#: millisecond a call whatever the size (an Arrow string column more), which dominated a combined
-#: tile of many small layers; beyond it pandas' vectorised factorize wins, except on object columns
-#: (mixed types), where only the dict keeps 1, 1.0 and True apart.
-_SMALL = 1024
-
-
-def _factorize(series: pd.Series) -> tuple[np.ndarray, Sequence]:
-    """As ``pd.factorize(series, use_na_sentinel=True)``: codes (-1 for missing) and the uniques in
-    order of first appearance, values of different types kept apart (1 is not True).
-
-    >>> codes, uniques = _factorize(pd.Series(["a", None, "b", "a"], dtype="string"))
-    >>> codes.tolist(), list(uniques)
-    ([0, -1, 1, 0], ['a', 'b'])
-    """
-    if len(series) > _SMALL and series.dtype != object:  # pandas would take 1 and 1.0 for one value
-        return pd.factorize(series, use_na_sentinel=True)
-    found: dict = {}
-    codes = np.empty(len(series), np.int64)
-    for i, value in enumerate(series.to_numpy(dtype=object, na_value=None)):
-        if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
-            codes[i] = -1
-        else:
-            codes[i] = found.setdefault((type(value), value), len(found))  # 1 and True stay apart
-    return codes, [value for _, value in found]
-
-
-class AttributeTable:
-    """The attribute columns of a layer encoded once, for every tile cut from it.
-
-    Each column is factorised once; every distinct value gets its MVT ``Value`` message bytes and
-    one index in a table shared by the columns (the same value in two columns is written once, as
-    the specification allows: keys and values are per layer, tags index them). :meth:`tags` then
-    gives the keys, values and per-feature tags of any subset of rows with numpy alone: a tile
-    keeps only the keys and values its features use.
-
-    Factorising per tile cost a third of a combined tile's time (pandas' per-call overhead on
-    Arrow strings, times 14 layers); a server keeps one table per cached layer view
-    (:class:`server.tile_layers.TileLayer`).
-
-    >>> table = AttributeTable(pd.DataFrame({"id": ["a", "b", "c"],
-    ...                                      "level": pd.array([1, None, 1], dtype="Int64")}))
-    >>> keys, values, tag_bytes, offsets = table.tags(np.array([2, 1]))  # c with level 1, then b
-    >>> [table.keys[k] for k in keys], [table.values[v] for v in values]  # 'c', 'b' (string: field 1), 1 (int64: field 5)
-    (['id', 'level'], [b'\\n\\x01c', b'\\n\\x01b', b'(\\x01'])
-    >>> tag_bytes.tolist(), offsets.tolist()   # (key, value) pairs: c's id and level, then b's id
-    ([0, 0, 1, 2, 0, 1], [0, 4, 6])
-    """
-
-    def __init__(self, props: pd.DataFrame):
-        keys, values, value_index, columns = [], [], {}, []
-        for column in props.columns:
-            series = props[column]
-            if pd.api.types.is_datetime64_any_dtype(series):
-                series = series.dt.strftime("%Y-%m-%d")
-            codes, uniques = _factorize(series)
-            if not len(uniques):
-                continue
-            mapping = np.empty(len(uniques), np.int64)
-            for u, value in enumerate(uniques):
-                value = value.item() if isinstance(value, np.generic) else value
-                token = ("bool" if isinstance(value, bool) else type(value).__name__, value)
-                index = value_index.get(token)
-                if index is None:
-                    index = value_index[token] = len(values)
-                    values.append(_value_bytes(value))
-                mapping[u] = index
-            columns.append(np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1))
-            keys.append(str(column))
-        self.keys: list[str] = keys
-        self.values: list[bytes] = values  # Value messages
-        # the layer's fields 3 (keys) and 4 (values), framed once
-        self.key_fields = [b"\x1a" + _varint(len(k.encode())) + k.encode() for k in keys]
-        self.value_fields = [b"\x22" + _varint(len(v)) + v for v in values]
-        #: (rows, keys) index of each row's value per key in :attr:`values`, -1 where missing
-        self.codes = (np.column_stack(columns) if columns else np.zeros((len(props), 0), np.int64)).astype(np.int32)
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def tags(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The keys and values used by ``rows`` (positions: indexes in :attr:`keys` and :attr:`values`;
-        keys in column order, values in order of first use column by column), and each row's tags
-        as varint bytes (all bytes, offsets per row: ``len(rows) + 1``) in the order of ``rows``,
-        numbering the used keys and values from 0 in that order."""
-        codes = self.codes[np.asarray(rows, dtype=np.int64)]
-        n = len(codes)
-        present = codes >= 0
-        used_keys = np.flatnonzero(present.any(axis=0))
-        if not len(used_keys):
-            return used_keys, used_keys, np.zeros(0, np.uint8), np.zeros(n + 1, np.int64)
-        codes, present = codes[:, used_keys], present[:, used_keys]
-        # values numbered in order of first use, column by column (as a table of these rows alone
-        # would number them), so a tile's bytes do not depend on the table it was cut from
-        by_column = codes.T[present.T]
-        uniques, first = np.unique(by_column, return_index=True)
-        order = np.argsort(first, kind="stable")
-        rank = np.empty(len(uniques), np.int64)
-        rank[order] = np.arange(len(uniques))
-        value_matrix = rank[np.searchsorted(uniques, np.maximum(codes, 0))]
-        used_values = uniques[order]
-        key_matrix = np.broadcast_to(np.arange(len(used_keys))[None, :], codes.shape)
-        pairs = np.stack([key_matrix, value_matrix], axis=2)[present]  # (m, 2), row order
-        tag_bytes, tag_offsets = _varints(pairs.ravel())
-        per_row = np.zeros(n + 1, np.int64)
-        np.cumsum(2 * present.sum(axis=1), out=per_row[1:])
-        return used_keys, used_values, tag_bytes, tag_offsets[per_row]
-
-
-def _segments(source: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """``source[starts[i]:starts[i] + lengths[i]]`` for every i, concatenated (numpy, no loop)."""
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, source.dtype)
-    first = np.zeros(len(lengths), np.int64)
-    np.cumsum(lengths[:-1], out=first[1:])
-    return source[np.repeat(starts - first, lengths) + np.arange(total)]
-
-
-def _place(out: np.ndarray, at: np.ndarray, data: np.ndarray, lengths: np.ndarray) -> None:
-    """Write the consecutive pieces of ``data`` (``lengths`` each) at offsets ``at`` of ``out``."""
-    total = int(lengths.sum())
-    if total:
-        first = np.zeros(len(lengths), np.int64)
-        np.cumsum(lengths[:-1], out=first[1:])
-        out[np.repeat(at - first, lengths) + np.arange(total)] = data[:total]
-
-
 def _feature_messages(geometry: np.ndarray, geometry_offsets: np.ndarray, mvt_type: int,
                       tags: np.ndarray, tag_offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The ``Feature`` messages (field 2 of a layer) of one geometry family, as one byte array.
@@ -318,12 +145,12 @@ def _feature_messages(geometry: np.ndarray, geometry_offsets: np.ndarray, mvt_ty
     rows, gstart, glen = rows[keep], geometry_offsets[:-1][keep], glen[keep]
     tstart = tag_offsets[rows]
     tlen = tag_offsets[rows + 1] - tstart
-    tvar, toff = _varints(tlen)
-    gvar, goff = _varints(glen)
+    tvar, toff = varints(tlen)
+    gvar, goff = varints(glen)
     tvar_len, gvar_len = np.diff(toff), np.diff(goff)
     has_tags = tlen > 0
     body = np.where(has_tags, 1 + tvar_len + tlen, 0) + 2 + 1 + gvar_len + glen
-    bvar, boff = _varints(body)
+    bvar, boff = varints(body)
     bvar_len = np.diff(boff)
     size = 1 + bvar_len + body
     start = np.zeros(len(size) + 1, np.int64)
@@ -331,18 +158,18 @@ def _feature_messages(geometry: np.ndarray, geometry_offsets: np.ndarray, mvt_ty
     out = np.empty(int(start[-1]), np.uint8)
     at = start[:-1]
     out[at] = 0x12
-    _place(out, at + 1, bvar, bvar_len)
+    place(out, at + 1, bvar, bvar_len)
     at = at + 1 + bvar_len
     tagged = np.flatnonzero(has_tags)
     out[at[tagged]] = 0x12
-    _place(out, at[tagged] + 1, _segments(tvar, toff[:-1][tagged], tvar_len[tagged]), tvar_len[tagged])
-    _place(out, at[tagged] + 1 + tvar_len[tagged], _segments(tags, tstart[tagged], tlen[tagged]), tlen[tagged])
+    place(out, at[tagged] + 1, segments(tvar, toff[:-1][tagged], tvar_len[tagged]), tvar_len[tagged])
+    place(out, at[tagged] + 1 + tvar_len[tagged], segments(tags, tstart[tagged], tlen[tagged]), tlen[tagged])
     at = at + np.where(has_tags, 1 + tvar_len + tlen, 0)
     out[at] = 0x18
     out[at + 1] = mvt_type
     out[at + 2] = 0x22
-    _place(out, at + 3, gvar, gvar_len)
-    _place(out, at + 3 + gvar_len, _segments(geometry, gstart, glen), glen)
+    place(out, at + 3, gvar, gvar_len)
+    place(out, at + 3 + gvar_len, segments(geometry, gstart, glen), glen)
     return out
 
 
@@ -361,17 +188,17 @@ def _layer(name: str, geoms: Sequence, props: pd.DataFrame | None, extent: int, 
         if not len(chosen):
             continue
         stream, offsets, mvt_type = _geometry_streams(geoms[chosen])
-        gbytes, goff = _varints(stream)
+        gbytes, goff = varints(stream)
         features.append(_feature_messages(gbytes, goff[offsets], mvt_type, tag_bytes, tag_offsets, chosen))
     if not sum(len(f) for f in features):
         return b""
     encoded_name = name.encode()
-    parts = [b"\x78\x02", b"\x0a" + _varint(len(encoded_name)) + encoded_name, *(f.tobytes() for f in features)]
+    parts = [b"\x78\x02", b"\x0a" + varint(len(encoded_name)) + encoded_name, *(f.tobytes() for f in features)]
     parts += [table.key_fields[k] for k in keys]
-    parts += [table.value_fields[v] for v in values]
-    parts.append(b"\x28" + _varint(extent))
+    parts.append(table.value_fields(values))
+    parts.append(b"\x28" + varint(extent))
     layer = b"".join(parts)
-    return b"\x1a" + _varint(len(layer)) + layer
+    return b"\x1a" + varint(len(layer)) + layer
 
 
 def encode_table_layer(name: str, geoms: Sequence, table: AttributeTable, rows, extent: int = 4096) -> bytes:

@@ -68,6 +68,7 @@ class LayerSource:
         self.index_max_rows = index_max_rows
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
         self._prepared = LRUCache(frame_cache_size, maxweight=frame_cache_rows)  # built from frames
+        self._kinds: set[str] = set()  # the kinds of prepared objects asked for
         self._views: dict = {}  # view.key → view, for carrying cached frames over an edit
         self._columns = LRUCache(256)
         self._bounds = LRUCache(256)
@@ -209,6 +210,7 @@ class LayerSource:
         """
         if info.rows > self.index_max_rows:
             return None
+        self._kinds.add(kind)
         found = self._prepared.get((*self._key(view, info), kind))
         if found is None:
             self._warm(view, info, kind, build)
@@ -273,14 +275,29 @@ class LayerSource:
                 rows = self.store.read(name, where={id_field: ids})
             fresh = self.view_of(view, rows)[frame.columns] if ids else frame.iloc[:0]
             merged = replace_rows(frame, fresh, id_field, ids)
+            in_place = merged is not None
             if merged is None:
                 kept = frame[~frame[id_field].astype(str).isin(ids).to_numpy()]
                 merged = gpd.GeoDataFrame(pd.concat([kept, fresh], ignore_index=True),
                                           geometry=frame.geometry.name, crs=frame.crs)
             merged.sindex
-            self._frames.put(self._version_key(view, name, new_version), merged, weight=max(len(merged), 1))
+            new_key = self._version_key(view, name, new_version)
+            self._frames.put(new_key, merged, weight=max(len(merged), 1))
+            if in_place:
+                self._carry_prepared(self._version_key(view, name, old_version), new_key, merged,
+                                     np.flatnonzero(merged[id_field].astype(str).isin(ids).to_numpy()))
             carried += 1
         return carried
+
+    def _carry_prepared(self, old_key: tuple, new_key: tuple, frame: gpd.GeoDataFrame, rows: np.ndarray) -> None:
+        """Carry what was prepared from a frame over a row edit, where it knows how
+        (``prepared.carry_over(frame, rows)``); the rest is built again when next asked."""
+        for kind in list(self._kinds):
+            old = self._prepared.get((*old_key, kind))
+            carry = getattr(old, "carry_over", None)
+            fresh = carry(frame, rows) if callable(carry) else None
+            if fresh is not None:
+                self._prepared.put((*new_key, kind), fresh, weight=max(len(frame), 1))
 
     def bounds(self, view: LayerView, info: LayerInfo) -> tuple[float, float, float, float] | None:
         """``(west, south, east, north)`` of what ``view`` shows of the layer; None when empty."""

@@ -7,7 +7,7 @@ cost per call on Arrow strings, not geometry. A :class:`TileLayer` is built once
 layer view (by the background loader of :class:`server.source.LayerSource`, off the request
 path) and cuts a tile with numpy and shapely alone: an STRtree query, the zoom classes as a
 per-row first zoom, :func:`server.vector_tiles.tile_geometries`, and the attributes as rows of an
-:class:`server.mvt.AttributeTable`.
+:class:`server.mvt_attributes.AttributeTable`.
 
 >>> import geopandas, shapely
 >>> from geo.tiles import tile_bounds
@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from server.mvt import AttributeTable, encode_table_layer
+from server.mvt import encode_table_layer
+from server.mvt_attributes import AttributeTable
 from server.vector_tiles import tile_geometries
 
 __all__ = ["TileLayer", "first_zooms"]
@@ -60,17 +61,39 @@ class TileLayer:
     def __init__(self, frame: gpd.GeoDataFrame, zoom_class=None):
         geometry = frame.geometry.name
         self.geoms = np.asarray(frame.geometry.values, dtype=object)
-        self.tree = shapely.STRtree(self.geoms)
+        self.tree = frame.sindex  # the frame's (built once by the loader, kept over edits by replace_rows)
         attributes = [i for i, column in enumerate(frame.columns) if column != geometry]
         self.table = AttributeTable(pd.DataFrame(frame.iloc[:, attributes]))
+        self.zoom_class = zoom_class
         self.first_zoom = first_zooms(frame, zoom_class)
 
     def __len__(self) -> int:
         return len(self.geoms)
 
+    def carry_over(self, frame: gpd.GeoDataFrame, rows: np.ndarray) -> TileLayer | None:
+        """This layer after a row edit: ``frame`` is the edited frame (the same rows in the same
+        places, :func:`server.source.replace_rows`), ``rows`` the positions that changed.
+
+        Re-encodes those rows only, against the values the layer already knows. None when the
+        edit cannot be carried (rows came or went, a column got its first value).
+        """
+        if len(frame) != len(self.geoms):
+            return None
+        geometry = frame.geometry.name
+        attributes = [i for i, column in enumerate(frame.columns) if column != geometry]
+        table = self.table.replaced(rows, pd.DataFrame(frame.iloc[rows, attributes]))
+        if table is None:
+            return None
+        out = TileLayer.__new__(TileLayer)
+        out.geoms = np.asarray(frame.geometry.values, dtype=object)
+        out.tree = frame.sindex  # kept by replace_rows when no geometry moved, built again otherwise
+        out.table, out.zoom_class = table, self.zoom_class
+        out.first_zoom = first_zooms(frame, self.zoom_class)
+        return out
+
     def rows(self, bbox, zoom: float) -> np.ndarray:
         """Positions of the rows whose bounding boxes meet ``bbox`` (lon/lat) and shown at ``zoom``."""
-        hits = np.sort(self.tree.query(shapely.box(*bbox)))
+        hits = np.sort(self.tree.query(shapely.box(*bbox)))  # bounding boxes meeting it
         if self.first_zoom is not None:
             hits = hits[self.first_zoom[hits] <= zoom]
         return hits

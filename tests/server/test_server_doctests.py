@@ -10,6 +10,7 @@ import pytest
 
 MODULES = ["server.settings", "server.errors", "server.auth", "server.cache", "server.redaction",
            "server.geojson", "server.html_views", "server.features", "server.vector_tiles", "server.mvt",
+           "server.mvt_attributes", "server.protobuf", "server.tile_layers",
            "server.raster_tiles", "server.middleware.asgi", "server.middleware.compression",
            "server.middleware.headers", "server.middleware.limits", "server.security", "server.ogc.cql2",
            "server.ogc.queryables", "server.ogc.selection", "server.ogc.tilesets", "server.pmtiles",

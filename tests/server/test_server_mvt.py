@@ -11,7 +11,8 @@ import shapely
 from shapely import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, box
 
 from geo.tiles import tile_bounds
-from server.mvt import _varints, encode_layers
+from server.mvt import encode_layers
+from server.protobuf import varints as _varints
 from server.vector_tiles import MIN_FEATURE_UNITS, buffered_lonlat_bounds, tile_features
 
 HOLED = Polygon([(0, 0), (100, 0), (100, 100), (0, 100)], [[(20, 20), (20, 40), (40, 40), (40, 20)]])

@@ -1,7 +1,7 @@
 """Tiles cut from prepared layers (server.tile_layers) are the tiles cut from rows read per request.
 
 The prepared path (an STRtree, a per-row first zoom, attributes encoded once in an
-:class:`~server.mvt.AttributeTable`) replaced pandas per layer per tile; it must give the same
+:class:`~server.mvt_attributes.AttributeTable`) replaced pandas per layer per tile; it must give the same
 bytes, in every view, at every zoom, in every tile-matrix set, or ETags would depend on which
 path a worker happened to take.
 """
@@ -16,7 +16,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from geo.tiles import tile_containing
 from layers.store import open_store
 from server.auth import Principal
-from server.mvt import AttributeTable
+from server.mvt_attributes import AttributeTable
 from server.ogc.tilesets import GRIDS
 from server.services import build_services
 from server.tile_layers import TileLayer
@@ -125,5 +125,35 @@ def test_the_tags_of_some_rows_of_a_table_are_those_of_a_table_of_those_rows_alo
     keys, vals, tag_bytes, offsets = whole.tags(chosen)
     keys2, vals2, tag_bytes2, offsets2 = alone.tags(np.arange(len(chosen)))
     assert [whole.keys[k] for k in keys] == [alone.keys[k] for k in keys2]
-    assert [whole.values[v] for v in vals] == [alone.values[v] for v in vals2]
+    assert [whole.value(v) for v in vals] == [alone.value(v) for v in vals2]
     assert tag_bytes.tolist() == tag_bytes2.tolist() and offsets.tolist() == offsets2.tolist()
+
+
+def test_an_edit_carries_the_prepared_layer_over_and_it_cuts_the_tiles_of_a_layer_built_anew(writable_store,
+                                                                                              settings):
+    from shapely import affinity
+
+    from server.vector_tiles import buffered_lonlat_bounds
+
+    services = build_services(writable_store, settings)
+    (view, info), = services.tiles.layers("industrial_plots", VIEWS["planner"], "vector")
+    services.source.prepared(view, info, "tiles", lambda f: TileLayer(f))
+    assert services.source.wait_loaded(60)
+    before = services.source.prepared(view, info, "tiles", None)
+    row = writable_store.read("industrial_plots", where={"plot_id": "P001"}, versions=True)
+    row["workers"] = 987_654  # a value no row had
+    row["enterprise"] = "机密企业 新名字"
+    row["geometry"] = affinity.translate(row.geometry.iloc[0], 0.004, 0.001)  # moved
+    writable_store.edit("industrial_plots", row, actor="test", reason="moved and renamed")
+    newer = writable_store.info("industrial_plots")
+    assert services.source.carry_over("industrial_plots", "plot_id", ["P001"], info.version, newer.version) >= 1
+    carried = services.source.prepared(view, newer, "tiles", None)  # at once: no background build
+    assert isinstance(carried, TileLayer) and carried is not before
+    anew = TileLayer(services.source.frame(view, newer))
+    tiles = tiles_over_plots() + [(16, *tile_containing(*row.geometry.iloc[0].centroid.coords[0], 16))]
+    for z, x, y in tiles:
+        bbox = buffered_lonlat_bounds(z, x, y, 64 / 4096)
+        assert carried.encode("p", z, x, y, bbox=bbox, zoom=z) == anew.encode("p", z, x, y, bbox=bbox, zoom=z)
+    moved = tiles[-1]
+    bbox = buffered_lonlat_bounds(*moved, 64 / 4096)
+    assert carried.encode("p", *moved, bbox=bbox, zoom=16) != before.encode("p", *moved, bbox=bbox, zoom=16)
