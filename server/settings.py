@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         2_000_000, ge=0, description="Layers up to this many rows are answered from memory with a "
                                    "spatial index; larger ones are read from the store per request.")
 
+    tile_load_wait: float = Field(
+        3.0, ge=0, le=60, description="Seconds a tile waits for the layers it shows to be loaded into "
+                                      "memory before reading their rows from the store instead (never "
+                                      "on a store that builds tiles itself while that is on).")
+
     # --- tiles
     min_zoom: int = Field(0, ge=0, le=30)
     max_zoom: int = Field(22, ge=0, le=30, description="Deepest zoom served; deeper tiles are 400.")

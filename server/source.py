@@ -74,7 +74,7 @@ class LayerSource:
         self._bounds = LRUCache(256)
         self._guard = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
-        self._queued: set[tuple] = set()
+        self._queued: dict[tuple, threading.Event] = {}  # key → set once its background load ended
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._warmer: threading.Thread | None = None
         self._epochs: dict[str, tuple[int, str, str]] = {}  # layer → (version, updated_at, epoch)
@@ -199,35 +199,44 @@ class LayerSource:
             self._loading.pop(key, None)
         return frame
 
-    def prepared(self, view: LayerView, info: LayerInfo, kind: str, build):
+    def prepared(self, view: LayerView, info: LayerInfo, kind: str, build, wait: float = 0.0):
         """What ``build(frame)`` makes of the whole layer as ``view`` shows it (``kind`` names it, e.g.
         a :class:`server.tile_layers.TileLayer`), or None while it is not built yet.
 
         Never built on the request path: the first call asks the background loader for the frame
         and then the build, and answers None (the caller reads the rows another way meanwhile).
         Cached like the frames, per layer version and view; layers over ``index_max_rows`` rows
-        are never prepared.
+        are never prepared. With ``wait`` the caller waits up to that many seconds for the
+        background build (sleeping: the loader has the CPU), for when reading the rows another way
+        would cost more than waiting (a GeoPackage read per layer per tile, by every request of a
+        cold server at once, starved the loader: 9 requests/s on a cold mixed load).
         """
         if info.rows > self.index_max_rows:
             return None
         self._kinds.add(kind)
-        found = self._prepared.get((*self._key(view, info), kind))
+        key = (*self._key(view, info), kind)
+        found = self._prepared.get(key)
         if found is None:
-            self._warm(view, info, kind, build)
+            done = self._warm(view, info, kind, build)
+            if wait > 0 and done.wait(wait):
+                found = self._prepared.get(key)
         return found
 
-    def _warm(self, view: LayerView, info: LayerInfo, kind: str | None = None, build=None) -> None:
+    def _warm(self, view: LayerView, info: LayerInfo, kind: str | None = None, build=None) -> threading.Event:
         """Load the layer into memory in the background thread (once per layer, version and view),
-        then build ``build(frame)`` as the ``kind`` prepared from it, when asked."""
+        then build ``build(frame)`` as the ``kind`` prepared from it, when asked. Returns an event
+        set when that is done (or failed)."""
         key = (*self._key(view, info), kind)
         with self._guard:
-            if key in self._queued:
-                return
-            self._queued.add(key)
+            done = self._queued.get(key)
+            if done is not None:
+                return done
+            done = self._queued[key] = threading.Event()
             if self._warmer is None or not self._warmer.is_alive():
                 self._warmer = threading.Thread(target=self._warm_loop, name="riskmap-layer-loader", daemon=True)
                 self._warmer.start()
         self._queue.put((key, view, info, build))
+        return done
 
     def _warm_loop(self) -> None:
         while True:
@@ -240,7 +249,9 @@ class LayerSource:
                 log.warning("loading layer %s in the background failed", info.name, exc_info=True)
             finally:
                 with self._guard:
-                    self._queued.discard(key)
+                    done = self._queued.pop(key, None)
+                if done is not None:
+                    done.set()
 
     def wait_loaded(self, timeout: float = 60.0) -> bool:
         """Wait until the background loads asked for so far are done (for tests and benchmarks)."""

@@ -22,6 +22,8 @@ a 400 naming the valid range.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -153,8 +155,10 @@ class TileService:
         has prepared it (geometries indexed, attributes encoded once). Until then, on a store that
         builds tiles itself (PostGIS: ``ST_AsMVT``) the Web Mercator tiles of the layers not yet
         prepared are made in the database with the same rules (:mod:`server.db_tiles`), unless
-        ``settings.database_tiles`` is off; otherwise their rows are read by bounding box and cut
-        here. The MVT layers of a tile are independent messages, so the parts are joined as bytes.
+        ``settings.database_tiles`` is off; otherwise the tile waits up to
+        ``settings.tile_load_wait`` seconds for them, then reads the rows of those still loading by
+        bounding box and cuts them here (the same bytes). The MVT layers of a tile are independent
+        messages, so the parts are joined as bytes.
         """
         s = self.settings
         fraction = s.tile_buffer / s.tile_extent
@@ -162,15 +166,22 @@ class TileService:
         zoom = grid.mercator_zoom(z)  # the zoom rules are in Web Mercator zooms
         project = lambda c: grid.to_tile(c, z, y, x, s.tile_extent)  # noqa: E731
         shown = [(view, info) for view, info in layers if zoom >= LAYER_MIN_ZOOM.get(info.name, s.min_zoom)]
+        database = grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles
         parts = {info.name: self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name))
-                 for view, info in shown}
+                 for view, info in shown}  # asks the loader for every layer missing, at once
+        if not database and s.tile_load_wait > 0:  # the database would answer meanwhile, cheaply for us
+            deadline = time.monotonic() + s.tile_load_wait
+            for view, info in shown:
+                if parts[info.name] is None:
+                    parts[info.name] = self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name),
+                                                            wait=max(deadline - time.monotonic(), 1e-3))
         waiting = [(view, info) for view, info in shown if parts[info.name] is None]
         for name, prepared in parts.items():
             if prepared is not None:
                 parts[name] = prepared.encode(name, z, x, y, bbox=bbox, zoom=zoom, extent=s.tile_extent,
                                               buffer=s.tile_buffer, project=project)
         in_database = all(view.towns is None for view, _ in waiting)  # a town editor's rows are scoped here
-        if waiting and grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles and in_database:
+        if waiting and database and in_database:
             specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in waiting]
             parts[waiting[0][1].name] = self.source.database_tile(
                 [spec for spec in specs if spec is not None], z, x, y, bbox, extent=s.tile_extent,

@@ -157,3 +157,31 @@ def test_an_edit_carries_the_prepared_layer_over_and_it_cuts_the_tiles_of_a_laye
     moved = tiles[-1]
     bbox = buffered_lonlat_bounds(*moved, 64 / 4096)
     assert carried.encode("p", *moved, bbox=bbox, zoom=16) != before.encode("p", *moved, bbox=bbox, zoom=16)
+
+
+def test_a_cold_tile_waits_for_its_layers_to_load_rather_than_reading_them_row_by_bbox(store_path, settings,
+                                                                                        monkeypatch):
+    services = build_services(open_store(store_path), settings.model_copy(update={"tile_load_wait": 30.0}))
+    layers = services.tiles.layers("all", VIEWS["planner"], "vector")
+    reads = []
+    monkeypatch.setattr(services.source, "read", lambda *a, **k: reads.append(a) or None)  # must not be called
+    tile = tiles_over_plots(range(14, 15))[0]
+    assert services.tiles.vector_tile(layers, *tile)
+    assert reads == []
+    assert all(isinstance(services.source.prepared(v, i, "tiles", None), TileLayer) for v, i in layers)
+
+
+def test_the_wait_for_a_layer_is_bounded(store_path, settings):
+    import time
+
+    services = build_services(open_store(store_path), settings)
+    (view, info), = services.tiles.layers("industrial_plots", VIEWS["planner"], "vector")
+
+    def slow(frame):
+        time.sleep(2.0)
+        return TileLayer(frame)
+
+    start = time.monotonic()
+    assert services.source.prepared(view, info, "tiles", slow, wait=0.2) is None
+    assert time.monotonic() - start < 1.5
+    assert services.source.prepared(view, info, "tiles", slow, wait=20) is not None  # the same load, waited for
