@@ -373,6 +373,20 @@ class PostgisStore(BaseStore):
                 con.execute("ROLLBACK")
 
     @contextlib.contextmanager
+    def _statement(self):
+        """A connection for one read statement: a statement sees one snapshot by itself, so outside a
+        snapshot no ``BEGIN … ROLLBACK`` is wrapped around it (three round trips become one: the
+        layer catalogue is read on every request, ≈ 3 ms a tile before)."""
+        if self._pool.depth:
+            with self._snapshot() as con:
+                yield con
+            return
+        try:
+            yield self._connect()
+        except psycopg.Error as exc:
+            raise self._error(exc, "cannot read the store") from None
+
+    @contextlib.contextmanager
     def _transaction_raw(self) -> Iterator:
         con = self._connect()
         try:
@@ -410,7 +424,7 @@ class PostgisStore(BaseStore):
 
     # ------------------------------------------------------------------ read primitives
     def _meta_rows(self, name: str | None = None, con=None) -> list[dict]:
-        with contextlib.nullcontext(con) if con is not None else self._snapshot() as c:
+        with contextlib.nullcontext(con) if con is not None else self._statement() as c:
             query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, META_KEYS)),
                                                          self._t("riskmap_layers"))
             if name is None:
