@@ -36,6 +36,7 @@ class LRUCache:
         self.maxweight = maxweight
         self._data: OrderedDict[Hashable, object] = OrderedDict()
         self._weights: dict[Hashable, float] = {}
+        self._total = 0.0  # the sum of the weights, kept as entries come and go
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -55,17 +56,18 @@ class LRUCache:
             return
         with self._lock:
             self._data[key] = value
+            self._total += weight - self._weights.get(key, 0)
             self._weights[key] = weight
             self._data.move_to_end(key)
-            while len(self._data) > self.maxsize or (
-                    self.maxweight is not None and sum(self._weights.values()) > self.maxweight):
+            while len(self._data) > self.maxsize or (self.maxweight is not None and self._total > self.maxweight):
                 old, _ = self._data.popitem(last=False)
-                del self._weights[old]
+                self._total -= self._weights.pop(old)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
             self._weights.clear()
+            self._total = 0.0
             self.hits = self.misses = 0
 
     def __len__(self) -> int:

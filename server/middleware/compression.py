@@ -39,6 +39,7 @@ import zlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.cache import LRUCache
 from server.middleware.asgi import add_vary, drop_header, header, request_header, send_error, set_header
 
 try:  # optional: pip install brotli (riskmap[speed]); gzip alone without it
@@ -148,9 +149,24 @@ class _Stream:
 class CompressionMiddleware:
     """Compress responses as the client accepts (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, min_size: int = 512, gzip_level: int = 6, brotli_quality: int = 5):
+    def __init__(self, app: ASGIApp, min_size: int = 512, gzip_level: int = 6, brotli_quality: int = 5,
+                 cache_bytes: int = 64 * 2**20):
         self.app, self.min_size = app, min_size
         self.gzip_level, self.brotli_quality = gzip_level, brotli_quality
+        # compressed bodies of responses with an ETag (tiles above all), so a tile served again is not
+        # compressed again: brotli was a quarter of a cached tile's time
+        self._compressed = LRUCache(100_000, maxweight=cache_bytes)
+
+    def _compress(self, body: bytes, coding: str, etag: str | None) -> bytes:
+        """``body`` in ``coding``, from the cache of compressed bodies when it has an ETag."""
+        if not etag:
+            return compress(body, coding, gzip_level=self.gzip_level, brotli_quality=self.brotli_quality)
+        key = (etag, coding, len(body), zlib.crc32(body))  # an ETag and the body's size and checksum
+        found = self._compressed.get(key)
+        if found is None:
+            found = compress(body, coding, gzip_level=self.gzip_level, brotli_quality=self.brotli_quality)
+            self._compressed.put(key, found, weight=len(found))
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -207,10 +223,11 @@ class CompressionMiddleware:
                 await send(start)
                 return await send(message)
             set_header(headers, "content-encoding", coding)
-            if header(headers, "etag"):
-                set_header(headers, "etag", weak(header(headers, "etag")))
+            etag = header(headers, "etag")
+            if etag:
+                set_header(headers, "etag", weak(etag))
             if not more:
-                body = compress(chunk, coding, gzip_level=self.gzip_level, brotli_quality=self.brotli_quality)
+                body = self._compress(chunk, coding, etag)
                 set_header(headers, "content-length", str(len(body)))
                 state["start"] = None
                 await send(start)

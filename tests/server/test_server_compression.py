@@ -123,3 +123,28 @@ def test_streamed_static_files_are_compressed_as_they_stream(client):
 def test_head_is_not_compressed_but_varies(client):
     r = client.head(PAGE, headers={"Accept-Encoding": "gzip"})
     assert r.status_code in (200, 405) and "content-encoding" not in r.headers
+
+
+def test_a_tile_served_again_is_not_compressed_again_and_each_coding_is_kept_apart(client, monkeypatch):
+    import server.middleware.compression as compression
+
+    calls = []
+    real = compression.compress
+    monkeypatch.setattr(compression, "compress", lambda data, coding, **kw: calls.append(coding) or real(data, coding, **kw))
+    url = BIG_TILE
+    plain = client.get(url, headers={"Accept-Encoding": "identity"}).content
+    bodies = {}
+    for round_ in range(2):
+        if round_:
+            calls.clear()
+        for coding in ("br", "gzip"):
+            r = client.get(url, headers={"Accept-Encoding": coding})
+            assert r.headers["content-encoding"] == coding and r.content == plain  # httpx decodes both
+            bodies.setdefault(coding, set()).add(r.headers["content-length"])
+    assert calls == []  # the second round: from the cache of compressed bodies
+    assert all(len(v) == 1 for v in bodies.values()) and bodies["br"] != bodies["gzip"]
+    # a changed body under the same ETag is not answered from the cache
+    middleware = compression.CompressionMiddleware(None)
+    one = middleware._compress(b"a" * 600, "gzip", '"e"')
+    two = middleware._compress(b"b" * 600, "gzip", '"e"')
+    assert gzip.decompress(one) == b"a" * 600 and gzip.decompress(two) == b"b" * 600
