@@ -103,6 +103,11 @@ def value_messages(uniques) -> tuple[np.ndarray, np.ndarray]:
 _SMALL = 1024
 
 
+def _dates_as_text(series: pd.Series) -> pd.Series:
+    """Dates as ``YYYY-MM-DD`` strings (MVT has no date value); other columns as they are."""
+    return series.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(series) else series
+
+
 def _factorize(series: pd.Series) -> tuple[np.ndarray, Sequence]:
     """As ``pd.factorize(series, use_na_sentinel=True)``: codes (-1 for missing) and the uniques in
     order of first appearance, values of different types kept apart (1 is not True).
@@ -111,8 +116,7 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, Sequence]:
     >>> codes.tolist(), list(uniques)
     ([0, -1, 1, 0], ['a', 'b'])
     """
-    if pd.api.types.is_datetime64_any_dtype(series):
-        series = series.dt.strftime("%Y-%m-%d")
+    series = _dates_as_text(series)
     if len(series) > _SMALL and series.dtype != object:  # pandas would take 1 and 1.0 for one value
         return pd.factorize(series, use_na_sentinel=True)
     found: dict = {}
@@ -131,7 +135,7 @@ class AttributeTable:
     >>> table = AttributeTable(pd.DataFrame({"id": ["a", "b", "c"],
     ...                                      "level": pd.array([1, None, 1], dtype="Int64")}))
     >>> keys, values, tag_bytes, offsets = table.tags(np.array([2, 1]))  # c with level 1, then b
-    >>> [table.keys[k] for k in keys], [table.value(v) for v in values]  # 'c', 'b' (string: field 1), 1 (int64: field 5)
+    >>> [table.keys[k] for k in keys], [table.value(v) for v in values]  # 'c', 'b' (field 1), 1 (field 5)
     (['id', 'level'], [b'\\n\\x01c', b'\\n\\x01b', b'(\\x01'])
     >>> tag_bytes.tolist(), offsets.tolist()   # (key, value) pairs: c's id and level, then b's id
     ([0, 0, 1, 2, 0, 1], [0, 4, 6])
@@ -230,9 +234,7 @@ class AttributeTable:
         count = len(self._message_offsets) - 1
         messages = [(self._messages, self._message_offsets)]
         for k, column in enumerate(self._labels):
-            series = props[column].reset_index(drop=True)
-            if pd.api.types.is_datetime64_any_dtype(series):
-                series = series.dt.strftime("%Y-%m-%d")
+            series = _dates_as_text(props[column].reset_index(drop=True))
             known = pd.Index(self._uniques[k])
             if known.dtype == object or series.dtype == object:
                 return None  # mixed types (or a small layer's plain list): an Index takes 1 and True for one

@@ -31,7 +31,7 @@ import shapely
 
 from server.mvt import encode_table_layer
 from server.mvt_attributes import AttributeTable
-from server.vector_tiles import tile_geometries
+from server.vector_tiles import attribute_rows, tile_geometries
 
 __all__ = ["TileLayer", "first_zooms"]
 
@@ -56,14 +56,14 @@ class TileLayer:
         The layer as the caller's view shows it, in longitude/latitude (EPSG:4490 / WGS 84).
     zoom_class : tuple, optional
         ``(column, {value: first zoom}, first zoom of other values)``: rows shown only from a zoom on.
+    table : AttributeTable, optional
+        The frame's attributes already encoded (by :meth:`carry_over`); encoded here otherwise.
     """
 
-    def __init__(self, frame: gpd.GeoDataFrame, zoom_class=None):
-        geometry = frame.geometry.name
+    def __init__(self, frame: gpd.GeoDataFrame, zoom_class=None, table: AttributeTable | None = None):
         self.geoms = np.asarray(frame.geometry.values, dtype=object)
         self.tree = frame.sindex  # the frame's (built once by the loader, kept over edits by replace_rows)
-        attributes = [i for i, column in enumerate(frame.columns) if column != geometry]
-        self.table = AttributeTable(pd.DataFrame(frame.iloc[:, attributes]))
+        self.table = table if table is not None else AttributeTable(attribute_rows(frame, slice(None)))
         self.zoom_class = zoom_class
         self.first_zoom = first_zooms(frame, zoom_class)
 
@@ -79,17 +79,8 @@ class TileLayer:
         """
         if len(frame) != len(self.geoms):
             return None
-        geometry = frame.geometry.name
-        attributes = [i for i, column in enumerate(frame.columns) if column != geometry]
-        table = self.table.replaced(rows, pd.DataFrame(frame.iloc[rows, attributes]))
-        if table is None:
-            return None
-        out = TileLayer.__new__(TileLayer)
-        out.geoms = np.asarray(frame.geometry.values, dtype=object)
-        out.tree = frame.sindex  # kept by replace_rows when no geometry moved, built again otherwise
-        out.table, out.zoom_class = table, self.zoom_class
-        out.first_zoom = first_zooms(frame, self.zoom_class)
-        return out
+        table = self.table.replaced(rows, attribute_rows(frame, rows))
+        return None if table is None else TileLayer(frame, self.zoom_class, table)
 
     def rows(self, bbox, zoom: float) -> np.ndarray:
         """Positions of the rows whose bounding boxes meet ``bbox`` (lon/lat) and shown at ``zoom``."""

@@ -167,19 +167,18 @@ class TileService:
         project = lambda c: grid.to_tile(c, z, y, x, s.tile_extent)  # noqa: E731
         shown = [(view, info) for view, info in layers if zoom >= LAYER_MIN_ZOOM.get(info.name, s.min_zoom)]
         database = grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles
-        parts = {info.name: self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name))
-                 for view, info in shown}  # asks the loader for every layer missing, at once
+        prepared = {info.name: self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name))
+                    for view, info in shown}  # asks the loader for every layer missing, at once
         if not database and s.tile_load_wait > 0:  # the database would answer meanwhile, cheaply for us
             deadline = time.monotonic() + s.tile_load_wait
             for view, info in shown:
-                if parts[info.name] is None:
-                    parts[info.name] = self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name),
-                                                            wait=max(deadline - time.monotonic(), 1e-3))
-        waiting = [(view, info) for view, info in shown if parts[info.name] is None]
-        for name, prepared in parts.items():
-            if prepared is not None:
-                parts[name] = prepared.encode(name, z, x, y, bbox=bbox, zoom=zoom, extent=s.tile_extent,
-                                              buffer=s.tile_buffer, project=project)
+                if prepared[info.name] is None:
+                    prepared[info.name] = self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name),
+                                                               wait=max(deadline - time.monotonic(), 1e-3))
+        waiting = [(view, info) for view, info in shown if prepared[info.name] is None]
+        parts = {name: layer.encode(name, z, x, y, bbox=bbox, zoom=zoom, extent=s.tile_extent,
+                                    buffer=s.tile_buffer, project=project) if layer is not None else b""
+                 for name, layer in prepared.items()}  # in the layers' order; those waiting filled below
         in_database = all(view.towns is None for view, _ in waiting)  # a town editor's rows are scoped here
         if waiting and database and in_database:
             specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in waiting]

@@ -36,7 +36,7 @@ import shapely
 from geo.tiles import MAX_LATITUDE
 from server.mvt import encode_layers, geometry_families
 
-__all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_UNITS", "buffered_lonlat_bounds", "lonlat_to_tile",
+__all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_UNITS", "attribute_rows", "buffered_lonlat_bounds", "lonlat_to_tile",
            "tile_geometries", "tile_features", "encode_tile"]
 
 #: Lines and polygons smaller than this many tile units both ways are left out (4096 units =
@@ -98,7 +98,7 @@ def _snap(geoms: np.ndarray) -> np.ndarray:
     return rounded
 
 
-def _properties(frame: gpd.GeoDataFrame, rows) -> pd.DataFrame:
+def attribute_rows(frame: gpd.GeoDataFrame, rows) -> pd.DataFrame:
     """The attribute columns of ``rows`` of ``frame``, taken by position in one step.
 
     ``frame.drop(columns=…)`` copied every row of every column and matched labels through pandas'
@@ -154,10 +154,10 @@ def tile_features(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: in
     """The features of ``frame`` (longitude/latitude) in tile z/x/y, ready for the encoder:
     :func:`tile_geometries` of its geometries and the matching rows of its attribute columns."""
     if len(frame) == 0:
-        return np.zeros(0, dtype=object), _properties(frame, slice(None))
+        return np.zeros(0, dtype=object), attribute_rows(frame, slice(None))
     geoms, rows = tile_geometries(np.asarray(frame.geometry.values, dtype=object), z, x, y,
                                   extent=extent, buffer=buffer, project=project)
-    return geoms, _properties(frame, rows)
+    return geoms, attribute_rows(frame, rows)
 
 
 def encode_tile(layers: dict[str, tuple[np.ndarray, pd.DataFrame]], extent: int = 4096) -> bytes:

@@ -130,7 +130,8 @@ def test_a_tile_served_again_is_not_compressed_again_and_each_coding_is_kept_apa
 
     calls = []
     real = compression.compress
-    monkeypatch.setattr(compression, "compress", lambda data, coding, **kw: calls.append(coding) or real(data, coding, **kw))
+    monkeypatch.setattr(compression, "compress",
+                        lambda data, coding, **kw: calls.append(coding) or real(data, coding, **kw))
     url = BIG_TILE
     plain = client.get(url, headers={"Accept-Encoding": "identity"}).content
     bodies = {}
