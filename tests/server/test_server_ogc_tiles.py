@@ -136,3 +136,18 @@ def test_the_landing_page_links_the_tilesets(client):
     rels = {link["rel"] for link in client.get("/").json()["links"]}
     assert {"http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
             "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"} <= rels
+
+
+def test_a_tile_matrix_set_builds_its_coordinate_transformer_once(monkeypatch):
+    # a pyproj Transformer costs about 0.3 s; it was built again for every tile of a non-Mercator set
+    import server.ogc.tilesets as tilesets
+
+    grid = next(g for gid, g in tilesets.GRIDS.items() if gid != tilesets.WEB_MERCATOR)
+    grid._transform()  # built (or already there)
+    built = []
+    real = tilesets.Transformer.from_crs
+    monkeypatch.setattr(tilesets.Transformer, "from_crs", lambda *a, **k: built.append(a) or real(*a, **k))
+    first = grid._transform()
+    for _ in range(3):
+        assert grid._transform() is first
+    assert built == []
