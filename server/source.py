@@ -90,7 +90,8 @@ class LayerSource:
         return (name, version, view.key, *(self.towns.key() if scoped else ()))
 
     def view_of(self, view: LayerView, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """``frame`` as ``view`` shows it (with each row's town, and grid for a grid's editor, for a town editor's view)."""
+        """``frame`` as ``view`` shows it (with each row's town, and grid for a grid's editor, for a town
+        editor's view)."""
         if view.towns is None:
             return view.apply(frame)
         grids = self.towns.grids(frame, view.town_key) if self.towns.has_grids(view.towns) else None
