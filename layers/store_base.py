@@ -117,9 +117,11 @@ class SharedConnections:
     For statements that need no snapshot of their own (one statement is one): a PostGIS backend
     loads PostGIS and PROJ on its first spatial query (about 70 ms), which per-thread connections
     pay again for every new server thread. :meth:`warm` opens connections ahead and runs
-    ``prepare`` on each, off the request path. A borrower waits while all ``size`` are lent, so a
-    burst of requests queues here instead of starting more backends than the cores can run. A
-    forked worker makes its own.
+    ``prepare`` on each, off the request path; each is lent as soon as it is ready, so a request
+    arriving meanwhile waits for one connection, not for all of them (it waited for all eight:
+    the first tile of a new server took 300 ms). A borrower waits while all ``size`` are lent, so a
+    burst of requests queues here instead of starting more backends than the cores can run; never
+    more than ``size`` are open. A forked worker makes its own.
     """
 
     def __init__(self, connect, size: int = 8, alive=lambda con: True):
@@ -130,51 +132,72 @@ class SharedConnections:
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._idle: list = []
+        self._open = 0  # connections made and not closed, lent or idle
         self._slots = threading.BoundedSemaphore(self.size)
 
-    @contextmanager
-    def borrow(self):
-        """A connection for the ``with`` block (made if none is idle); returned to the pool after it."""
+    def _forked(self) -> None:
         if self._pid != os.getpid():
             with self._lock:
                 if self._pid != os.getpid():
                     self._reset()  # the parent's connections stay the parent's
-        self._slots.acquire()
-        try:
+
+    def _made(self):
+        """A new connection, counted (the caller holds a slot)."""
+        con = self._connect()
+        with self._lock:
+            self._open += 1
+        return con
+
+    def _discard(self, con) -> None:
+        with self._lock:
+            self._open -= 1
+        _close_all([con])
+
+    @contextmanager
+    def borrow(self):
+        """A connection for the ``with`` block (made if none is idle); returned to the pool after it."""
+        self._forked()
+        with self._slots:
             with self._lock:
                 con = self._idle.pop() if self._idle else None
-            if con is None or not self._alive(con):
-                con = self._connect()
+            if con is not None and not self._alive(con):
+                self._discard(con)
+                con = None
+            if con is None:
+                con = self._made()
             try:
                 yield con
             except BaseException:
-                _close_all([con])  # its state is unknown (an error in a statement, an interrupt)
+                self._discard(con)  # its state is unknown (an error in a statement, an interrupt)
                 raise
             with self._lock:
                 self._idle.append(con)
-        finally:
-            self._slots.release()
 
-    def warm(self, count: int, prepare) -> None:
-        """Open ``count`` connections (at most ``size``) and run ``prepare(connection)`` on each."""
-        count = min(int(count), self.size)
-        made = []
-        try:
-            for _ in range(count):
-                self._slots.acquire()
-                con = self._connect()
-                made.append(con)
-                prepare(con)
-        finally:
-            with self._lock:
-                self._idle.extend(made)
-            for _ in made:
-                self._slots.release()
+    def warm(self, count: int, prepare) -> int:
+        """Open connections until ``count`` (at most ``size``) are open and run ``prepare(connection)``
+        on each new one, lending each as soon as it is prepared; returns how many were made."""
+        self._forked()
+        count, made = min(int(count), self.size), 0
+        while True:
+            with self._slots:
+                with self._lock:
+                    if self._open >= count:
+                        return made
+                con = self._made()
+                try:
+                    prepare(con)
+                except BaseException:
+                    self._discard(con)
+                    raise
+                with self._lock:
+                    self._idle.append(con)
+                made += 1
 
     def close(self) -> None:
         """Close the idle connections (the next borrower reconnects)."""
         with self._lock:
             idle, self._idle = self._idle, []
+            self._open -= len(idle)
         _close_all(idle)
 
 
