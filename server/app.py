@@ -104,8 +104,12 @@ ROUTERS: tuple[RouterFactory, ...] = (_features, _tiles, _ogc_tiles, _packages, 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    # tile connections, then the pages' slow libraries when requests pause (server/warmup.py)
-    start_warm_up(tasks=(app.state.services.source.warm_tiles,), activity=app.state.activity)
+    # what every layer's first tile would learn, before answering (about 0.1 s); then, in the
+    # background, a second tile connection (a PostGIS backend's start costs the database ~70 ms
+    # of CPU: eight at once took a 2-core machine's first half-second; bursts open more) and
+    # the pages' slow libraries once requests pause (server/warmup.py)
+    app.state.services.source.prime()
+    start_warm_up(tasks=(lambda: app.state.services.source.warm_tiles(2),), activity=app.state.activity)
     yield
 
 
