@@ -38,6 +38,7 @@ import datetime as dt
 import io
 import os
 import re
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -46,6 +47,7 @@ import shapely
 
 from geo.errors import InputError, RiskmapError
 from layers.errors import StoreError
+from layers.postgis_catalogue import TRIGGER_DDL, CatalogueWatch
 from layers.rasters import RasterData, geotiff_bytes
 from layers.store_records import display_address
 from layers.store_base import META_KEYS, BaseStore, SharedConnections, ThreadConnections, Transaction
@@ -263,6 +265,8 @@ class _PgTransaction(Transaction):
                          [name, os.urandom(16).hex(), geotiff_bytes(raster)])
 
 
+#: Seconds a catalogue read is reused at most while no change is notified (see PostgisStore.infos).
+CATALOGUE_MAX_AGE = 1.0
 #: Connections lent for database-built tiles at once (a burst of requests waits for one).
 TILE_CONNECTIONS = 8
 #: A tile statement on nothing: loads PostGIS and the lon/lat → Web Mercator projection in the backend.
@@ -293,6 +297,9 @@ class PostgisStore(BaseStore):
         #: connections for tiles (one statement each, any thread): warm backends, a bounded number
         self._tile_pool = SharedConnections(self._open_connection, size=TILE_CONNECTIONS,
                                             alive=lambda con: not con.closed)
+        #: the catalogue read under a generation of the watch (layers.postgis_catalogue)
+        self._watch = CatalogueWatch(self._open_connection, self.schema)
+        self._catalogue: tuple[int, float, tuple] | None = None
         if check:
             problems = self._quick_problems()
             if problems:
@@ -309,9 +316,10 @@ class PostgisStore(BaseStore):
             if found is not None:
                 raise StoreError(f"{display_address(address)}: already holds a riskmap store; open it with --store")
             con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema)))
-            for statement in _DDL.split(";"):
+            quoted = sql.Identifier(store.schema).as_string(con)
+            for statement in [*_DDL.split(";"), *TRIGGER_DDL]:
                 if statement.strip():
-                    con.execute(statement.format(s=sql.Identifier(store.schema).as_string(con)))
+                    con.execute(statement.format(s=quoted))
         store.created = True
         return store
 
@@ -348,6 +356,7 @@ class PostgisStore(BaseStore):
         """Close every connection of this store (it reconnects when used again)."""
         self._pool.close()
         self._tile_pool.close()
+        self._watch.close()
 
     def _error(self, exc: Exception, doing: str) -> StoreError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -394,6 +403,7 @@ class PostgisStore(BaseStore):
             con.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(self.lock_timeout * 1000)}ms")))
             yield con
             con.execute("COMMIT")
+            self._watch.changed()  # this process's next read sees it, whatever the notice's delay
         except BaseException as exc:
             if not con.closed and con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 con.execute("ROLLBACK")
@@ -423,6 +433,26 @@ class PostgisStore(BaseStore):
         return found[0] is not None and found[1] is not None
 
     # ------------------------------------------------------------------ read primitives
+    def infos(self) -> list:
+        """Info of every layer, sorted by name: read once per change of the catalogue.
+
+        Outside a snapshot or transaction the catalogue read last is reused for as long as no
+        change has been notified (:mod:`layers.postgis_catalogue`), and at most
+        :data:`CATALOGUE_MAX_AGE` seconds: a listening connection dropped without a word (a
+        firewall forgetting an idle connection) delays what other processes change by that much,
+        never more. Where changes cannot be followed, it is read every time.
+        """
+        if self._pool.depth or self._connect().info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return super().infos()  # what this snapshot or transaction sees, not the latest
+        generation, now = self._watch.generation_now(), time.monotonic()
+        found = self._catalogue
+        if generation is not None and found is not None and found[0] == generation and now < found[1]:
+            return list(found[2])
+        infos = super().infos()
+        if generation is not None:
+            self._catalogue = (generation, now + CATALOGUE_MAX_AGE, tuple(infos))
+        return infos
+
     def _meta_rows(self, name: str | None = None, con=None) -> list[dict]:
         with contextlib.nullcontext(con) if con is not None else self._statement() as c:
             query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, META_KEYS)),
