@@ -144,8 +144,10 @@ def create_app(store: Store | str | PathLike[str], settings: Settings | None = N
     app.state.services = services
     install_error_handlers(app)
     install_middleware(app, settings, services.auth, COOKIE)
-    app.state.activity = Activity()
-    app.add_middleware(ActivityMiddleware, activity=app.state.activity)
+    app.state.activity = activity = Activity()
+    app.add_middleware(ActivityMiddleware, activity=activity)
+    # layers the database can tile meanwhile load in memory when requests pause (LayerSource.prepared)
+    services.source.quiet = lambda: activity.quiet_for(0.5)
     for factory in routers:
         app.include_router(factory(services))
     install_openapi(app)

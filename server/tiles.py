@@ -167,8 +167,11 @@ class TileService:
         project = lambda c: grid.to_tile(c, z, y, x, s.tile_extent)  # noqa: E731
         shown = [(view, info) for view, info in layers if zoom >= LAYER_MIN_ZOOM.get(info.name, s.min_zoom)]
         database = grid.id == WEB_MERCATOR and s.database_tiles and self.source.builds_tiles
-        prepared = {info.name: self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name))
-                    for view, info in shown}  # asks the loader for every layer missing, at once
+        # asks the loader for every layer missing, at once; those the database tiles meanwhile are
+        # loaded when requests pause (loading during a burst slowed the database's tiles down)
+        prepared = {info.name: self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name),
+                                                    defer=database and view.towns is None)
+                    for view, info in shown}
         if not database and s.tile_load_wait > 0:  # the database would answer meanwhile, cheaply for us
             deadline = time.monotonic() + s.tile_load_wait
             for view, info in shown:

@@ -40,6 +40,10 @@ class Activity:
     def touch(self) -> None:
         self.last = time.monotonic()
 
+    def quiet_for(self, seconds: float) -> bool:
+        """Whether no request has started for ``seconds``."""
+        return time.monotonic() - self.last >= seconds
+
     def wait_quiet(self, quiet: float, patience: float) -> None:
         """Return once no request has started for ``quiet`` seconds, or after ``patience`` seconds."""
         deadline = time.monotonic() + patience

@@ -4,6 +4,7 @@ same visible fields (redaction), same generalisation rules, geometries within a 
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from geo.tiles import tile_containing
 from layers.store import open_store
 from layers.store_copy import copy_store
 from server.app import create_app
+from server.auth import Principal
 from server_common import PLANNER, SECRET_MARKERS, plot_geometry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -115,3 +117,39 @@ def test_a_percent_sign_in_a_value_is_not_a_parameter(pair):
     assert [f["properties"]["plot_id"] for f in tile["risk_wall"]["features"]] == ["P001"]
     notice = tile["risk_wall"]["features"][0]["properties"]["notice"]
     assert notice.startswith("风险 ") and notice.endswith("0%' %s %(z)s")
+
+
+def test_layers_the_database_tiles_load_in_memory_when_requests_pause(store_path, postgis_server,  # noqa: F811
+                                                                      settings):
+    """On PostGIS a cold Web Mercator tile is built by the database and its layer is loaded in memory
+    only once requests pause (loading during a burst slowed the database's tiles: 104 → 145 tiles/s
+    with one client once it waited); a tile of another tile-matrix set, which waits for its layer,
+    has it loaded at once even while requests keep coming."""
+    from server.ogc.tilesets import GRIDS
+    from server.tile_layers import TileLayer
+
+    address = new_schema_address(postgis_server)
+    copy_store(open_store(store_path), address)
+    with TestClient(create_app(address, settings.model_copy(update={"tile_cache": "memory"}))) as client:
+        services = client.app.state.services
+        source = services.source
+        source.quiet, source.defer_patience = (lambda: False), 60.0  # requests keep coming
+        z, x, y = TILES[2]
+        assert client.get(f"/tiles/industrial_plots/{z}/{x}/{y}.mvt", headers=PLANNER).status_code == 200
+        (view, info), = services.tiles.layers("industrial_plots", Principal("planner"), "vector")
+        time.sleep(0.3)
+        assert source.prepared(view, info, "tiles", None, defer=True) is None  # deferred: nothing loaded
+        assert not source.wait_loaded(0.2)
+        # a tile of another tile-matrix set waits for its layer: loaded at once, busy or not
+        grid = next(g for gid, g in GRIDS.items() if gid != "WebMercatorQuad")
+        lon, lat = P001.coords[0]
+        tile = grid.tms.tile(lon, lat, 12)
+        services.tiles.vector_tile([(view, info)], 12, tile.x, tile.y, grid)
+        assert isinstance(source.prepared(view, info, "tiles", None), TileLayer)
+        # and a deferred load runs once requests pause
+        (other, oinfo), = services.tiles.layers("shelters", Principal("planner"), "vector")
+        services.tiles.vector_tile([(other, oinfo)], z, x, y)
+        assert source.prepared(other, oinfo, "tiles", None, defer=True) is None
+        source.quiet = lambda: True
+        assert source.wait_loaded(30)
+        assert isinstance(source.prepared(other, oinfo, "tiles", None), TileLayer)
