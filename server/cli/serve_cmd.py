@@ -16,7 +16,8 @@ import typer
 
 from layers.store import display_address, is_postgres_address
 from server.cli.options import STORE_HELP, open_store
-from server.cli.output import print_notes, stderr
+from server.cli.output import print_error, print_notes, stderr
+from server.cli.workers import PortInUse, reuse_port, serve_workers
 
 __all__ = ["register", "serve_command", "prepare_demo", "DEMO_STORE"]
 
@@ -78,11 +79,20 @@ def serve_command(
                    f"http://{host}:{port}/ (public view without a token)")
     if workers == 1:
         uvicorn.run(create_app(target, settings), host=host, port=port, log_level=log_level)
-    else:
-        target.close()
-        os.environ["RISKMAP_STORE"] = address
+        return
+    target.close()
+    os.environ["RISKMAP_STORE"] = address
+    if not reuse_port():  # Windows: uvicorn's workers, on one shared socket
         uvicorn.run("server.app:create_app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level)
+        return
+    try:
+        status = serve_workers(host, port, workers, log_level)
+    except PortInUse as exc:
+        print_error(exc.strerror)
+        raise typer.Exit(1) from None
+    if status:
+        raise typer.Exit(status)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import layers.demo.build
 import zoning.pipeline
 from layers.store import create_store, open_store
 from layers.validate import validate_layer
+from server.cli import serve_cmd
 from server.cli.main import app
 from server_common import SOURCES
 
@@ -36,8 +38,19 @@ def test_serve_a_store(served, store_path):
     assert options["host"] == "0.0.0.0" and options["port"] == 9001
 
 
-def test_serve_with_workers_uses_the_app_factory(served, store_path, monkeypatch):
+def test_serve_with_workers_gives_each_its_own_socket(served, store_path, monkeypatch):
     monkeypatch.setenv("RISKMAP_STORE", "")  # restored after the test
+    calls = []
+    monkeypatch.setattr(serve_cmd, "serve_workers", lambda *args: calls.append(args) or 0)
+    result = runner.invoke(app, ["serve", "--store", str(store_path), "--workers", "2", "--port", "9002"])
+    assert result.exit_code == 0, result.output
+    assert calls == [("127.0.0.1", 9002, 2, "info")] and not served
+    assert os.environ["RISKMAP_STORE"] == str(store_path)  # what the workers serve
+
+
+def test_without_so_reuseport_the_workers_share_uvicorns_socket(served, store_path, monkeypatch):
+    monkeypatch.setenv("RISKMAP_STORE", "")
+    monkeypatch.setattr(serve_cmd, "reuse_port", lambda: False)
     result = runner.invoke(app, ["serve", "--store", str(store_path), "--workers", "2"])
     assert result.exit_code == 0, result.output
     (target, options), = served
