@@ -33,7 +33,6 @@ import contextlib
 import errno
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import sys
