@@ -29,7 +29,7 @@ from shapely import GeometryType
 from server.mvt_attributes import AttributeTable
 from server.protobuf import place, segments, varint, varints, zigzag
 
-__all__ = ["encode_layers", "encode_table_layer", "geometry_families"]
+__all__ = ["encode_layers", "encode_table_layer", "encode_table_layers", "geometry_families"]
 
 _MOVE, _LINE, _CLOSE = 1, 2, 7
 _POINT, _LINESTRING, _POLYGON = 1, 2, 3  # MVT GeomType
@@ -132,13 +132,15 @@ def _geometry_streams(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def _feature_messages(geometry: np.ndarray, geometry_offsets: np.ndarray, mvt_type: int,
-                      tags: np.ndarray, tag_offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+                      tags: np.ndarray, tag_offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ``Feature`` messages (field 2 of a layer) of one geometry family, as one byte array.
 
     ``geometry[geometry_offsets[j]:geometry_offsets[j + 1]]`` is the j-th feature's command
     stream bytes, ``rows[j]`` its row in the tag offsets. A feature is ``tags`` (field 2, packed,
     left out when empty), ``type`` (field 3) and ``geometry`` (field 4, packed); features whose
     geometry is empty are left out. Assembled with numpy: lengths, their varints, then scatters.
+    Returns the bytes and where each feature's message starts in them (one more than the
+    features; an empty geometry's message is empty).
     """
     glen = np.diff(geometry_offsets)
     keep = glen > 0
@@ -170,43 +172,73 @@ def _feature_messages(geometry: np.ndarray, geometry_offsets: np.ndarray, mvt_ty
     out[at + 2] = 0x22
     place(out, at + 3, gvar, gvar_len)
     place(out, at + 3 + gvar_len, segments(geometry, gstart, glen), glen)
-    return out
+    every = np.zeros(len(keep) + 1, np.int64)
+    every[1:][keep] = size
+    return out, np.cumsum(every)
 
 
-def _layer(name: str, geoms: Sequence, props: pd.DataFrame | None, extent: int, *,
-           table: AttributeTable | None = None, rows=None) -> bytes:
-    """One ``Layer`` message: the geometries with the attributes of ``props`` (a row each), or of
-    ``rows`` of ``table``."""
-    geoms = np.asarray(geoms, dtype=object)
-    if table is None:
-        table, rows = AttributeTable(props), np.arange(len(geoms))
-    keys, values, tag_bytes, tag_offsets = table.tags(rows)
+def _layers(items: Sequence[tuple[str, np.ndarray, AttributeTable, np.ndarray]], extent: int) -> list[bytes]:
+    """The ``Layer`` message of each ``(name, geometries, table, rows)`` item (b"" when it has no feature).
+
+    The geometries of all the items are encoded together, one pass per geometry family: a
+    combined tile has fourteen layers of a few hundred features each, and numpy's cost per call
+    (the same for 10 features as for 1 000) made up most of the time when each layer was encoded
+    on its own. Each layer's features are then a contiguous run of each family's messages.
+    """
+    items = [(name, np.asarray(geoms, dtype=object), table, np.asarray(rows, dtype=np.int64))
+             for name, geoms, table, rows in items]
+    bounds = np.zeros(len(items) + 1, np.int64)
+    np.cumsum([len(geoms) for _, geoms, _, _ in items], out=bounds[1:])
+    if not bounds[-1]:
+        return [b""] * len(items)
+    geoms = np.concatenate([geoms for _, geoms, _, _ in items])
+    tags = [table.tags(rows) if len(rows) else None for _, _, table, rows in items]
+    tag_bytes = np.concatenate([t[2] for t in tags if t is not None])
+    shift, tag_starts = 0, []
+    for t in tags:
+        if t is not None:
+            tag_starts.append(t[3][:-1] + shift)
+            shift += len(t[2])
+    tag_offsets = np.concatenate([*tag_starts, [shift]])
     family = geometry_families(geoms)
-    features = []
+    runs = []  # per family: (its feature messages, where each item's features start in them)
     for fam in (0, 1, 2):
         chosen = np.flatnonzero(family == fam)
-        if not len(chosen):
+        if len(chosen):
+            stream, offsets, mvt_type = _geometry_streams(geoms[chosen])
+            gbytes, goff = varints(stream)
+            messages, starts = _feature_messages(gbytes, goff[offsets], mvt_type, tag_bytes, tag_offsets, chosen)
+            runs.append((messages, starts[np.searchsorted(chosen, bounds)]))
+    layers = []
+    for i, (name, _, table, _) in enumerate(items):
+        features = [messages[at[i]:at[i + 1]].tobytes() for messages, at in runs if at[i + 1] > at[i]]
+        if not features:
+            layers.append(b"")
             continue
-        stream, offsets, mvt_type = _geometry_streams(geoms[chosen])
-        gbytes, goff = varints(stream)
-        features.append(_feature_messages(gbytes, goff[offsets], mvt_type, tag_bytes, tag_offsets, chosen))
-    if not sum(len(f) for f in features):
-        return b""
-    encoded_name = name.encode()
-    parts = [b"\x78\x02", b"\x0a" + varint(len(encoded_name)) + encoded_name, *(f.tobytes() for f in features)]
-    parts += [table.key_fields[k] for k in keys]
-    parts.append(table.value_fields(values))
-    parts.append(b"\x28" + varint(extent))
-    layer = b"".join(parts)
-    return b"\x1a" + varint(len(layer)) + layer
+        keys, values = tags[i][0], tags[i][1]
+        encoded_name = name.encode()
+        parts = [b"\x78\x02", b"\x0a" + varint(len(encoded_name)) + encoded_name, *features]
+        parts += [table.key_fields[k] for k in keys]
+        parts.append(table.value_fields(values))
+        parts.append(b"\x28" + varint(extent))
+        layer = b"".join(parts)
+        layers.append(b"\x1a" + varint(len(layer)) + layer)
+    return layers
+
+
+def encode_table_layers(items: Sequence[tuple[str, Sequence, AttributeTable, Sequence]], extent: int = 4096) -> list[bytes]:
+    """The MVT layer of each ``(name, geometries in tile units, table, rows of the table)`` item, encoded
+    together (b"" for an item with no feature): the parts of one tile, in the items' order."""
+    return _layers(items, extent)
 
 
 def encode_table_layer(name: str, geoms: Sequence, table: AttributeTable, rows, extent: int = 4096) -> bytes:
     """One MVT layer of ``geoms`` (tile units) whose attributes are ``rows`` of ``table`` (b"" if empty)."""
-    return _layer(name, geoms, None, extent, table=table, rows=np.asarray(rows, dtype=np.int64)) if len(geoms) else b""
+    return _layers([(name, geoms, table, rows)], extent)[0]
 
 
 def encode_layers(layers: Mapping[str, tuple[Sequence, pd.DataFrame]], extent: int = 4096) -> bytes:
     """The MVT bytes of ``{name: (geometries in tile units, properties frame)}`` (b"" if empty)."""
-    return b"".join(_layer(name, geoms, props, extent) for name, (geoms, props) in layers.items()
-                    if len(geoms))
+    items = [(name, geoms, AttributeTable(props), np.arange(len(geoms))) for name, (geoms, props) in layers.items()
+             if len(geoms)]
+    return b"".join(_layers(items, extent))

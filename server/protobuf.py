@@ -37,13 +37,17 @@ def varint(value: int) -> bytes:
 def varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Varint bytes of non-negative integers: (all bytes, byte offset of each value; n + 1)."""
     values = np.asarray(values, dtype=np.uint64)
+    longest = (int(values.max()).bit_length() + 6) // 7 if len(values) else 0  # bytes of the largest value
     sizes = np.ones(len(values), dtype=np.int64)
-    for k in range(1, 10):
+    for k in range(1, longest):  # only the thresholds some value reaches (most streams: one)
         sizes += values >= np.uint64(1 << (7 * k))
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     out = np.empty(offsets[-1], dtype=np.uint8)
-    for k in range(int(sizes.max()) if len(values) else 0):
+    if longest <= 1:  # every value fits one byte
+        out[:] = values
+        return out, offsets
+    for k in range(longest):
         has = sizes > k
         byte = ((values[has] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
         more = (sizes[has] > k + 1).astype(np.uint8) << 7

@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from server.mvt import encode_table_layer
+from server.mvt import encode_table_layers
 from server.mvt_attributes import AttributeTable
 from server.vector_tiles import attribute_rows, tile_geometries
 
-__all__ = ["TileLayer", "first_zooms"]
+__all__ = ["TileLayer", "cut_layers", "first_zooms"]
 
 
 def first_zooms(frame: pd.DataFrame, zoom_class) -> np.ndarray | None:
@@ -97,6 +97,25 @@ class TileLayer:
         ``zoom`` its Web Mercator zoom (for the zoom classes), ``project`` as for
         :func:`server.vector_tiles.tile_geometries`.
         """
-        hits = self.rows(bbox, zoom)
-        geoms, kept = tile_geometries(self.geoms[hits], z, x, y, extent=extent, buffer=buffer, project=project)
-        return encode_table_layer(name, geoms, self.table, hits[kept], extent=extent)
+        return cut_layers([(name, self)], z, x, y, bbox=bbox, zoom=zoom, extent=extent, buffer=buffer,
+                          project=project)[0]
+
+
+def cut_layers(layers, z: int, x: int, y: int, *, bbox, zoom: float, extent: int = 4096, buffer: int = 64,
+               project=None) -> list[bytes]:
+    """The MVT layer of each ``(name, TileLayer)`` in tile z/x/y (b"" where nothing shows), cut together.
+
+    The rows of all the layers go through :func:`server.vector_tiles.tile_geometries` and the
+    encoder in one pass: a combined tile of 14 layers cost 13 ms at zoom 16 when cut layer by
+    layer, most of it numpy's and shapely's cost per call on a few dozen features. Arguments as
+    for :meth:`TileLayer.encode`.
+    """
+    hits = [layer.rows(bbox, zoom) for _, layer in layers]
+    bounds = np.zeros(len(layers) + 1, np.int64)
+    np.cumsum([len(h) for h in hits], out=bounds[1:])
+    geoms = np.concatenate([layer.geoms[h] for (_, layer), h in zip(layers, hits)]) if layers else np.zeros(0, object)
+    cut, kept = tile_geometries(geoms, z, x, y, extent=extent, buffer=buffer, project=project)
+    split = np.searchsorted(kept, bounds)
+    items = [(name, cut[split[i]:split[i + 1]], layer.table, hits[i][kept[split[i]:split[i + 1]] - bounds[i]])
+             for i, (name, layer) in enumerate(layers)]
+    return encode_table_layers(items, extent=extent)

@@ -40,7 +40,7 @@ from server.raster_tiles import render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from server.tile_layers import TileLayer, first_zooms
+from server.tile_layers import TileLayer, cut_layers, first_zooms
 from server.tile_cache import MemoryTileCache, SharedTileCache, TileKey, tile_etag
 from server.vector_tiles import MIN_FEATURE_UNITS, SIMPLIFY_UNITS, encode_tile, tile_features
 
@@ -179,9 +179,11 @@ class TileService:
                     prepared[info.name] = self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name),
                                                                wait=max(deadline - time.monotonic(), 1e-3))
         waiting = [(view, info) for view, info in shown if prepared[info.name] is None]
-        parts = {name: layer.encode(name, z, x, y, bbox=bbox, zoom=zoom, extent=s.tile_extent,
-                                    buffer=s.tile_buffer, project=project) if layer is not None else b""
-                 for name, layer in prepared.items()}  # in the layers' order; those waiting filled below
+        ready = [(name, layer) for name, layer in prepared.items() if layer is not None]
+        cut = dict(zip([name for name, _ in ready], cut_layers(ready, z, x, y, bbox=bbox, zoom=zoom,
+                                                               extent=s.tile_extent, buffer=s.tile_buffer,
+                                                               project=project)))
+        parts = {name: cut.get(name, b"") for name in prepared}  # in the layers' order; those waiting filled below
         in_database = all(view.towns is None for view, _ in waiting)  # a town editor's rows are scoped here
         if waiting and database and in_database:
             specs = [mvt_layer(view, self.source.columns(info), ZOOM_CLASSES.get(info.name)) for view, info in waiting]

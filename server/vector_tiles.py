@@ -36,7 +36,7 @@ import shapely
 from geo.tiles import MAX_LATITUDE
 from server.mvt import encode_layers, geometry_families
 
-__all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_UNITS", "attribute_rows", "buffered_lonlat_bounds", "lonlat_to_tile",
+__all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_MIN_COORDINATES", "SIMPLIFY_UNITS", "attribute_rows", "buffered_lonlat_bounds", "lonlat_to_tile",
            "tile_geometries", "tile_features", "encode_tile"]
 
 #: Lines and polygons smaller than this many tile units both ways are left out (4096 units =
@@ -44,6 +44,11 @@ __all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_UNITS", "attribute_rows", "buffered_lo
 MIN_FEATURE_UNITS = 8.0
 #: Simplification tolerance in tile units (a quarter of a screen pixel).
 SIMPLIFY_UNITS = 4.0
+#: Only lines and polygons of at least this many coordinates are simplified. A box (5 coordinates,
+#: the ring closed) or a short line has at most a vertex to lose, and at a GEOS call of about a
+#: microsecond each, simplifying the plots, targets and road segments of a tile cost more than
+#: its circles of hundreds of vertices; what is kept is within the tolerance anyway.
+SIMPLIFY_MIN_COORDINATES = 6
 
 
 def lonlat_to_tile(coords: np.ndarray, z: int, x: int, y: int, extent: int = 4096) -> np.ndarray:
@@ -139,7 +144,9 @@ def tile_geometries(geoms: np.ndarray, z: int, x: int, y: int, *, extent: int = 
     bounds[crossing] = shapely.bounds(clipped[crossing])
     size = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
     clipped[~punctual & ~(size >= MIN_FEATURE_UNITS)] = None
-    simplified = np.where(punctual, clipped, shapely.simplify(clipped, SIMPLIFY_UNITS, preserve_topology=True))
+    simplified = clipped.copy()
+    detailed = np.flatnonzero(~punctual & (shapely.get_num_coordinates(clipped) >= SIMPLIFY_MIN_COORDINATES))
+    simplified[detailed] = shapely.simplify(clipped[detailed], SIMPLIFY_UNITS, preserve_topology=True)
     snapped = _snap(simplified)
     collections = np.flatnonzero(shapely.get_type_id(snapped) == 7)
     for i in collections:  # rare: a clip that left mixed parts

@@ -11,8 +11,9 @@ import shapely
 from shapely import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, box
 
 from geo.tiles import tile_bounds
-from server.mvt import encode_layers
-from server.protobuf import varints as _varints
+from server.mvt import encode_layers, encode_table_layer, encode_table_layers
+from server.mvt_attributes import AttributeTable
+from server.protobuf import varint, varints as _varints
 from server.vector_tiles import MIN_FEATURE_UNITS, buffered_lonlat_bounds, tile_features
 
 HOLED = Polygon([(0, 0), (100, 0), (100, 100), (0, 100)], [[(20, 20), (20, 40), (40, 40), (40, 20)]])
@@ -125,3 +126,29 @@ def test_buffered_bounds_grow_the_tile():
     west, south, east, north = buffered_lonlat_bounds(Z, X, Y, 0.5)
     assert west == pytest.approx(WEST - W / 2) and east == pytest.approx(EAST + W / 2)
     assert south < SOUTH and north > NORTH
+
+
+@pytest.mark.parametrize("values", [[], [0, 5, 127], [0, 128, 1, 2**35, 300, 2**64 - 1], list(range(0, 70000, 97))])
+def test_varints_of_arrays_are_the_varints_one_by_one(values):
+    data, offsets = _varints(np.array(values, dtype=np.uint64))
+    one_by_one = [varint(v) for v in values]
+    assert data.tobytes() == b"".join(one_by_one)
+    assert offsets.tolist() == np.cumsum([0] + [len(b) for b in one_by_one]).tolist()
+
+
+def test_layers_encoded_together_are_the_layers_encoded_one_by_one():
+    """A tile's layers go through the encoder in one pass (server.mvt._layers): each layer's bytes
+    must be those it has on its own, empty layers and all three geometry families included."""
+    table = AttributeTable(pd.DataFrame({"k": ["a", "b", None, "a"], "n": [1, 2, 3, 4]}))
+    lines = [LineString([(0, 0), (5, 9), (20, 3)]), LineString([(9, 9), (1, 1)])]
+    items = [("points", [Point(1, 2), Point(7, 7)], table, [3, 0]),
+             ("empty", [], table, []),
+             ("mixed", [box(0, 0, 9, 9), lines[0], Point(3, 3), box(10, 10, 30, 40)], table, [1, 2, 0, 3]),
+             ("lines", lines, AttributeTable(pd.DataFrame({"other": [True, False]})), [0, 1])]
+    together = encode_table_layers(items, extent=512)
+    assert together == [encode_table_layer(*item, extent=512) for item in items]
+    assert together[1] == b"" and all(together[i] for i in (0, 2, 3))
+    tile = mapbox_vector_tile.decode(b"".join(together))
+    # written family by family (points, lines, polygons), each feature with its own row's attributes
+    assert [f["properties"] for f in tile["mixed"]["features"]] == [{"k": "a", "n": 1}, {"n": 3}, {"k": "b", "n": 2},
+                                                                   {"k": "a", "n": 4}]
