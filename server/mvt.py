@@ -226,7 +226,8 @@ def _layers(items: Sequence[tuple[str, np.ndarray, AttributeTable, np.ndarray]],
     return layers
 
 
-def encode_table_layers(items: Sequence[tuple[str, Sequence, AttributeTable, Sequence]], extent: int = 4096) -> list[bytes]:
+def encode_table_layers(items: Sequence[tuple[str, Sequence, AttributeTable, Sequence]],
+                        extent: int = 4096) -> list[bytes]:
     """The MVT layer of each ``(name, geometries in tile units, table, rows of the table)`` item, encoded
     together (b"" for an item with no feature): the parts of one tile, in the items' order."""
     return _layers(items, extent)

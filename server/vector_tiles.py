@@ -36,7 +36,8 @@ import shapely
 from geo.tiles import MAX_LATITUDE
 from server.mvt import encode_layers, geometry_families
 
-__all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_MIN_COORDINATES", "SIMPLIFY_UNITS", "attribute_rows", "buffered_lonlat_bounds", "lonlat_to_tile",
+__all__ = ["MIN_FEATURE_UNITS", "SIMPLIFY_MIN_COORDINATES", "SIMPLIFY_UNITS", "attribute_rows", "buffered_lonlat_bounds",
+           "lonlat_to_tile",
            "tile_geometries", "tile_features", "encode_tile"]
 
 #: Lines and polygons smaller than this many tile units both ways are left out (4096 units =
