@@ -55,6 +55,14 @@ def workers_of(pid: int) -> list[int]:
             and b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def connections_held(pid: int, port: int) -> int:
     """How many established TCP connections to local ``port`` process ``pid`` holds."""
     inodes = set()
@@ -94,8 +102,12 @@ def served(store_path, tmp_path):
             time.sleep(0.05)
     yield process, base, port
     if process.poll() is None:
-        process.kill()
-        process.wait()
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def test_connections_made_at_once_are_spread_over_the_workers(served):
@@ -131,7 +143,7 @@ def test_a_worker_that_dies_is_replaced_and_sigterm_stops_them_all(served):
             assert client.get("/").status_code == 200
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
-    assert not any(Path(f"/proc/{pid}").exists() for pid in now)
+    assert not any(running(pid) for pid in now)
 
 
 def test_a_port_in_use_is_one_error_before_any_worker_starts(store_path):
@@ -161,3 +173,15 @@ def test_a_worker_that_cannot_start_stops_the_server(monkeypatch, tmp_path):
     started = time.monotonic()
     assert serve_workers("127.0.0.1", free_port(), 2, "critical") == 1
     assert time.monotonic() - started < 60
+
+
+def test_the_workers_end_with_their_parent_even_when_it_is_killed(served):
+    process, _, _ = served
+    workers = workers_of(process.pid)
+    assert len(workers) == 2
+    process.kill()  # SIGKILL: the parent cannot stop them itself
+    process.wait()
+    deadline = time.monotonic() + 30
+    while any(running(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived its parent"
+        time.sleep(0.1)
