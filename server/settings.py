@@ -68,9 +68,10 @@ class Settings(BaseSettings):
                                    "spatial index; larger ones are read from the store per request.")
 
     tile_load_wait: float = Field(
-        3.0, ge=0, le=60, description="Seconds a tile waits for the layers it shows to be loaded into "
-                                      "memory before reading their rows from the store instead (never "
-                                      "on a store that builds tiles itself while that is on).")
+        3.0, ge=0, le=60, description="A tile waits for the layers it shows to be loaded into memory while "
+                                      "the loads make progress, and reads their rows from the store instead "
+                                      "once one load has taken this many seconds (never on a store that "
+                                      "builds tiles itself while that is on).")
 
     # --- tiles
     min_zoom: int = Field(0, ge=0, le=30)

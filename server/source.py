@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 #: A bbox that meets (almost) nothing: reading it gives a layer's columns cheaply.
 _NOWHERE = (0.0, 0.0, 0.0, 0.0)
+#: A caller waiting for a load gives up after this many times its patience in all, even while the
+#: loader keeps ending other loads queued before its own.
+WAIT_CAP = 10
 
 
 def _last_whole_write(entries) -> str | None:
@@ -84,6 +87,7 @@ class LayerSource:
         #: Seconds a deferred load waits at most for a quiet server.
         self.defer_patience = 10.0
         self._epochs: dict[str, tuple[int, str, str]] = {}  # layer → (version, updated_at, epoch)
+        self._loading_since: float | None = None  # when the loader began its current load (None: idle)
         self.towns = TownIndex(store)
 
     def _key(self, view: LayerView, info: LayerInfo) -> tuple:
@@ -216,7 +220,10 @@ class LayerSource:
         are never prepared. With ``wait`` the caller waits up to that many seconds for the
         background build (sleeping: the loader has the CPU), for when reading the rows another way
         would cost more than waiting (a GeoPackage read per layer per tile, by every request of a
-        cold server at once, starved the loader: 9 requests/s on a cold mixed load). With
+        cold server at once, starved the loader: 9 requests/s on a cold mixed load). The wait
+        counts the loader's progress, not the caller's time: the caller waits while loads keep
+        ending, and gives up when one load has run ``wait`` seconds (or, waiting for others' loads
+        queued before its own, after ``WAIT_CAP`` times ``wait``). With
         ``defer`` (the caller has a cheap way meanwhile: PostGIS builds the tile) the load waits
         until requests pause (:attr:`quiet`) or ``defer_patience`` seconds have passed: loading
         holds the GIL, and cold tiles from the database went from 104 to 145 a second with one
@@ -229,9 +236,18 @@ class LayerSource:
         found = self._prepared.get(key)
         if found is None:
             done = self._warm(view, info, kind, build, defer=defer and wait <= 0)
-            if wait > 0 and done.wait(wait):
+            if wait > 0 and self._wait_for(done, wait):
                 found = self._prepared.get(key)
         return found
+
+    def _wait_for(self, done: threading.Event, patience: float) -> bool:
+        """Wait for ``done`` while the loader makes progress (see :meth:`prepared`); whether it was set."""
+        deadline = time.monotonic() + WAIT_CAP * patience
+        while not done.wait(min(patience, 0.05)):
+            since, now = self._loading_since, time.monotonic()
+            if now > deadline or since is not None and now - since > patience:
+                return done.is_set()
+        return True
 
     def _warm(self, view: LayerView, info: LayerInfo, kind: str | None = None, build=None,
               defer: bool = False) -> threading.Event:
@@ -277,6 +293,7 @@ class LayerSource:
                 if item is None:
                     continue
             key, view, info, build = item
+            self._loading_since = time.monotonic()
             try:
                 frame = self.frame(view, info)
                 if build is not None and self._prepared.get(key) is None:
@@ -284,6 +301,7 @@ class LayerSource:
             except Exception:  # noqa: BLE001 - a failed load is retried by the request path
                 log.warning("loading layer %s in the background failed", info.name, exc_info=True)
             finally:
+                self._loading_since = None
                 with self._guard:
                     done = self._queued.pop(key, None)
                 if done is not None:

@@ -185,3 +185,24 @@ def test_the_wait_for_a_layer_is_bounded(store_path, settings):
     assert services.source.prepared(view, info, "tiles", slow, wait=0.2) is None
     assert time.monotonic() - start < 1.5
     assert services.source.prepared(view, info, "tiles", slow, wait=20) is not None  # the same load, waited for
+
+
+def test_a_tile_waits_while_the_loads_before_its_own_keep_ending(store_path, settings):
+    """The wait counts the loader's progress: four loads of 0.3 s queued ahead, a caller patient for
+    0.5 s without progress still gets its layer (a 0.5 s deadline in all would have given up)."""
+    import time
+
+    services = build_services(open_store(store_path), settings)
+    source = services.source
+    layers = services.tiles.layers("all", VIEWS["planner"], "vector")[:5]
+
+    def slow(frame):
+        time.sleep(0.3)
+        return TileLayer(frame)
+
+    for view, info in layers[:4]:
+        source.prepared(view, info, "slow", slow)  # queued, not waited for
+    view, info = layers[4]
+    start = time.monotonic()
+    assert isinstance(source.prepared(view, info, "slow", slow, wait=0.5), TileLayer)
+    assert time.monotonic() - start > 1.0  # it did wait for the four loads ahead
