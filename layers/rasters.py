@@ -191,24 +191,41 @@ def open_geotiff(data: bytes) -> Iterator[rasterio.io.DatasetReader]:
 
 
 class _GeoTiffCache:
-    """GeoTIFF bytes by raster token (a token names one raster version for good), LRU by size."""
+    """GeoTIFF bytes by raster token (a token names one raster version for good), LRU by size.
+
+    A raster missing is loaded once however many threads ask at the same time (the others wait
+    for it): a new server's first burst of PNG tiles extracted the same GeoTIFF once per request.
+    """
 
     def __init__(self, max_bytes: int = 512 * 2**20):
         self.max_bytes = max_bytes
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
 
-    def get(self, token: str, load) -> bytes:
+    def _cached(self, token: str) -> bytes | None:
         with self._lock:
             found = self._items.get(token)
             if found is not None:
                 self._items.move_to_end(token)
-                return found
-        data = load()
+            return found
+
+    def get(self, token: str, load) -> bytes:
+        found = self._cached(token)
+        if found is not None:
+            return found
         with self._lock:
-            self._items[token] = data
-            while sum(len(v) for v in self._items.values()) > self.max_bytes and len(self._items) > 1:
-                self._items.popitem(last=False)
+            loading = self._loading.setdefault(token, threading.Lock())
+        with loading:
+            data = self._cached(token)
+            if data is None:
+                data = load()
+                with self._lock:
+                    self._items[token] = data
+                    while sum(len(v) for v in self._items.values()) > self.max_bytes and len(self._items) > 1:
+                        self._items.popitem(last=False)
+        with self._lock:
+            self._loading.pop(token, None)
         return data
 
 

@@ -215,6 +215,26 @@ class AttributeTable:
         np.cumsum(2 * present.sum(axis=1), out=per_row[1:])
         return used_keys, uniques[order], tag_bytes, tag_offsets[per_row]
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The table as plain arrays (for a file: :mod:`server.prepared_files`), the keys as text."""
+        return {"keys": np.array(self.keys, dtype=str), "codes": self.codes, "messages": self._messages,
+                "message_offsets": self._message_offsets, "fields": self._fields, "field_offsets": self._field_offsets}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> AttributeTable:
+        """A table from :meth:`arrays`. It cuts tiles as the original did, but cannot carry an edit
+        over (:meth:`replaced` gives None: the distinct values of the columns are not kept)."""
+        out = cls.__new__(cls)
+        out.keys = [str(k) for k in arrays["keys"]]
+        out.key_fields = [b"\x1a" + varint(len(k.encode())) + k.encode() for k in out.keys]
+        out._labels, out._uniques, out._ids = list(out.keys), None, None
+        out.codes = np.asarray(arrays["codes"], dtype=np.int32)
+        if out.codes.ndim != 2 or out.codes.shape[1] != len(out.keys):
+            raise ValueError("the codes do not match the keys")
+        out._messages, out._message_offsets = arrays["messages"], arrays["message_offsets"]
+        out._fields, out._field_offsets = arrays["fields"], arrays["field_offsets"]
+        return out
+
     def replaced(self, rows, props: pd.DataFrame) -> AttributeTable | None:
         """This table with ``rows`` (positions) holding the values of ``props`` (a row each), or None
         when a new table must be built instead (a column gets its first value, or holds mixed types).
@@ -223,6 +243,8 @@ class AttributeTable:
         distinct values (new ones appended), instead of factorising every column of the layer
         again. This table is unchanged (a tile being cut from it meanwhile stays right).
         """
+        if self._uniques is None:  # restored from a file (from_arrays)
+            return None
         rows = np.asarray(rows, dtype=np.int64)
         for column in props.columns:
             if column not in self._labels and props[column].notna().any():

@@ -15,6 +15,7 @@ from server.auth import TokenAuth
 from server.redaction import Redactor
 from server.settings import Settings
 from server.source import LayerSource
+from server.prepared_files import PreparedFiles, default_layer_folder
 from server.tile_cache import MemoryTileCache, SharedTileCache, default_cache_path
 from server.tiles import TileService
 
@@ -36,10 +37,15 @@ class Services:
     tiles: TileService
 
 
+def _cache_address(store: Store) -> str:
+    """The store's address as caches name it: a GeoPackage's absolute path, a database without password."""
+    address = store.address
+    return display_address(address) if is_postgres_address(address) else str(Path(address).resolve())
+
+
 def tile_cache_for(store: Store, settings: Settings) -> SharedTileCache | MemoryTileCache:
     """The tile cache of ``store``: the file shared by its workers, or one per process (see Settings)."""
-    address = store.address
-    address = display_address(address) if is_postgres_address(address) else str(Path(address).resolve())
+    address = _cache_address(store)
     path = default_cache_path(address, settings.tile_cache)
     if path is None or settings.tile_cache_bytes == 0:
         return MemoryTileCache(settings.tile_cache_size)
@@ -50,8 +56,10 @@ def tile_cache_for(store: Store, settings: Settings) -> SharedTileCache | Memory
 def build_services(store: Store, settings: Settings) -> Services:
     """The shared pieces of an app over ``store``."""
     auth = TokenAuth(settings.tokens, store)
+    folder = default_layer_folder(_cache_address(store), settings.layer_cache)
     source = LayerSource(store, frame_cache_size=settings.frame_cache_size,
-                         frame_cache_rows=settings.frame_cache_rows, index_max_rows=settings.index_max_rows)
+                         frame_cache_rows=settings.frame_cache_rows, index_max_rows=settings.index_max_rows,
+                         files=PreparedFiles(folder) if folder is not None else None)
     redactor, cache = Redactor(), tile_cache_for(store, settings)
     return Services(store=store, settings=settings, source=source, redactor=redactor, auth=auth,
                     principal=auth.dependency(), tile_cache=cache,

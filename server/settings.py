@@ -82,6 +82,10 @@ class Settings(BaseSettings):
         None, description="The tile cache shared by the workers: a SQLite file, or a folder holding one file "
                           "per store (named after the store's address), or 'memory' for a cache per "
                           "process; default: the folder $XDG_CACHE_HOME/riskmap/tiles (~/.cache/riskmap/tiles).")
+    layer_cache: str | None = Field(
+        None, description="Where layers prepared for tiles are kept between starts, so a new worker has them in "
+                          "a fraction of the time: a folder (one sub-folder per store), or 'off'; default: "
+                          "$XDG_CACHE_HOME/riskmap/layers (~/.cache/riskmap/layers).")
     tile_cache_bytes: int = Field(512 * 2**20, ge=0, description="Largest size of the shared tile cache; "
                                                                  "least recently used tiles go past it.")
     tile_cache_size: int = Field(4096, ge=0, description="Tiles kept by a per-process ('memory') tile cache.")

@@ -32,6 +32,7 @@ import shapely
 
 from layers.store import LayerInfo, Store
 from server.cache import LRUCache
+from server.prepared_files import PreparedFiles
 from server.raster_tiles import raster_lonlat_bounds
 from server.redaction import LayerView
 from server.scope import TownIndex
@@ -64,11 +65,16 @@ class LayerSource:
         many rows in total.
     index_max_rows : int
         Layers up to this many rows answer bbox reads from memory (see the module docstring).
+    files : PreparedFiles, optional
+        Where layers prepared by the background loader are kept for the next start.
     """
 
     def __init__(self, store: Store, frame_cache_size: int = 32, frame_cache_rows: int = 5_000_000,
-                 index_max_rows: int = 2_000_000):
+                 index_max_rows: int = 2_000_000, files: PreparedFiles | None = None):
         self.store = store
+        #: Where prepared layers are kept between starts (see :meth:`prepared`); None: not kept.
+        self.files = files
+        self._saves: list[tuple] = []  # (path, arrays of): kept once the loader has nothing else to do
         self.index_max_rows = index_max_rows
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
         self._prepared = LRUCache(frame_cache_size, maxweight=frame_cache_rows)  # built from frames
@@ -295,9 +301,12 @@ class LayerSource:
             key, view, info, build = item
             self._loading_since = time.monotonic()
             try:
-                frame = self.frame(view, info)
-                if build is not None and self._prepared.get(key) is None:
-                    self._prepared.put(key, build(frame), weight=max(len(frame), 1))
+                if build is None or self._prepared.get(key) is None and not self._restore(key, view, info, build):
+                    frame = self.frame(view, info)
+                    if build is not None and self._prepared.get(key) is None:
+                        prepared = build(frame)
+                        self._prepared.put(key, prepared, weight=max(len(frame), 1))
+                        self._keep(view, info, build, prepared, key[-1])
             except Exception:  # noqa: BLE001 - a failed load is retried by the request path
                 log.warning("loading layer %s in the background failed", info.name, exc_info=True)
             finally:
@@ -306,13 +315,54 @@ class LayerSource:
                     done = self._queued.pop(key, None)
                 if done is not None:
                     done.set()
+            if self._saves and self._queue.empty() and not self._deferred:
+                self._save_kept()
+
+    # ------------------------------------------------------------------ prepared layers in files
+    def _file(self, view: LayerView, info: LayerInfo, build, kind: str):
+        """The file of a prepared layer, or None when it is not kept (no folder, a builder that cannot
+        keep it, or a town editor's view, which also follows other layers)."""
+        if self.files is None or view.towns is not None or not callable(getattr(build, "restore", None)):
+            return None
+        return self.files.path(info.name, info.version, info.updated_at, repr(view), kind)
+
+    def _restore(self, key: tuple, view: LayerView, info: LayerInfo, build) -> bool:
+        """Put the prepared layer kept in its file under ``key``; whether there was one to restore."""
+        path = self._file(view, info, build, key[-1])
+        arrays = self.files.load(path) if path is not None else None
+        if arrays is None:
+            return False
+        try:
+            prepared = build.restore(arrays)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:  # a file of another make: prepared anew
+            log.warning("prepared layer %s in %s is not usable (%s)", info.name, path.name, exc)
+            self.files.discard(path)
+            return False
+        self._prepared.put(key, prepared, weight=max(len(prepared), 1))
+        return True
+
+    def _keep(self, view: LayerView, info: LayerInfo, build, prepared, kind: str) -> None:
+        """Have ``prepared`` written to its file once the loader is idle (writing is not on the way
+        of the loads tiles wait for)."""
+        path = self._file(view, info, build, kind)
+        if path is not None:
+            self._saves.append((path, build, prepared))
+
+    def _save_kept(self) -> None:
+        while self._saves:
+            path, build, prepared = self._saves.pop(0)
+            try:
+                self.files.save(path, build.arrays(prepared))
+            except Exception:  # noqa: BLE001 - only the next start is slower
+                log.warning("keeping prepared layer %s failed", path.name, exc_info=True)
 
     def wait_loaded(self, timeout: float = 60.0) -> bool:
-        """Wait until the background loads asked for so far are done (for tests and benchmarks)."""
+        """Wait until the background loads asked for so far are done, and their layers kept in files
+        (for tests and benchmarks)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._guard:
-                if not self._queued:
+                if not self._queued and not self._saves:
                     return True
             time.sleep(0.01)
         return False

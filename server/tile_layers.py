@@ -33,7 +33,7 @@ from server.mvt import encode_table_layers
 from server.mvt_attributes import AttributeTable
 from server.vector_tiles import attribute_rows, tile_geometries
 
-__all__ = ["TileLayer", "cut_layers", "first_zooms"]
+__all__ = ["TileLayer", "TileLayerBuilder", "cut_layers", "first_zooms"]
 
 
 def first_zooms(frame: pd.DataFrame, zoom_class) -> np.ndarray | None:
@@ -70,6 +70,38 @@ class TileLayer:
     def __len__(self) -> int:
         return len(self.geoms)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The layer as plain arrays, for a file (:mod:`server.prepared_files`): the geometries as WKB
+        (one byte array and offsets), the first zooms, the attribute table's arrays."""
+        wkb = shapely.to_wkb(self.geoms)
+        sizes = np.fromiter((0 if b is None else len(b) for b in wkb), np.int64, len(wkb))
+        offsets = np.zeros(len(wkb) + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        found = np.frombuffer(b"".join(b for b in wkb if b is not None), np.uint8)
+        arrays = {"wkb": found, "wkb_offsets": offsets, "missing": shapely.is_missing(self.geoms)}
+        if self.first_zoom is not None:
+            arrays["first_zoom"] = self.first_zoom
+        arrays.update({f"table_{name}": values for name, values in self.table.arrays().items()})
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays, zoom_class=None) -> TileLayer:
+        """A layer from :meth:`arrays` (its index built again: 60 ms for 232 000 roads)."""
+        data, offsets, missing = arrays["wkb"].tobytes(), arrays["wkb_offsets"], arrays["missing"]
+        starts, ends = offsets[:-1].tolist(), offsets[1:].tolist()
+        wkb = np.array([None if gone else data[a:b] for a, b, gone in zip(starts, ends, missing.tolist())],
+                       dtype=object)
+        out = cls.__new__(cls)
+        out.geoms = shapely.from_wkb(wkb)
+        out.tree = shapely.STRtree(out.geoms)
+        out.table = AttributeTable.from_arrays({name[6:]: values for name, values in arrays.items()
+                                                if name.startswith("table_")})
+        out.zoom_class = zoom_class
+        out.first_zoom = arrays["first_zoom"] if "first_zoom" in arrays else None
+        if len(out.table) != len(out.geoms) or out.first_zoom is not None and len(out.first_zoom) != len(out.geoms):
+            raise ValueError("the attributes do not match the geometries")
+        return out
+
     def carry_over(self, frame: gpd.GeoDataFrame, rows: np.ndarray) -> TileLayer | None:
         """This layer after a row edit: ``frame`` is the edited frame (the same rows in the same
         places, :func:`server.source.replace_rows`), ``rows`` the positions that changed.
@@ -99,6 +131,23 @@ class TileLayer:
         """
         return cut_layers([(name, self)], z, x, y, bbox=bbox, zoom=zoom, extent=extent, buffer=buffer,
                           project=project)[0]
+
+
+class TileLayerBuilder:
+    """How the background loader prepares a layer for tiles (``builder(frame)``, with the layer's zoom
+    classes), and how such a layer is kept in a file and restored (:mod:`server.prepared_files`)."""
+
+    def __init__(self, zoom_class=None):
+        self.zoom_class = zoom_class
+
+    def __call__(self, frame: gpd.GeoDataFrame) -> TileLayer:
+        return TileLayer(frame, self.zoom_class)
+
+    def arrays(self, layer: TileLayer) -> dict[str, np.ndarray]:
+        return layer.arrays()
+
+    def restore(self, arrays) -> TileLayer:
+        return TileLayer.from_arrays(arrays, self.zoom_class)
 
 
 def cut_layers(layers, z: int, x: int, y: int, *, bbox, zoom: float, extent: int = 4096, buffer: int = 64,

@@ -39,7 +39,7 @@ from server.raster_tiles import render_png_tile
 from server.redaction import LayerView, Redactor
 from server.settings import Settings
 from server.source import LayerSource
-from server.tile_layers import TileLayer, cut_layers, first_zooms
+from server.tile_layers import TileLayerBuilder, cut_layers, first_zooms
 from server.tile_cache import MemoryTileCache, SharedTileCache, TileKey, tile_etag
 from server.vector_tiles import MIN_FEATURE_UNITS, SIMPLIFY_UNITS, encode_tile, tile_features
 
@@ -67,9 +67,9 @@ _JSON_TYPES = {"bool": "Boolean", "boolean": "Boolean", "int": "Number", "Int": 
                "float": "Number", "uint": "Number", "UInt": "Number"}
 
 
-def _tile_layer_builder(name: str):
+def _tile_layer_builder(name: str) -> TileLayerBuilder:
     """How the background loader prepares layer ``name`` for tiles (with the layer's zoom classes)."""
-    return lambda frame: TileLayer(frame, ZOOM_CLASSES.get(name))
+    return TileLayerBuilder(ZOOM_CLASSES.get(name))
 
 
 def _field_type(dtype: str) -> str:

@@ -1,0 +1,125 @@
+"""Prepared tile layers kept in files (server.prepared_files): a new server restores them instead of reading
+the store, the tiles are byte for byte the same, and a file never outlives the version it was made from."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from layers.store import open_store
+from server.auth import Principal
+from server.prepared_files import PreparedFiles, default_layer_folder
+from server.services import build_services
+from server.tile_layers import TileLayer
+from server.tiles import ZOOM_CLASSES
+from server.vector_tiles import buffered_lonlat_bounds
+from server_common import TOWN_WEST
+from test_server_tile_layers import tiles_over_plots
+
+PLANNER, PUBLIC = Principal("planner"), Principal("public")
+
+
+def served(store, settings, folder):
+    return build_services(store, settings.model_copy(update={"layer_cache": str(folder), "tile_load_wait": 30.0}))
+
+
+def all_tiles(services, who, tiles):
+    layers = services.tiles.layers("all", who, "vector")
+    return {tile: services.tiles.vector_tile(layers, *tile) for tile in tiles}
+
+
+def kept(folder):
+    return sorted(p.name for p in folder.rglob("*.npz"))
+
+
+@pytest.mark.parametrize("who", [PLANNER, PUBLIC])
+def test_a_restored_layer_cuts_the_bytes_of_the_layer_it_was_made_from(store_path, who):
+    from server.redaction import Redactor
+    from server.source import LayerSource
+
+    source, redactor = LayerSource(open_store(store_path)), Redactor()
+    for name in ("industrial_plots", "roads", "safety_buffers", "risk_wall", "shelters"):
+        if not redactor.visible([name], who):
+            continue
+        info = source.info(name)
+        layer = TileLayer(source.frame(redactor.view(name, who), info), ZOOM_CLASSES.get(name))
+        restored = TileLayer.from_arrays(layer.arrays(), ZOOM_CLASSES.get(name))
+        for z, x, y in tiles_over_plots(range(11, 17)):
+            bbox = buffered_lonlat_bounds(z, x, y, 64 / 4096)
+            assert restored.encode(name, z, x, y, bbox=bbox, zoom=z) == layer.encode(name, z, x, y, bbox=bbox, zoom=z)
+
+
+def test_a_new_server_restores_the_layers_instead_of_reading_the_store(store_path, settings, tmp_path, monkeypatch):
+    tiles = tiles_over_plots(range(13, 15))[:6]
+    first = served(open_store(store_path), settings, tmp_path)
+    want = all_tiles(first, PLANNER, tiles)
+    assert first.source.wait_loaded(60)
+    files = kept(tmp_path)
+    assert len(files) == len(first.tiles.layers("all", PLANNER, "vector"))
+    second = served(open_store(store_path), settings, tmp_path)
+    reads = []
+    read = second.store.read
+    monkeypatch.setattr(second.store, "read", lambda name, *a, **k: reads.append(name) or read(name, *a, **k))
+    assert all_tiles(second, PLANNER, tiles) == want
+    assert reads == []  # every layer came from its file
+    assert kept(tmp_path) == files
+
+
+def test_an_edit_makes_a_new_file_and_the_old_one_goes(writable_store, settings, tmp_path):
+    tiles = tiles_over_plots(range(14, 15))[:4]
+    services = served(writable_store, settings, tmp_path)
+    all_tiles(services, PLANNER, tiles)
+    assert services.source.wait_loaded(60)
+    before = [n for n in kept(tmp_path) if n.startswith("industrial_plots.")]
+    row = writable_store.read("industrial_plots", where={"plot_id": "P001"}, versions=True)
+    row["enterprise"] = "改名企业"
+    writable_store.edit("industrial_plots", row, actor="test", reason="renamed")
+    restarted = served(writable_store, settings, tmp_path)  # the file of the old version must not be used
+    got = all_tiles(restarted, PLANNER, tiles)
+    assert restarted.source.wait_loaded(60)
+    after = [n for n in kept(tmp_path) if n.startswith("industrial_plots.")]
+    assert len(before) == len(after) == 1 and before != after
+    fresh = build_services(writable_store, settings.model_copy(update={"layer_cache": "off", "tile_load_wait": 30.0}))
+    assert got == all_tiles(fresh, PLANNER, tiles)
+
+
+def test_a_damaged_file_is_removed_and_the_layer_read_from_the_store(store_path, settings, tmp_path, caplog):
+    tiles = tiles_over_plots(range(14, 15))[:4]
+    first = served(open_store(store_path), settings, tmp_path)
+    want = all_tiles(first, PLANNER, tiles)
+    assert first.source.wait_loaded(60)
+    damaged = next(tmp_path.rglob("industrial_plots.*.npz"))
+    damaged.write_bytes(damaged.read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING):
+        second = served(open_store(store_path), settings, tmp_path)
+        assert all_tiles(second, PLANNER, tiles) == want
+        assert second.source.wait_loaded(60)
+    assert "cannot be read" in caplog.text
+    assert damaged.exists() and damaged.stat().st_size > 1000  # prepared again and kept again
+
+
+def test_a_town_editors_view_is_not_kept_and_off_keeps_nothing(store_path, settings, tmp_path):
+    editor = Principal("town_editor", towns=(TOWN_WEST,))
+    services = served(open_store(store_path), settings, tmp_path)
+    all_tiles(services, editor, tiles_over_plots(range(14, 15))[:2])
+    assert services.source.wait_loaded(60)
+    layers = services.tiles.layers("all", editor, "vector")
+    scoped = {info.name for view, info in layers if view.towns is not None}
+    assert "industrial_plots" in scoped  # the plots follow the editor's towns: never kept
+    assert {name.split(".")[0] for name in kept(tmp_path)} == {info.name for _, info in layers} - scoped
+    off = build_services(open_store(store_path), settings.model_copy(update={"layer_cache": "off"}))
+    assert off.source.files is None
+
+
+def test_where_the_files_go(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = default_layer_folder("/data/city.gpkg")
+    assert folder.parent == tmp_path / "riskmap" / "layers"
+    assert default_layer_folder("/data/other.gpkg") != folder
+    files = PreparedFiles(folder)
+    one = files.path("roads", 3, "2026-01-01T00:00:00Z", "LayerView(full)", "tiles")
+    assert one.parent == folder and one.name.startswith("roads.")
+    assert files.path("roads", 4, "2026-01-01T00:00:00Z", "LayerView(full)", "tiles") != one
+    assert files.path("roads", 3, "2026-01-01T00:00:01Z", "LayerView(full)", "tiles") != one
+    assert files.path("roads", 3, "2026-01-01T00:00:00Z", "LayerView(public)", "tiles") != one
