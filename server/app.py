@@ -109,6 +109,7 @@ async def _lifespan(app: FastAPI):
     # of CPU: eight at once took a 2-core machine's first half-second; bursts open more) and
     # the pages' slow libraries once requests pause (server/warmup.py)
     app.state.services.source.prime()
+    app.state.services.tiles.restore_kept()  # in the background: a GeoPackage's layers kept by an earlier start
     start_warm_up(tasks=(lambda: app.state.services.source.warm_tiles(2),), activity=app.state.activity)
     yield
 

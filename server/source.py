@@ -326,6 +326,15 @@ class LayerSource:
             return None
         return self.files.path(info.name, info.version, info.updated_at, repr(view), kind)
 
+    def restore_later(self, view: LayerView, info: LayerInfo, kind: str, build) -> bool:
+        """Ask the background loader for the layer prepared as ``kind`` for ``view`` if its file is kept
+        (see :meth:`server.tiles.TileService.restore_kept`); whether it was asked."""
+        path = self._file(view, info, build, kind) if info.rows <= self.index_max_rows else None
+        if path is None or not path.exists():
+            return False
+        self.prepared(view, info, kind, build)
+        return True
+
     def _restore(self, key: tuple, view: LayerView, info: LayerInfo, build) -> bool:
         """Put the prepared layer kept in its file under ``key``; whether there was one to restore."""
         path = self._file(view, info, build, key[-1])

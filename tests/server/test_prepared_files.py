@@ -123,3 +123,21 @@ def test_where_the_files_go(tmp_path, monkeypatch):
     assert files.path("roads", 4, "2026-01-01T00:00:00Z", "LayerView(full)", "tiles") != one
     assert files.path("roads", 3, "2026-01-01T00:00:01Z", "LayerView(full)", "tiles") != one
     assert files.path("roads", 3, "2026-01-01T00:00:00Z", "LayerView(public)", "tiles") != one
+
+
+def test_a_new_app_over_a_geopackage_restores_the_kept_layers_at_once(store_path, settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+
+    first = served(open_store(store_path), settings, tmp_path)
+    all_tiles(first, PUBLIC, tiles_over_plots(range(14, 15))[:2])
+    all_tiles(first, PLANNER, tiles_over_plots(range(14, 15))[:2])
+    assert first.source.wait_loaded(60)
+    app = create_app(open_store(store_path), settings.model_copy(update={"layer_cache": str(tmp_path)}))
+    with TestClient(app):  # the lifespan has run, and asked for the kept layers
+        services = app.state.services
+        assert services.source.wait_loaded(30)
+        for who in (PLANNER, PUBLIC):
+            for view, info in services.tiles.layers("all", who, "vector"):
+                assert isinstance(services.source.prepared(view, info, "tiles", None), TileLayer), (who, info.name)
