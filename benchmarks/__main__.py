@@ -13,9 +13,11 @@ Every row is measured in this run, riskmap and its baseline one after the other 
 * **start to first answer**: from starting the server process to its first answer.
 * **mixed load** (tiles, PNG tiles of the risk surface, feature pages, the public shelter map) at
   10 and 100 clients against riskmap over the GeoPackage with 2 workers sharing one tile cache;
-  the baseline is the same load on 1 worker. p95, errors. Twice: with a new tile cache (every tile
-  of the phase rendered while measured), and restarted over a tile cache file an earlier server
-  filled by asking every URL once (the steady state of a server whose cache outlives restarts).
+  the baseline is the same load on 1 worker. p95, errors. Three times: the first start of a store
+  (new tile cache, no prepared layers kept: every layer read from the store while measured); a
+  restart with a new tile cache (every tile of the phase rendered while measured) and the layers an
+  earlier server prepared kept in files; a restart over a tile cache file an earlier server filled
+  by asking every URL once (the steady state of a server whose cache outlives restarts).
 * **zoning** against naive geopandas, **travel times** against networkx and **MCLP** against
   spopt (``pip install spopt``): the scripts ``bench_zoning.py``, ``bench_coverage.py`` and
   ``bench_mclp.py``, run as they are (smaller sizes with ``--quick``), their figures read from
@@ -157,11 +159,14 @@ class Server:
             self.process.kill()
 
 
-def riskmap_server(store: str, work: Path, workers: int = 1, cache: Path | None = None) -> Server:
-    """``riskmap serve`` with a new tile cache file (cold), or with ``cache`` (kept from an earlier server)."""
+def riskmap_server(store: str, work: Path, workers: int = 1, cache: Path | None = None,
+                   layers: Path | None = None) -> Server:
+    """``riskmap serve`` with a new tile cache file (cold), or with ``cache`` (kept from an earlier server);
+    with the prepared layers kept in ``layers`` by an earlier server, or (None) in a new, empty folder."""
     cache = cache or work / f"tiles-{time.time_ns()}.sqlite"
+    layers = layers or work / f"layers-{time.time_ns()}"
     env = {"RISKMAP_TOKENS": json.dumps({TOKEN: "planner"}), "RISKMAP_TILE_CACHE": str(cache),
-           "RISKMAP_RATE_LIMIT_PER_MINUTE": "0"}
+           "RISKMAP_LAYER_CACHE": str(layers), "RISKMAP_RATE_LIMIT_PER_MINUTE": "0"}
     return Server([str(Path(sys.executable).parent / "riskmap"), "serve", "--store", store, "--port", "{port}",
                    "--log-level", "warning", "--workers", str(workers)], env, "/")
 
@@ -255,11 +260,12 @@ def mixed_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]
     figure = lambda p, w: f"{w} worker{'s' * (w > 1)}: {p.rate:,.0f} req/s, p95 {p.p95:,.0f} ms, {p.errors} err"
     size = f"{len(paths)} URLs, {seconds:g} s"
 
-    def compare(label: str, clients: int, cache: Path | None) -> Row:
-        """2 workers against 1, each a new server (over ``cache``, or a new tile cache file)."""
+    def compare(label: str, clients: int, cache: Path | None, layers: Path | None) -> Row:
+        """2 workers against 1, each a new server (over ``cache``, or a new tile cache file; with the
+        prepared layers kept in ``layers``, or none)."""
         phases = {}
         for workers in (2, 1):
-            server = riskmap_server(str(gpkg), work, workers, cache)
+            server = riskmap_server(str(gpkg), work, workers, cache, layers)
             try:
                 phases[workers] = load(server.base, paths, clients, seconds, PLANNER)
             finally:
@@ -267,16 +273,20 @@ def mixed_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]
         return (f"mixed load, {clients} clients, {label}", size, figure(phases[2], 2), figure(phases[1], 1),
                 phases[2].rate / phases[1].rate)
 
-    # a new tile cache for each phase: every tile asked is rendered while measured
-    rows = [compare("cold tile cache", clients, None) for clients in (10, 100)]
-    # restarts over the tile cache file a server filled before (every URL asked once): the steady state
-    cache = work / f"tiles-primed-{time.time_ns()}.sqlite"
-    server = riskmap_server(str(gpkg), work, 1, cache)
+    # the first start of a store: no tile cache, no prepared layers kept; every layer is read from the
+    # store and every tile rendered while measured
+    rows = [compare("first start (new tile cache, no layers kept)", 100, None, None)]
+    # a server that asks every URL once keeps its prepared layers (and fills a tile cache file)
+    cache, layers = work / f"tiles-primed-{time.time_ns()}.sqlite", work / f"layers-kept-{time.time_ns()}"
+    server = riskmap_server(str(gpkg), work, 1, cache, layers)
     try:
         load(server.base, paths, 16, headers=PLANNER)
     finally:
         server.stop()
-    rows += [compare("tile cache kept from a run", clients, cache) for clients in (10, 100)]
+    # restarts with a new tile cache each (every tile asked is rendered while measured), the layers kept
+    rows += [compare("new tile cache, layers kept", clients, None, layers) for clients in (10, 100)]
+    # restarts over the tile cache file the priming server filled: the steady state
+    rows += [compare("tile cache kept from a run", clients, cache, layers) for clients in (10, 100)]
     return rows
 
 
