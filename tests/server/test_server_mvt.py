@@ -14,7 +14,7 @@ from geo.tiles import tile_bounds
 from server.mvt import encode_layers, encode_table_layer, encode_table_layers
 from server.mvt_attributes import AttributeTable
 from server.protobuf import varint, varints as _varints
-from server.vector_tiles import MIN_FEATURE_UNITS, buffered_lonlat_bounds, tile_features
+from server.vector_tiles import MIN_FEATURE_UNITS, buffered_lonlat_bounds, tile_features, tile_geometries
 
 HOLED = Polygon([(0, 0), (100, 0), (100, 100), (0, 100)], [[(20, 20), (20, 40), (40, 40), (40, 20)]])
 GEOMETRIES = [
@@ -120,6 +120,19 @@ def test_snapping_keeps_polygons_valid_and_integer():
     assert len(geoms) > 150 and shapely.is_valid(geoms).all()
     coords = shapely.get_coordinates(geoms)
     assert np.array_equal(coords, np.round(coords))
+
+
+def test_simplification_keeps_polygons_valid_and_thins_circles():
+    """Douglas-Peucker drops the shell's top vertex (3.5 units off its neighbours' line, under the
+    4-unit tolerance), and the edge left would cross the hole reaching into the bump: the polygon
+    must come out valid all the same. A 129-vertex circle comes out with a few dozen at most."""
+    shell = [(0, 0), (1000, 0), (1000, 1000), (500, 1003.5), (0, 1000)]
+    polygon = Polygon(shell, [[(450, 500), (550, 500), (550, 1002), (450, 1002)]])
+    circle = Point(2000, 2000).buffer(300, quad_segs=32)
+    assert polygon.is_valid and shapely.get_num_coordinates(circle) == 129
+    geoms, rows = tile_geometries(np.array([polygon, circle], dtype=object), Z, X, Y, project=lambda c: c)
+    assert rows.tolist() == [0, 1] and shapely.is_valid(geoms).all()
+    assert shapely.get_num_coordinates(geoms[1]) <= 40
 
 
 def test_buffered_bounds_grow_the_tile():
