@@ -7,7 +7,7 @@ zoom — and :func:`mvt_query` writes one statement that reads the rows meeting 
 from the GiST index, and generalises them as the Python tiler (``server.vector_tiles``) does:
 
 1. longitude/latitude taken as WGS 84 and projected to Web Mercator (``ST_Transform`` to 3857);
-2. simplified with a tolerance of ``simplify_units`` tile units (topology kept);
+2. simplified with a tolerance of ``simplify_units`` tile units (Douglas-Peucker, as in Python);
 3. clipped to the tile grown by ``buffer`` units and snapped to the integer grid (``ST_AsMVTGeom``);
 4. lines and polygons smaller than ``min_units`` both ways left out.
 
@@ -102,7 +102,7 @@ def _layer_query(schema: str, layer: MvtLayer, envelope, extent: int, buffer: in
         columns.append(sql.SQL("CASE ({})::numeric {} END AS {}").format(
             sql.Identifier(source), _cases(texts), sql.Identifier(name)))
     unit = sql.SQL("((ST_XMax(e) - ST_XMin(e)) / {})").format(lit(float(extent)))  # one tile unit, in metres
-    geometry = sql.SQL("ST_AsMVTGeom(ST_SimplifyPreserveTopology(g, {} * {}), e, {}, {}, true)").format(
+    geometry = sql.SQL("ST_AsMVTGeom(ST_Simplify(g, {} * {}), e, {}, {}, true)").format(
         lit(float(simplify_units)), unit, lit(int(extent)), lit(int(buffer)))
     read = sql.SQL("geom && ST_MakeEnvelope({}, 4490)".format(
         ", ".join(_param(side, "float8") for side in ("west", "south", "east", "north"))))
