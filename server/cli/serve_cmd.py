@@ -60,7 +60,6 @@ def serve_command(
     """Serve a store: OGC API - Features, vector and raster tiles, TileJSON, and the map pages."""
     import uvicorn
 
-    from server.app import create_app
     from server.settings import load_settings
 
     if not demo and store is None:
@@ -78,6 +77,8 @@ def serve_command(
     stderr().print(f"serving {display_address(store if store is not None else DEMO_STORE)} at "
                    f"http://{host}:{port}/ (public view without a token)")
     if workers == 1:
+        from server.app import create_app  # not in a parent of workers: each imports it (0.9 s)
+
         uvicorn.run(create_app(target, settings), host=host, port=port, log_level=log_level)
         return
     target.close()
