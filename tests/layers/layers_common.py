@@ -166,3 +166,16 @@ BAD_INPUTS = [
     ("inventory-item-not-an-object", "hazard_sites", lambda: _inventory(1, '["液氨"]'),
      "H2", "inventory", "item 1 is not an object", {}),
 ]
+
+
+def counting_catalogue_reads(store, monkeypatch) -> list:
+    """Reads of the whole layer catalogue by ``store`` are appended to the list returned (a write
+    reads its own layer's row inside its transaction: not counted)."""
+    calls, read = [], store._meta_rows
+    monkeypatch.setattr(store, "_meta_rows", lambda *a, **k: (calls.append(a) if not a else None) or read(*a, **k))
+    return calls
+
+
+def plots_version(store) -> int:
+    """The version of the plots in ``store``'s catalogue as ``infos()`` gives it."""
+    return {i.name: i for i in store.infos()}["industrial_plots"].version

@@ -12,10 +12,9 @@ import threading
 
 import pytest
 
-from layers.gpkg import GeoPackageStore
 from layers.store import create_store, open_store
 from layers.validate import validate_layer
-from layers_common import plots
+from layers_common import plots, plots_version
 
 
 @pytest.fixture
@@ -26,60 +25,39 @@ def store(tmp_path):
     store.close()
 
 
-def _counting(store: GeoPackageStore, monkeypatch) -> list:
-    """Reads of the whole catalogue by ``store`` are appended to the list returned."""
-    calls, read = [], store._meta_rows
-    monkeypatch.setattr(store, "_meta_rows", lambda *a, **k: (calls.append(a) if not a else None) or read(*a, **k))
-    return calls
-
-
-def _version(store) -> int:
-    return {i.name: i for i in store.infos()}["industrial_plots"].version
-
-
-def test_catalogue_read_once_until_it_changes(store, monkeypatch):
-    first = store.infos()
-    calls = _counting(store, monkeypatch)
-    for _ in range(20):
-        assert store.infos() == first
-    assert calls == []
-    store.write("industrial_plots", validate_layer("industrial_plots", plots(6)))  # this connection's own write
-    assert _version(store) == 2 and len(calls) == 1
-
-
 def test_a_write_by_another_thread_is_seen(store):
-    before = _version(store)
+    before = plots_version(store)
     writer = threading.Thread(target=store.write, args=("industrial_plots", validate_layer("industrial_plots",
                                                                                             plots(7))))
     writer.start()
     writer.join()
-    assert _version(store) == before + 1
+    assert plots_version(store) == before + 1
 
 
 def test_a_write_by_another_process_is_seen(store):
-    before = _version(store)
+    before = plots_version(store)
     code = (f"from layers.store import open_store; from layers.validate import validate_layer; "
             f"from layers_common import plots; s = open_store({str(store.path)!r}); "
             f"s.write('industrial_plots', validate_layer('industrial_plots', plots(8)))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
-    assert _version(store) == before + 1
+    assert plots_version(store) == before + 1
 
 
 def test_a_change_made_outside_riskmap_is_seen(store):
-    before = _version(store)
+    before = plots_version(store)
     with contextlib.closing(sqlite3.connect(store.path)) as con:
         con.execute("UPDATE riskmap_layers SET version = version + 10 WHERE name = 'industrial_plots'")
         con.commit()
-    assert _version(store) == before + 10
+    assert plots_version(store) == before + 10
 
 
 def test_a_snapshot_sees_its_own_catalogue(store):
     store.infos()
     other = open_store(store.path)
     with store._snapshot():
-        before = _version(store)
+        before = plots_version(store)
         other.write("industrial_plots", validate_layer("industrial_plots", plots(9)))
-        assert _version(store) == before  # the snapshot's, not the latest
-    assert _version(store) == before + 1
+        assert plots_version(store) == before  # the snapshot's, not the latest
+    assert plots_version(store) == before + 1
     other.close()

@@ -8,11 +8,11 @@ import time
 import psycopg
 import pytest
 
-from layers.postgis import PostgisStore, parse_address
+from layers.postgis import parse_address
 from layers.postgis_catalogue import TRIGGER
 from layers.store import create_store, open_store
 from layers.validate import validate_layer
-from layers_common import plots
+from layers_common import counting_catalogue_reads, plots, plots_version
 
 
 @pytest.fixture
@@ -23,40 +23,17 @@ def pg_store(postgis_address):
     store.close()
 
 
-def _counting(store: PostgisStore, monkeypatch) -> list:
-    """Reads of the whole catalogue by ``store`` are appended to the list returned (a write reads
-    its own layer's row inside its transaction: not counted)."""
-    calls, read = [], store._meta_rows
-    monkeypatch.setattr(store, "_meta_rows", lambda *a, **k: (calls.append(a) if not a else None) or read(*a, **k))
-    return calls
-
-
-def _version(store) -> int:
-    return {i.name: i for i in store.infos()}["industrial_plots"].version
-
-
 def _seen_within(store, version: int, seconds: float = 5.0) -> float:
     """Seconds until ``store`` sees ``version`` of the plots (the notice travels between sessions)."""
     started = time.monotonic()
-    while _version(store) != version:
+    while plots_version(store) != version:
         assert time.monotonic() - started < seconds, "the change was never seen"
         time.sleep(0.001)
     return time.monotonic() - started
 
 
-def test_catalogue_read_once_until_it_changes(pg_store, monkeypatch):
-    first = pg_store.infos()
-    calls = _counting(pg_store, monkeypatch)
-    for _ in range(20):
-        assert pg_store.infos() == first
-    assert calls == []
-    # this process's own write is seen by the very next read, without waiting for the notice
-    pg_store.write("industrial_plots", validate_layer("industrial_plots", plots(6)))
-    assert _version(pg_store) == 2 and len(calls) == 1
-
-
 def test_another_process_write_is_seen(pg_store, postgis_address):
-    before = _version(pg_store)
+    before = plots_version(pg_store)
     other = open_store(postgis_address)  # another store object: its own connections, as another worker
     other.write("industrial_plots", validate_layer("industrial_plots", plots(7)))
     other.close()
@@ -65,7 +42,7 @@ def test_another_process_write_is_seen(pg_store, postgis_address):
 
 def test_a_change_made_outside_riskmap_is_seen(pg_store, postgis_address):
     """The trigger is on the table: an UPDATE by another tool notifies as riskmap's writes do."""
-    before = _version(pg_store)
+    before = plots_version(pg_store)
     url, schema = parse_address(postgis_address)
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f'UPDATE "{schema}".riskmap_layers SET version = version + 10 WHERE name = %s',
@@ -77,7 +54,7 @@ def test_notices_of_another_schema_keep_the_cache(pg_store, postgis_server, monk
     from postgis_server import new_schema_address
 
     pg_store.infos()
-    calls = _counting(pg_store, monkeypatch)
+    calls = counting_catalogue_reads(pg_store, monkeypatch)
     neighbour = create_store(new_schema_address(postgis_server))  # another city in the same database
     neighbour.write("industrial_plots", validate_layer("industrial_plots", plots(3)))
     neighbour.close()
@@ -108,13 +85,13 @@ def test_without_a_listener_the_catalogue_is_read_every_time(pg_store, postgis_a
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f'DROP TRIGGER {TRIGGER} ON "{schema}".riskmap_layers')
     pg_store._watch._retry_at = 0.0
-    calls = _counting(pg_store, monkeypatch)
+    calls = counting_catalogue_reads(pg_store, monkeypatch)
     assert pg_store._watch.generation_now() is None
     pg_store.infos(), pg_store.infos()
     assert len(calls) == 2
     with psycopg.connect(url, autocommit=True) as con:  # unseen by any notice, seen by the reads
         con.execute(f'UPDATE "{schema}".riskmap_layers SET version = 99 WHERE name = %s', ("industrial_plots",))
-    assert _version(pg_store) == 99
+    assert plots_version(pg_store) == 99
 
 
 def test_a_lost_listener_connection_reads_and_listens_again(pg_store, postgis_address, monkeypatch):
@@ -126,9 +103,9 @@ def test_a_lost_listener_connection_reads_and_listens_again(pg_store, postgis_ad
         time.sleep(0.1)
         # changed while the listener was gone: must not be missed
         con.execute(f'UPDATE "{schema}".riskmap_layers SET version = 42 WHERE name = %s', ("industrial_plots",))
-    assert _version(pg_store) == 42
+    assert plots_version(pg_store) == 42
     pg_store._watch._retry_at = 0.0
-    calls = _counting(pg_store, monkeypatch)
+    calls = counting_catalogue_reads(pg_store, monkeypatch)
     pg_store.infos(), pg_store.infos(), pg_store.infos()
     assert len(calls) <= 2  # listening again: cached after the first read
 
@@ -137,11 +114,11 @@ def test_a_snapshot_sees_its_own_catalogue(pg_store, postgis_address):
     url, schema = parse_address(postgis_address)
     pg_store.infos()
     with pg_store._snapshot():
-        before = _version(pg_store)
+        before = plots_version(pg_store)
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(f'UPDATE "{schema}".riskmap_layers SET version = 77 WHERE name = %s', ("industrial_plots",))
         time.sleep(0.05)
-        assert _version(pg_store) == before  # the snapshot's, not the latest
+        assert plots_version(pg_store) == before  # the snapshot's, not the latest
     _seen_within(pg_store, 77)
 
 
@@ -156,5 +133,5 @@ def test_a_silent_listener_delays_a_change_by_the_max_age_at_most(pg_store, post
     url, schema = parse_address(postgis_address)
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f'UPDATE "{schema}".riskmap_layers SET version = 55 WHERE name = %s', ("industrial_plots",))
-    assert _version(pg_store) != 55  # cached: the deaf listener heard nothing
+    assert plots_version(pg_store) != 55  # cached: the deaf listener heard nothing
     assert 0.1 < _seen_within(pg_store, 55) < 1.0

@@ -23,7 +23,7 @@ from geo.errors import CRSError, InputError
 from layers.errors import Conflict, LayerNotFound, StoreError, ValidationError
 from layers.store import AUDIT_COLUMNS, EditResult, LayerInfo, Store, create_store
 from layers.validate import validate_layer
-from layers_common import plots, stations
+from layers_common import counting_catalogue_reads, plots, plots_version, stations
 from store_workers import edit_workers, read_while, rewrite
 
 BACKENDS = ("gpkg", "postgis")
@@ -51,6 +51,18 @@ def plotted(any_store) -> Store:
     """A store holding 5 validated plots (P001-P005, version 1)."""
     any_store.write("industrial_plots", validate_layer("industrial_plots", plots(5)), actor="importer")
     return any_store
+
+
+def test_the_catalogue_is_read_once_until_it_changes(plotted, monkeypatch):
+    """Both stores cache the catalogue between changes (issue 14: it was read on every request) and
+    see their own writes at once (other writers: tests/layers/test_*_catalogue.py)."""
+    first = plotted.infos()
+    calls = counting_catalogue_reads(plotted, monkeypatch)
+    for _ in range(20):
+        assert plotted.infos() == first
+    assert calls == []
+    plotted.write("industrial_plots", validate_layer("industrial_plots", plots(6)))
+    assert plots_version(plotted) == 2 and len(calls) == 1
 
 
 def _state(store: Store) -> tuple:
