@@ -14,7 +14,8 @@ again are 0.3 s of it).
 * numpy ``.npz`` without pickle: a file in a cache folder cannot run code when read.
 * Written whole to a temporary file and renamed (two workers writing the same layer leave one of
   the two identical files), then the older files of the same layer and view are removed. A file
-  that cannot be read is removed, and the layer is prepared from the store again.
+  that cannot be read is removed, and the layer is prepared from the store again; a temporary file
+  left by a process stopped while writing is removed by a later save.
 
 The folder is ``$XDG_CACHE_HOME/riskmap/layers/<digest of the store's address>`` by default
 (``RISKMAP_LAYER_CACHE``: another folder, or ``off``).
@@ -22,10 +23,12 @@ The folder is ``$XDG_CACHE_HOME/riskmap/layers/<digest of the store's address>``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Changes when what is kept (or how) changes, so older files are not read.
 FORMAT = "riskmap-prepared-1"
+#: A temporary file this old was left by a process stopped while writing it (removed by the next save).
+STALE_WRITE_SECONDS = 600
 
 
 def default_layer_folder(store_address: str, setting: str | os.PathLike | None = None) -> Path | None:
@@ -103,6 +108,11 @@ class PreparedFiles:
         for older in self.folder.glob(f"{layer_and_view}.*.npz"):
             if older.name != path.name:
                 self.discard(older)
+        stale = time.time() - STALE_WRITE_SECONDS
+        for left in self.folder.glob(".writing-*.npz"):  # a process stopped while writing
+            with contextlib.suppress(OSError):
+                if left.stat().st_mtime < stale:
+                    self.discard(left)
         return True
 
     def discard(self, path: Path) -> None:

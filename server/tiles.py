@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 
 from geo.errors import InputError
 from geo.tiles import validate_tile
-from layers.errors import LayerNotFound
+from layers.errors import LayerNotFound, StoreError
 from layers.store import LayerInfo
 from server.auth import Principal
 from server.db_tiles import mvt_layer
@@ -139,6 +139,23 @@ class TileService:
         except Exception:  # noqa: BLE001 - the requests prepare the layers themselves
             log.warning("restoring the kept layers failed", exc_info=True)
         return asked
+
+    def prepare_kept(self, callers: Sequence[Principal] = (Principal("planner"), Principal()),
+                     timeout: float = 3600.0) -> list[str]:
+        """Prepare every vector layer for tiles in ``callers``' views and keep it in its file, now (for
+        ``riskmap tiles prepare``: a deployment's first start then restores them instead of reading the
+        store under its first users); returns the files kept. StoreError when files are not kept."""
+        files = self.source.files
+        if files is None:
+            raise StoreError("prepared layers are not kept (RISKMAP_LAYER_CACHE is 'off'): nothing to prepare")
+        chosen = [(view, info) for who in callers for view, info in self.layers(COMBINED, who, "vector")
+                  if view.towns is None and info.rows <= self.source.index_max_rows]
+        for view, info in chosen:
+            self.source.prepared(view, info, "tiles", _tile_layer_builder(info.name))
+        if not self.source.wait_loaded(timeout):
+            raise StoreError(f"the layers were not prepared within {timeout:.0f} s")
+        kept = [files.path(info.name, info.version, info.updated_at, repr(view), "tiles") for view, info in chosen]
+        return [str(path) for path in kept if path.exists()]
 
     def key(self, layers, z: int, x: int, y: int, who: Principal, fmt: str, grid: TileGrid) -> TileKey:
         """What the tile is cached under: the caller's scope, the layers and their epochs, the address."""

@@ -1,4 +1,5 @@
-"""``riskmap tiles export``: the server's vector tiles of a store as one PMTiles or MBTiles file.
+"""``riskmap tiles export``: the server's vector tiles of a store as one PMTiles or MBTiles file;
+``riskmap tiles prepare``: the layers the server cuts tiles from, prepared and kept for its next start.
 
 For kiosks and CDNs: the package holds the tiles ``/tiles/...`` would serve (same generalisation),
 by default only what an anonymous caller sees.
@@ -15,9 +16,10 @@ from server.cli.options import StoreOption, open_store
 from server.cli.output import print_line
 from server.tile_export import VIEWS, export_tiles
 
-__all__ = ["register", "export_command", "parse_zooms"]
+__all__ = ["register", "export_command", "prepare_command", "parse_zooms"]
 
-tiles_app = typer.Typer(name="tiles", help="Tile packages (PMTiles, MBTiles) for offline use.",
+tiles_app = typer.Typer(name="tiles", help="Tile packages (PMTiles, MBTiles) for offline use; layers prepared "
+                                           "for the server's next start.",
                         no_args_is_help=True)
 
 
@@ -68,6 +70,34 @@ def export_command(
 
 
 tiles_app.command("export")(export_command)
+
+
+def prepare_command(
+    store: StoreOption,
+    view: Annotated[Optional[str], typer.Option(
+        "--view", metavar="VIEW", help="Only this view (public or planner); default: both.")] = None,
+) -> None:
+    """Prepare the layers the server cuts tiles from, and keep them for its next start.
+
+    The files go where ``riskmap serve`` looks for them (``RISKMAP_LAYER_CACHE``, by default
+    ~/.cache/riskmap/layers). Run it after ``riskmap zone`` on a deployment: the server's first start
+    then restores the layers in a fraction of a second instead of reading them under its first users.
+    """
+    from server.services import build_services
+    from server.settings import load_settings
+
+    if view is not None and view not in VIEWS:
+        raise typer.BadParameter(f"unknown view {view!r}; views: {', '.join(VIEWS)}", param_hint="--view")
+    target = open_store(store)
+    settings = load_settings(store=target.address)
+    services = build_services(target, settings.model_copy(update={"tile_cache": "memory"}))
+    callers = [VIEWS[view]] if view else [VIEWS["planner"], VIEWS["public"]]
+    kept = services.tiles.prepare_kept(callers)
+    folder = services.source.files.folder
+    print_line(f"kept {len(kept)} prepared layer(s) in {folder}", style="green")
+
+
+tiles_app.command("prepare")(prepare_command)
 
 
 def register(app: typer.Typer) -> None:

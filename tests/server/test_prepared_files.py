@@ -141,3 +141,47 @@ def test_a_new_app_over_a_geopackage_restores_the_kept_layers_at_once(store_path
         for who in (PLANNER, PUBLIC):
             for view, info in services.tiles.layers("all", who, "vector"):
                 assert isinstance(services.source.prepared(view, info, "tiles", None), TileLayer), (who, info.name)
+
+
+def test_the_prepare_command_keeps_both_views_for_the_next_start(store_path, settings, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from server.cli.main import app as cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["tiles", "prepare", "--store", str(store_path)],
+                           env={"RISKMAP_LAYER_CACHE": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    services = served(open_store(store_path), settings, tmp_path)
+    wanted = [(v, i) for who in (PLANNER, PUBLIC) for v, i in services.tiles.layers("all", who, "vector")]
+    assert f"kept {len(wanted)} prepared layer(s)" in result.output and len(kept(tmp_path)) == len(wanted)
+    reads = []
+    read = services.store.read
+    monkeypatch.setattr(services.store, "read", lambda name, *a, **k: reads.append(name) or read(name, *a, **k))
+    assert services.tiles.restore_kept() == len(wanted) and services.source.wait_loaded(30)
+    assert all(isinstance(services.source.prepared(v, i, "tiles", None), TileLayer) for v, i in wanted)
+    assert reads == []
+    off = runner.invoke(cli, ["tiles", "prepare", "--store", str(store_path)], env={"RISKMAP_LAYER_CACHE": "off"})
+    assert off.exit_code == 1 and "not kept" in off.output and "Traceback" not in off.output
+    bad = runner.invoke(cli, ["tiles", "prepare", "--store", str(store_path), "--view", "mayor"])
+    assert bad.exit_code == 2 and "unknown view" in bad.output
+
+
+def test_a_save_replaces_the_older_file_and_clears_what_a_stopped_writer_left(tmp_path):
+    import os
+    import time
+
+    import numpy as np
+
+    files = PreparedFiles(tmp_path)
+    old = files.path("roads", 1, "t1", "full", "tiles")
+    assert files.save(old, {"a": np.arange(3)})
+    left, writing = tmp_path / ".writing-left.npz", tmp_path / ".writing-now.npz"
+    left.write_bytes(b"half")
+    writing.write_bytes(b"half")
+    os.utime(left, (time.time() - 3600, time.time() - 3600))
+    new = files.path("roads", 2, "t2", "full", "tiles")
+    other_view = files.path("roads", 1, "t1", "public", "tiles")
+    assert files.save(other_view, {"a": np.arange(1)}) and files.save(new, {"a": np.arange(4)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new.name, other_view.name, writing.name])
+    assert files.load(new)["a"].tolist() == [0, 1, 2, 3]
