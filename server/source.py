@@ -74,7 +74,7 @@ class LayerSource:
         self.store = store
         #: Where prepared layers are kept between starts (see :meth:`prepared`); None: not kept.
         self.files = files
-        self._saves: list[tuple] = []  # (path, arrays of): kept once the loader has nothing else to do
+        self._saves: list[tuple] = []  # (path, builder, prepared): written once the loader has nothing else to do
         self.index_max_rows = index_max_rows
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
         self._prepared = LRUCache(frame_cache_size, maxweight=frame_cache_rows)  # built from frames
@@ -290,6 +290,8 @@ class LayerSource:
 
     def _warm_loop(self) -> None:
         while True:
+            if self._saves and self._queue.empty() and not self._deferred:
+                self._save_kept()
             try:
                 item = self._queue.get(timeout=0.05 if self._deferred else None)
             except queue.Empty:
@@ -315,8 +317,6 @@ class LayerSource:
                     done = self._queued.pop(key, None)
                 if done is not None:
                     done.set()
-            if self._saves and self._queue.empty() and not self._deferred:
-                self._save_kept()
 
     # ------------------------------------------------------------------ prepared layers in files
     def _file(self, view: LayerView, info: LayerInfo, build, kind: str):
@@ -358,12 +358,15 @@ class LayerSource:
             self._saves.append((path, build, prepared))
 
     def _save_kept(self) -> None:
-        while self._saves:
-            path, build, prepared = self._saves.pop(0)
+        """Write the layers waiting to be kept, one by one, while no load is asked for (a load asked
+        meanwhile goes first); each leaves the list once written, so :meth:`wait_loaded` means written."""
+        while self._saves and self._queue.empty():
+            path, build, prepared = self._saves[0]
             try:
                 self.files.save(path, build.arrays(prepared))
             except Exception:  # noqa: BLE001 - only the next start is slower
                 log.warning("keeping prepared layer %s failed", path.name, exc_info=True)
+            self._saves.pop(0)
 
     def wait_loaded(self, timeout: float = 60.0) -> bool:
         """Wait until the background loads asked for so far are done, and their layers kept in files

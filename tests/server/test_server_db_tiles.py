@@ -18,6 +18,7 @@ from layers.store import open_store
 from layers.store_copy import copy_store
 from server.app import create_app
 from server.auth import Principal
+from server.source import LayerSource
 from server_common import PLANNER, SECRET_MARKERS, plot_geometry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,12 +93,19 @@ def test_a_new_server_learns_its_layers_before_answering(store_path, postgis_ser
     new server reads neither (it took 230-300 ms, 100 of them for the columns)."""
     address = new_schema_address(postgis_server)
     copy_store(open_store(store_path), address)
+    # prime stops after 1 s (a catalogue of hundreds of layers); a loaded test machine must not run out of it
+    monkeypatch.setattr(LayerSource.prime, "__defaults__", (60.0,))
     with TestClient(create_app(address, settings.model_copy(update={"tile_cache": "memory"}))) as client:
-        store = client.app.state.services.source.store
-        for name in ("read", "audit"):
-            monkeypatch.setattr(store, name, lambda *a, _name=name, **k: pytest.fail(f"{_name} on the first tile"))
+        source = client.app.state.services.source
+        store, calls = source.store, []
+        monkeypatch.setattr(source, "quiet", lambda: False)  # no deferred load in the loader meanwhile
+        monkeypatch.setattr(source, "defer_patience", 600.0)
+        for name in ("read", "audit"):  # recorded (failing in another thread would not fail the test)
+            real = getattr(store, name)
+            monkeypatch.setattr(store, name, lambda *a, _n=name, _real=real, **k: calls.append(_n) or _real(*a, **k))
         z, x, y = TILES[2]
         assert client.get(f"/tiles/all/{z}/{x}/{y}.mvt", headers=PLANNER).status_code == 200
+        assert calls == [], f"{calls} on the first tile"
 
 
 def test_a_percent_sign_in_a_value_is_not_a_parameter(pair):
