@@ -19,6 +19,7 @@ through its own spatial index.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -46,6 +47,9 @@ _NOWHERE = (0.0, 0.0, 0.0, 0.0)
 #: A caller waiting for a load gives up after this many times its patience in all, even while the
 #: loader keeps ending other loads queued before its own.
 WAIT_CAP = 10
+#: Seconds the loader waits, with nothing else to load, before it looks again at a layer another
+#: worker is preparing.
+CLAIM_POLL = 0.02
 
 
 def _last_whole_write(entries) -> str | None:
@@ -74,7 +78,6 @@ class LayerSource:
         self.store = store
         #: Where prepared layers are kept between starts (see :meth:`prepared`); None: not kept.
         self.files = files
-        self._saves: list[tuple] = []  # (path, builder, prepared): written once the loader has nothing else to do
         self.index_max_rows = index_max_rows
         self._frames = LRUCache(frame_cache_size, maxweight=frame_cache_rows)
         self._prepared = LRUCache(frame_cache_size, maxweight=frame_cache_rows)  # built from frames
@@ -88,6 +91,7 @@ class LayerSource:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._warmer: threading.Thread | None = None
         self._deferred: dict[tuple, tuple] = {}  # key → (load, since): loads waiting for a quiet server
+        self._elsewhere: dict[tuple, float] = {}  # key → since when another worker has been preparing it
         #: Whether the server is quiet (no request lately); the app sets it (server.warmup.Activity).
         self.quiet: Callable[[], bool] = lambda: True
         #: Seconds a deferred load waits at most for a quiet server.
@@ -290,8 +294,6 @@ class LayerSource:
 
     def _warm_loop(self) -> None:
         while True:
-            if self._saves and self._queue.empty() and not self._deferred:
-                self._save_kept()
             try:
                 item = self._queue.get(timeout=0.05 if self._deferred else None)
             except queue.Empty:
@@ -301,22 +303,47 @@ class LayerSource:
                 if item is None:
                     continue
             key, view, info, build = item
-            self._loading_since = time.monotonic()
+            self._loading_since = self._elsewhere.get(key) or time.monotonic()
+            ended = True
             try:
-                if build is None or self._prepared.get(key) is None and not self._restore(key, view, info, build):
-                    frame = self.frame(view, info)
-                    if build is not None and self._prepared.get(key) is None:
-                        prepared = build(frame)
-                        self._prepared.put(key, prepared, weight=max(len(frame), 1))
-                        self._keep(view, info, build, prepared, key[-1])
+                ended = self._load(key, view, info, build)
+                if not ended and self._queue.empty():
+                    time.sleep(CLAIM_POLL)  # nothing else to do: let the other worker finish it
             except Exception:  # noqa: BLE001 - a failed load is retried by the request path
                 log.warning("loading layer %s in the background failed", info.name, exc_info=True)
             finally:
                 self._loading_since = None
-                with self._guard:
-                    done = self._queued.pop(key, None)
-                if done is not None:
-                    done.set()
+                if ended:
+                    with self._guard:
+                        done = self._queued.pop(key, None)
+                        self._elsewhere.pop(key, None)
+                    if done is not None:
+                        done.set()
+            if not ended:  # asked again after the loads queued meanwhile
+                self._elsewhere.setdefault(key, time.monotonic())
+                self._queue.put(item)
+
+    def _load(self, key: tuple, view: LayerView, info: LayerInfo, build) -> bool:
+        """Load the frame under ``key`` and, with ``build``, prepare it (or restore it from its file, and
+        keep it there); False when another worker is preparing it (:meth:`PreparedFiles.claim`)."""
+        if build is None:
+            self.frame(view, info)
+            return True
+        if self._prepared.get(key) is not None or self._restore(key, view, info, build):
+            return True
+        path = self._file(view, info, build, key[-1])
+        with self.files.claim(path) if path is not None else contextlib.nullcontext(True) as mine:
+            if not mine:
+                return False
+            if path is not None and self._restore(key, view, info, build):  # kept while we waited
+                return True
+            frame = self.frame(view, info)
+            if self._prepared.get(key) is None:
+                prepared = build(frame)
+                self._prepared.put(key, prepared, weight=max(len(frame), 1))
+                if path is not None:  # written before the claim ends: the other workers wait for it
+                    self._save(path, build, prepared)
+        return True
 
     # ------------------------------------------------------------------ prepared layers in files
     def _file(self, view: LayerView, info: LayerInfo, build, kind: str):
@@ -350,23 +377,11 @@ class LayerSource:
         self._prepared.put(key, prepared, weight=max(len(prepared), 1))
         return True
 
-    def _keep(self, view: LayerView, info: LayerInfo, build, prepared, kind: str) -> None:
-        """Have ``prepared`` written to its file once the loader is idle (writing is not on the way
-        of the loads tiles wait for)."""
-        path = self._file(view, info, build, kind)
-        if path is not None:
-            self._saves.append((path, build, prepared))
-
-    def _save_kept(self) -> None:
-        """Write the layers waiting to be kept, one by one, while no load is asked for (a load asked
-        meanwhile goes first); each leaves the list once written, so :meth:`wait_loaded` means written."""
-        while self._saves and self._queue.empty():
-            path, build, prepared = self._saves[0]
-            try:
-                self.files.save(path, build.arrays(prepared))
-            except Exception:  # noqa: BLE001 - only the next start is slower
-                log.warning("keeping prepared layer %s failed", path.name, exc_info=True)
-            self._saves.pop(0)
+    def _save(self, path, build, prepared) -> None:
+        try:
+            self.files.save(path, build.arrays(prepared))
+        except Exception:  # noqa: BLE001 - only the next start is slower
+            log.warning("keeping prepared layer %s failed", path.name, exc_info=True)
 
     def wait_loaded(self, timeout: float = 60.0) -> bool:
         """Wait until the background loads asked for so far are done, and their layers kept in files
@@ -374,7 +389,7 @@ class LayerSource:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._guard:
-                if not self._queued and not self._saves:
+                if not self._queued:
                     return True
             time.sleep(0.01)
         return False

@@ -22,10 +22,15 @@ when its record says so.
 ([('fire',)], [True, False])
 """
 
-import numpy as np
-import pandas as pd
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from layers.schema import POINT_OR_POLYGON, Choice, Field, LayerSchema
+
+if TYPE_CHECKING:  # imported where used: the catalogue is read by every command line, pandas is 0.25 s
+    import numpy as np
+    import pandas as pd
 
 __all__ = ["CLASSES", "HAZARDS", "DEFAULT_HAZARDS", "SCHEMA", "shelter_hazards", "is_declared"]
 
@@ -73,6 +78,9 @@ SCHEMA = LayerSchema(
 
 def is_declared(values) -> np.ndarray:
     """Whether each ``hazards`` value declares at least one hazard (else the default applies)."""
+    import numpy as np
+    import pandas as pd
+
     return np.array([bool(HAZARDS_FIELD.split(v)) for v in pd.Series(values, dtype=object)], dtype=bool)
 
 
@@ -86,6 +94,8 @@ def shelter_hazards(values, declared_only: bool = False) -> pd.Series:
     declared_only : bool
         Give an empty tuple instead of the default where nothing is declared.
     """
+    import pandas as pd
+
     values = pd.Series(values, dtype=object)
     fallback = () if declared_only else DEFAULT_HAZARDS
     return values.map(lambda v: HAZARDS_FIELD.split(v) or fallback)

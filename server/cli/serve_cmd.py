@@ -17,7 +17,7 @@ import typer
 from layers.store import display_address, is_postgres_address
 from server.cli.options import STORE_HELP, open_store
 from server.cli.output import print_error, print_notes, stderr
-from server.cli.workers import PortInUse, reuse_port, serve_workers
+from server.cli.workers import PortInUse, StartFailed, reuse_port, serve_workers
 
 __all__ = ["register", "serve_command", "prepare_demo", "DEMO_STORE"]
 
@@ -73,7 +73,8 @@ def serve_command(
     settings = load_settings(store=address)  # a bad RISKMAP_* variable: one line, exit 1
     if demo:
         prepare_demo(Path(address), scale)
-    target = open_store(address)  # StoreError (one line, exit 1): missing, not a store, damaged
+    spread = workers > 1 and reuse_port()  # workers of our own, which open and check the store themselves
+    target = None if spread else open_store(address)  # StoreError (one line, exit 1): missing, not a store, damaged
     stderr().print(f"serving {display_address(store if store is not None else DEMO_STORE)} at "
                    f"http://{host}:{port}/ (public view without a token)")
     if workers == 1:
@@ -81,16 +82,16 @@ def serve_command(
 
         uvicorn.run(create_app(target, settings), host=host, port=port, log_level=log_level)
         return
-    target.close()
     os.environ["RISKMAP_STORE"] = address
-    if not reuse_port():  # Windows: uvicorn's workers, on one shared socket
+    if not spread:  # Windows: uvicorn's workers, on one shared socket
+        target.close()
         uvicorn.run("server.app:create_app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level)
         return
     try:
         status = serve_workers(host, port, workers, log_level)
-    except PortInUse as exc:
-        print_error(exc.strerror)
+    except (PortInUse, StartFailed) as exc:
+        print_error(exc.strerror if isinstance(exc, PortInUse) else str(exc))
         raise typer.Exit(1) from None
     if status:
         raise typer.Exit(status)

@@ -185,3 +185,69 @@ def test_a_save_replaces_the_older_file_and_clears_what_a_stopped_writer_left(tm
     assert files.save(other_view, {"a": np.arange(1)}) and files.save(new, {"a": np.arange(4)})
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new.name, other_view.name, writing.name])
     assert files.load(new)["a"].tolist() == [0, 1, 2, 3]
+
+
+def test_a_claim_is_held_by_one_holder_at_a_time_and_freed_when_its_process_dies(tmp_path):
+    import subprocess
+    import sys
+
+    files = PreparedFiles(tmp_path / "layers")
+    path = files.path("roads", 1, "t1", "full", "tiles")
+    with files.claim(path) as first:
+        with files.claim(path) as second:  # another open file: as another worker
+            assert (first, second) == (True, False)
+    with files.claim(path) as again:
+        assert again
+    holder = subprocess.Popen(  # a worker that takes the claim and is killed while preparing
+        [sys.executable, "-c", "import sys, time; from server.prepared_files import PreparedFiles; "
+         "from pathlib import Path; f = PreparedFiles(Path(sys.argv[1]));"
+         "c = f.claim(f.path('roads', 1, 't1', 'full', 'tiles')); assert c.__enter__(); print('held', flush=True);"
+         "time.sleep(60)", str(files.folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with files.claim(path) as taken:
+            assert not taken
+    finally:
+        holder.kill()
+        holder.wait()
+    with files.claim(path) as freed:
+        assert freed
+
+
+def test_two_workers_read_each_layer_from_the_store_once_between_them(store_path, settings, tmp_path, monkeypatch):
+    """Worker A is held while it prepares the roads: worker B prepares the layers A has not reached,
+    restores those A kept, and waits for A's roads rather than reading them itself."""
+    import threading
+
+    tiles = tiles_over_plots(range(13, 15))[:4]
+    want = all_tiles(served(open_store(store_path), settings, tmp_path / "reference"), PLANNER, tiles)
+    a, b = (served(open_store(store_path), settings, tmp_path / "shared") for _ in range(2))
+    reads, roads_held = {"a": [], "b": []}, threading.Event()
+    release = threading.Event()
+    for label, worker in (("a", a), ("b", b)):
+        read = worker.store.read
+
+        def recording(name, *args, _label=label, _read=read, **kwargs):
+            if not args and not kwargs:  # a whole layer, as the loader reads it
+                reads[_label].append(name)
+                if _label == "a" and name == "roads":
+                    roads_held.set()
+                    assert release.wait(60)
+            return _read(name, *args, **kwargs)
+
+        monkeypatch.setattr(worker.store, "read", recording)
+    got = {}
+    first = threading.Thread(target=lambda: got.setdefault("a", all_tiles(a, PLANNER, tiles)))
+    first.start()
+    assert roads_held.wait(60)
+    second = threading.Thread(target=lambda: got.setdefault("b", all_tiles(b, PLANNER, tiles)))
+    second.start()
+    second.join(1.0)
+    assert second.is_alive()  # B's tiles wait for A's roads
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert got["a"] == got["b"] == want
+    names = [info.name for _, info in a.tiles.layers("all", PLANNER, "vector")]
+    assert "roads" not in reads["b"] and not set(reads["a"]) & set(reads["b"])
+    assert sorted(reads["a"] + reads["b"]) == sorted(names)  # each layer read by one worker only

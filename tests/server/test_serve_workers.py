@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli.main import app
-from server.cli.workers import PortInUse, bind_sockets, serve_workers
+from server.cli.workers import PortInUse, StartFailed, bind_sockets, serve_workers
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and needs SO_REUSEPORT")
 
@@ -168,11 +168,29 @@ def test_the_workers_of_one_server_share_one_free_port():
             s.close()
 
 
-def test_a_worker_that_cannot_start_stops_the_server(monkeypatch, tmp_path):
+def test_a_worker_that_cannot_open_the_store_stops_the_server_with_its_reason(monkeypatch, tmp_path):
     monkeypatch.setenv("RISKMAP_STORE", str(tmp_path / "missing.gpkg"))  # the workers fail to open it
     started = time.monotonic()
-    assert serve_workers("127.0.0.1", free_port(), 2, "critical") == 1
+    with pytest.raises(StartFailed, match="missing.gpkg"):
+        serve_workers("127.0.0.1", free_port(), 2, "critical")
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("content", [None, b"not a GeoPackage at all" * 100])
+def test_serve_with_workers_on_a_missing_or_damaged_store_is_one_line_and_exit_1(tmp_path, content):
+    # the parent no longer opens the store (the workers do): their error comes back as the one line
+    # a single worker's server prints
+    address = tmp_path / "city.gpkg"
+    if content is not None:
+        address.write_bytes(content)
+    single = CliRunner().invoke(app, ["serve", "--store", str(address)])
+    done = subprocess.run([RISKMAP, "serve", "--store", str(address), "--port", str(free_port()), "--workers", "2",
+                           "--log-level", "warning"], capture_output=True, text=True, timeout=120)
+    assert single.exit_code == done.returncode == 1, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert said == [line for line in single.output.splitlines() if line.startswith("error:")], done.stderr
+    assert len(said) == 1 and str(address) in said[0]  # once, though both workers failed
+    assert "Traceback" not in done.stderr and "Traceback" not in single.output
 
 
 def test_the_workers_end_with_their_parent_even_when_it_is_killed(served):
