@@ -10,7 +10,8 @@ Every row is measured in this run, riskmap and its baseline one after the other 
   Cold: tiles at zooms 12-16 where the plots are, each asked once, right after the server
   started (riskmap's tile cache file is new); warm: the same tiles again, round and round. With 1
   and with 16 concurrent clients (keep-alive connections).
-* **start to first answer**: from starting the server process to its first answer.
+* **start to first answer**: from starting the server process to its first answer (over PostGIS against
+  tipg; over the GeoPackage with 2 workers against 1, on the mixed load's first start).
 * **mixed load** (tiles, PNG tiles of the risk surface, feature pages, the public shelter map) at
   10 and 100 clients against riskmap over the GeoPackage with 2 workers sharing one tile cache;
   the baseline is the same load on 1 worker. p95, errors. Three times: the first start of a store
@@ -266,6 +267,7 @@ def mixed_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]
         phases = {}
         for workers in (2, 1):
             server = riskmap_server(str(gpkg), work, workers, cache, layers)
+            starts.setdefault(workers, server.started)
             try:
                 phases[workers] = load(server.base, paths, clients, seconds, PLANNER)
             finally:
@@ -275,7 +277,10 @@ def mixed_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]
 
     # the first start of a store: no tile cache, no prepared layers kept; every layer is read from the
     # store and every tile rendered while measured
+    starts: dict[int, float] = {}  # workers → seconds from launch to the first answer, on the first start
     rows = [compare("first start (new tile cache, no layers kept)", 100, None, None)]
+    rows.insert(0, ("start to first answer (GeoPackage store), 2 workers vs 1", f"{len(paths)} URLs",
+                    f"2 workers: {starts[2]:.1f} s", f"1 worker: {starts[1]:.1f} s", starts[1] / starts[2]))
     # a server that asks every URL once keeps its prepared layers (and fills a tile cache file)
     cache, layers = work / f"tiles-primed-{time.time_ns()}.sqlite", work / f"layers-kept-{time.time_ns()}"
     server = riskmap_server(str(gpkg), work, 1, cache, layers)

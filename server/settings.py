@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     tile_load_wait: float = Field(
         3.0, ge=0, le=60, description="A tile waits for the layers it shows to be loaded into memory while "
                                       "the loads make progress, and reads their rows from the store instead "
-                                      "once one load has taken this many seconds (never on a store that "
-                                      "builds tiles itself while that is on).")
+                                      "once one load has taken this many seconds of the loader's CPU (or ten "
+                                      "times as many in all; never on a store that builds tiles itself while "
+                                      "that is on).")
 
     # --- tiles
     min_zoom: int = Field(0, ge=0, le=30)

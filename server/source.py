@@ -91,13 +91,13 @@ class LayerSource:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._warmer: threading.Thread | None = None
         self._deferred: dict[tuple, tuple] = {}  # key → (load, since): loads waiting for a quiet server
-        self._elsewhere: dict[tuple, float] = {}  # key → since when another worker has been preparing it
         #: Whether the server is quiet (no request lately); the app sets it (server.warmup.Activity).
         self.quiet: Callable[[], bool] = lambda: True
         #: Seconds a deferred load waits at most for a quiet server.
         self.defer_patience = 10.0
         self._epochs: dict[str, tuple[int, str, str]] = {}  # layer → (version, updated_at, epoch)
-        self._loading_since: float | None = None  # when the loader began its current load (None: idle)
+        self._loading_since: tuple[float, float] | None = None  # (clock, loader's CPU clock) at the start of its
+        # current load; None: idle
         self.towns = TownIndex(store)
 
     def _key(self, view: LayerView, info: LayerInfo) -> tuple:
@@ -232,8 +232,8 @@ class LayerSource:
         would cost more than waiting (a GeoPackage read per layer per tile, by every request of a
         cold server at once, starved the loader: 9 requests/s on a cold mixed load). The wait
         counts the loader's progress, not the caller's time: the caller waits while loads keep
-        ending, and gives up when one load has run ``wait`` seconds (or, waiting for others' loads
-        queued before its own, after ``WAIT_CAP`` times ``wait``). With
+        ending, and gives up when the loader has spent ``wait`` seconds of CPU on one load (or after
+        ``WAIT_CAP`` times ``wait`` in all). With
         ``defer`` (the caller has a cheap way meanwhile: PostGIS builds the tile) the load waits
         until requests pause (:attr:`quiet`) or ``defer_patience`` seconds have passed: loading
         holds the GIL, and cold tiles from the database went from 104 to 145 a second with one
@@ -251,13 +251,29 @@ class LayerSource:
         return found
 
     def _wait_for(self, done: threading.Event, patience: float) -> bool:
-        """Wait for ``done`` while the loader makes progress (see :meth:`prepared`); whether it was set."""
+        """Wait for ``done`` while the loader makes progress (see :meth:`prepared`); whether it was set.
+
+        A load is given up on when the loader has spent ``patience`` seconds *of CPU* on it, not of
+        the clock: a loader starved by the requests (forty threads sharing the GIL with it on a
+        first start under 100 clients) is slow but not stuck, and giving up then sent every waiting
+        tile to read its rows per tile, which starved the loader further (p95 3.4 s or 7-8 s on the
+        same load, as the first give-up fell before or after the loads ended). A layer another worker
+        is preparing costs this loader no CPU: it is waited for up to the cap.
+        """
         deadline = time.monotonic() + WAIT_CAP * patience
         while not done.wait(min(patience, 0.05)):
-            since, now = self._loading_since, time.monotonic()
-            if now > deadline or since is not None and now - since > patience:
+            started = self._loading_since
+            if time.monotonic() > deadline or started is not None and self._spent(started) > patience:
                 return done.is_set()
         return True
+
+    def _spent(self, started: tuple[float, float]) -> float:
+        """Seconds the loader has worked on its current load, begun at ``started`` (clock, loader's CPU
+        clock): its CPU seconds where a thread's CPU clock can be read (Linux, macOS), else wall seconds."""
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(self._warmer.ident)) - started[1]
+        except (AttributeError, OSError, TypeError):  # no such clock here (Windows), or the loader ended
+            return time.monotonic() - started[0]
 
     def _warm(self, view: LayerView, info: LayerInfo, kind: str | None = None, build=None,
               defer: bool = False) -> threading.Event:
@@ -303,7 +319,7 @@ class LayerSource:
                 if item is None:
                     continue
             key, view, info, build = item
-            self._loading_since = self._elsewhere.get(key) or time.monotonic()
+            self._loading_since = (time.monotonic(), time.thread_time())
             ended = True
             try:
                 ended = self._load(key, view, info, build)
@@ -316,11 +332,9 @@ class LayerSource:
                 if ended:
                     with self._guard:
                         done = self._queued.pop(key, None)
-                        self._elsewhere.pop(key, None)
                     if done is not None:
                         done.set()
             if not ended:  # asked again after the loads queued meanwhile
-                self._elsewhere.setdefault(key, time.monotonic())
                 self._queue.put(item)
 
     def _load(self, key: tuple, view: LayerView, info: LayerInfo, build) -> bool:

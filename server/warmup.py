@@ -8,9 +8,13 @@ search, scipy for "my place" and siting) take about two seconds together to impo
 at module level held the first answer back by as much (issue 14: start in under 3 s at scale 10), so
 the modules that use them import them where they are used; this thread then loads them shortly after
 startup, so that the first page or search does not pay for them either. Importing holds the GIL,
-so each import waits until no request has started for ``quiet`` seconds (:class:`Activity`, fed by
-:class:`ActivityMiddleware`), or at most ``patience`` seconds: a burst of first requests (the
-first tiles of a map) is not slowed by the warm-up. A failure here only logs: the request that
+so each import waits until no request has been in flight for ``quiet`` seconds (:class:`Activity`,
+fed by :class:`ActivityMiddleware`), or at most ``patience`` seconds: a burst of first requests (the
+first tiles of a map) is not slowed by the warm-up. The first import waits ``delay`` seconds (3)
+after start-up: a server restarted under traffic gets it within a second of its first answer, and
+an import begun just before it is starved of the GIL by forty request threads while it holds the
+module's import lock, so every request needing that module waited for it (on a first start under
+100 clients, p95 7-8 s with the warm-up's imports and 3.5-4 s without). A failure here only logs: the request that
 needs the module imports it again and reports the error itself.
 """
 
@@ -32,38 +36,58 @@ WARM_MODULES: tuple[str, ...] = ("scipy.sparse.csgraph", "rasterio.vrt", "branca
 
 
 class Activity:
-    """When the last request started (monotonic seconds)."""
+    """When the last request started or ended (monotonic seconds), and how many are in flight.
+
+    In flight counts: a server whose clients all wait on slow requests starts none for seconds
+    while it is at its busiest (on a first start under 100 clients every client waited on a tile
+    for the layers to load, and the warm-up took that for a pause and imported under load).
+    """
 
     def __init__(self) -> None:
         self.last = time.monotonic()
+        self.in_flight = 0
 
     def touch(self) -> None:
         self.last = time.monotonic()
 
+    def started(self) -> None:
+        self.in_flight += 1
+        self.last = time.monotonic()
+
+    def ended(self) -> None:
+        self.in_flight -= 1
+        self.last = time.monotonic()
+
     def quiet_for(self, seconds: float) -> bool:
-        """Whether no request has started for ``seconds``."""
-        return time.monotonic() - self.last >= seconds
+        """Whether no request is in flight and none has started or ended for ``seconds``."""
+        return self.in_flight <= 0 and time.monotonic() - self.last >= seconds
 
     def wait_quiet(self, quiet: float, patience: float) -> None:
-        """Return once no request has started for ``quiet`` seconds, or after ``patience`` seconds."""
+        """Return once the server has been quiet (:meth:`quiet_for`) for ``quiet`` seconds, or after
+        ``patience`` seconds."""
         deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
-            left = self.last + quiet - time.monotonic()
+            left = quiet if self.in_flight > 0 else self.last + quiet - time.monotonic()
             if left <= 0:
                 return
-            time.sleep(min(left, quiet, max(deadline - time.monotonic(), 0.0)))
+            time.sleep(max(min(left, quiet, deadline - time.monotonic()), 0.0))
 
 
 class ActivityMiddleware:
-    """Pure ASGI: notes in ``activity`` when each HTTP request starts."""
+    """Pure ASGI: notes in ``activity`` when each HTTP request starts and ends."""
 
     def __init__(self, app, activity: Activity):
         self.app, self.activity = app, activity
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            self.activity.touch()
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.activity.started()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.activity.ended()
 
 
 def _warm(modules: tuple[str, ...], delay: float, tasks, activity: Activity | None, quiet: float,
@@ -85,9 +109,9 @@ def _warm(modules: tuple[str, ...], delay: float, tasks, activity: Activity | No
             log.warning("warming up %s failed", name, exc_info=True)
 
 
-def start_warm_up(modules: tuple[str, ...] = WARM_MODULES, delay: float = 1.0,
+def start_warm_up(modules: tuple[str, ...] = WARM_MODULES, delay: float = 3.0,
                   tasks: Iterable[Callable[[], object]] = (), activity: Activity | None = None,
-                  quiet: float = 0.5, patience: float = 60.0) -> threading.Thread:
+                  quiet: float = 1.0, patience: float = 60.0) -> threading.Thread:
     """Start the daemon thread: run ``tasks`` at once, then import ``modules`` after ``delay`` seconds,
     each once ``activity`` has been quiet for ``quiet`` seconds (or ``patience`` seconds have passed).
 

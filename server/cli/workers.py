@@ -134,6 +134,9 @@ def gated_app():
             ready.set()
             if gate is not None:
                 await asyncio.to_thread(_wait_at, gate)
+            # the worker listens from now: its warm-up waits for a pause counted from here, not from
+            # its own start (an import begun while the first requests arrive is starved of the GIL)
+            app.state.activity.touch()
             yield state
 
     app.router.lifespan_context = lifespan

@@ -66,3 +66,42 @@ def test_patience_bounds_the_wait():
     started = time.monotonic()
     start_warm_up(("json",), delay=0, activity=activity, quiet=0.3, patience=0.5).join(10)
     assert 0.4 <= time.monotonic() - started < 5
+
+
+def test_a_request_in_flight_is_not_a_pause():
+    """A server whose clients all wait on slow requests starts none for seconds while it is busiest:
+    the warm-up must not take that for a pause (it imported under load, starved, holding import locks)."""
+    import time
+
+    from server.warmup import Activity
+
+    activity = Activity()
+    activity.started()  # one slow request; nothing else starts
+    thread = start_warm_up(("json",), delay=0, activity=activity, quiet=0.2, patience=10)
+    time.sleep(0.8)
+    assert thread.is_alive()  # still waiting for the pause
+    activity.ended()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_the_middleware_counts_requests_in_flight_even_when_they_fail():
+    import asyncio
+
+    import pytest
+
+    from server.warmup import Activity, ActivityMiddleware
+
+    activity, seen = Activity(), []
+
+    async def app(scope, receive, send):
+        seen.append(activity.in_flight)
+        if scope.get("path") == "/fail":
+            raise RuntimeError("boom")
+
+    middleware = ActivityMiddleware(app, activity)
+    asyncio.run(middleware({"type": "http", "path": "/"}, None, None))
+    with pytest.raises(RuntimeError):
+        asyncio.run(middleware({"type": "http", "path": "/fail"}, None, None))
+    asyncio.run(middleware({"type": "lifespan"}, None, None))
+    assert seen == [1, 1, 0] and activity.in_flight == 0

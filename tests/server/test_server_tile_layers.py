@@ -171,20 +171,51 @@ def test_a_cold_tile_waits_for_its_layers_to_load_rather_than_reading_them_row_b
     assert all(isinstance(services.source.prepared(v, i, "tiles", None), TileLayer) for v, i in layers)
 
 
-def test_the_wait_for_a_layer_is_bounded(store_path, settings):
+def test_the_wait_for_a_layer_is_bounded_by_the_loaders_cpu(store_path, settings):
     import time
 
     services = build_services(open_store(store_path), settings)
     (view, info), = services.tiles.layers("industrial_plots", VIEWS["planner"], "vector")
 
-    def slow(frame):
-        time.sleep(2.0)
+    def costly(frame):  # a layer that takes the loader 2 s of CPU
+        end = time.thread_time() + 2.0
+        while time.thread_time() < end:
+            pass
         return TileLayer(frame)
 
     start = time.monotonic()
-    assert services.source.prepared(view, info, "tiles", slow, wait=0.2) is None
+    assert services.source.prepared(view, info, "tiles", costly, wait=0.2) is None
     assert time.monotonic() - start < 1.5
-    assert services.source.prepared(view, info, "tiles", slow, wait=20) is not None  # the same load, waited for
+    assert services.source.prepared(view, info, "tiles", costly, wait=20) is not None  # the same load, waited for
+
+
+def test_a_starved_loader_is_waited_for_up_to_the_cap(store_path, settings):
+    """A load that gets no CPU (here: it sleeps, as a loader does while forty request threads hold the
+    GIL) is not given up on after ``wait`` seconds of the clock: reading rows per tile then starved
+    the loader further. The cap (WAIT_CAP times the patience) still bounds the wait."""
+    import time
+
+    from server.source import WAIT_CAP
+
+    services = build_services(open_store(store_path), settings)
+    (view, info), (other_view, other) = (services.tiles.layers(name, VIEWS["planner"], "vector")[0]
+                                         for name in ("industrial_plots", "shelters"))
+
+    def starved(frame):
+        time.sleep(1.0)
+        return TileLayer(frame)
+
+    start = time.monotonic()
+    assert isinstance(services.source.prepared(view, info, "starved", starved, wait=0.3), TileLayer)
+    assert 1.0 <= time.monotonic() - start < WAIT_CAP * 0.3
+
+    def stuck(frame):
+        time.sleep(WAIT_CAP * 0.1 + 2.0)
+        return TileLayer(frame)
+
+    start = time.monotonic()
+    assert services.source.prepared(other_view, other, "stuck", stuck, wait=0.1) is None
+    assert WAIT_CAP * 0.1 <= time.monotonic() - start < WAIT_CAP * 0.1 + 1.5
 
 
 def test_a_tile_waits_while_the_loads_before_its_own_keep_ending(store_path, settings):
