@@ -75,8 +75,13 @@ def serve_command(
         prepare_demo(Path(address), scale)
     spread = workers > 1 and reuse_port()  # workers of our own, which open and check the store themselves
     target = None if spread else open_store(address)  # StoreError (one line, exit 1): missing, not a store, damaged
-    stderr().print(f"serving {display_address(store if store is not None else DEMO_STORE)} at "
-                   f"http://{host}:{port}/ (public view without a token)")
+
+    def serving() -> None:
+        stderr().print(f"serving {display_address(store if store is not None else DEMO_STORE)} at "
+                       f"http://{host}:{port}/ (public view without a token)")
+
+    if not spread:
+        serving()
     if workers == 1:
         from server.app import create_app  # not in a parent of workers: each imports it (0.9 s)
 
@@ -89,7 +94,7 @@ def serve_command(
                     workers=workers, log_level=log_level)
         return
     try:
-        status = serve_workers(host, port, workers, log_level)
+        status = serve_workers(host, port, workers, log_level, on_ready=serving)  # once the store is open
     except (PortInUse, StartFailed) as exc:
         print_error(exc.strerror if isinstance(exc, PortInUse) else str(exc))
         raise typer.Exit(1) from None

@@ -41,6 +41,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 
 import uvicorn
 
@@ -170,13 +171,15 @@ def _worker(config: uvicorn.Config, sock: socket.socket, gate, ready, failed) ->
         uvicorn.Server(config).run(sockets=[sock])
 
 
-def serve_workers(host: str, port: int, workers: int, log_level: str = "info") -> int:
+def serve_workers(host: str, port: int, workers: int, log_level: str = "info",
+                  on_ready: Callable[[], object] | None = None) -> int:
     """Serve the app of ``RISKMAP_STORE`` with ``workers`` processes, each on its own socket; returns
     the exit status (0 when stopped by a signal, 1 when a worker failed to start otherwise).
 
     Raises :class:`PortInUse` before starting anything when the port is taken, and
     :class:`StartFailed` (once the workers are stopped) when a worker cannot open the store or
-    read its settings.
+    read its settings. ``on_ready`` is called once, when every first worker has started (e.g. to
+    say that the server is serving: not before its store has been opened).
     """
     sockets = bind_sockets(host, port, workers)
     config = uvicorn.Config("server.cli.workers:gated_app", factory=True, host=host, port=port,
@@ -200,6 +203,9 @@ def serve_workers(host: str, port: int, workers: int, log_level: str = "info") -
              ", ".join(str(p.pid) for p, _ in running))
     try:
         while not stop.wait(0.25):
+            if on_ready is not None and all(ready.is_set() for _, ready in running):
+                on_ready()
+                on_ready = None
             for i, (process, ready) in enumerate(running):
                 if process.is_alive():
                     continue

@@ -190,6 +190,7 @@ def test_serve_with_workers_on_a_missing_or_damaged_store_is_one_line_and_exit_1
     said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert said == [line for line in single.output.splitlines() if line.startswith("error:")], done.stderr
     assert len(said) == 1 and str(address) in said[0]  # once, though both workers failed
+    assert "serving" not in done.stderr  # not said before the store is open
     assert "Traceback" not in done.stderr and "Traceback" not in single.output
 
 

@@ -41,10 +41,11 @@ def test_serve_a_store(served, store_path):
 def test_serve_with_workers_gives_each_its_own_socket(served, store_path, monkeypatch):
     monkeypatch.setenv("RISKMAP_STORE", "")  # restored after the test
     calls = []
-    monkeypatch.setattr(serve_cmd, "serve_workers", lambda *args: calls.append(args) or 0)
+    monkeypatch.setattr(serve_cmd, "serve_workers", lambda *args, on_ready: calls.append(args) or on_ready() or 0)
     result = runner.invoke(app, ["serve", "--store", str(store_path), "--workers", "2", "--port", "9002"])
     assert result.exit_code == 0, result.output
     assert calls == [("127.0.0.1", 9002, 2, "info")] and not served
+    assert "serving" in result.output and "http://127.0.0.1:9002/" in result.output  # said once the workers started
     assert os.environ["RISKMAP_STORE"] == str(store_path)  # what the workers serve
 
 
