@@ -19,12 +19,12 @@ through its own spatial index.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -343,21 +343,30 @@ class LayerSource:
         if build is None:
             self.frame(view, info)
             return True
-        if self._prepared.get(key) is not None or self._restore(key, view, info, build):
-            return True
         path = self._file(view, info, build, key[-1])
-        with self.files.claim(path) if path is not None else contextlib.nullcontext(True) as mine:
+        if self._prepared.get(key) is not None or self._restore(key, path, build):
+            return True
+        if path is None:  # not kept in a file: nobody else prepares it
+            self._prepare(key, view, info, build)
+            return True
+        with self.files.claim(path) as mine:
             if not mine:
                 return False
-            if path is not None and self._restore(key, view, info, build):  # kept while we waited
-                return True
-            frame = self.frame(view, info)
-            if self._prepared.get(key) is None:
-                prepared = build(frame)
-                self._prepared.put(key, prepared, weight=max(len(frame), 1))
-                if path is not None:  # written before the claim ends: the other workers wait for it
+            if not self._restore(key, path, build):  # unless kept while another worker held the claim
+                prepared = self._prepare(key, view, info, build)
+                if prepared is not None:  # written before the claim ends: the other workers wait for it
                     self._save(path, build, prepared)
         return True
+
+    def _prepare(self, key: tuple, view: LayerView, info: LayerInfo, build):
+        """Build what ``key`` names from the layer's frame and cache it; returns it, or None when it was
+        cached meanwhile."""
+        frame = self.frame(view, info)
+        if self._prepared.get(key) is not None:
+            return None
+        prepared = build(frame)
+        self._prepared.put(key, prepared, weight=max(len(frame), 1))
+        return prepared
 
     # ------------------------------------------------------------------ prepared layers in files
     def _file(self, view: LayerView, info: LayerInfo, build, kind: str):
@@ -376,16 +385,16 @@ class LayerSource:
         self.prepared(view, info, kind, build)
         return True
 
-    def _restore(self, key: tuple, view: LayerView, info: LayerInfo, build) -> bool:
-        """Put the prepared layer kept in its file under ``key``; whether there was one to restore."""
-        path = self._file(view, info, build, key[-1])
+    def _restore(self, key: tuple, path: Path | None, build) -> bool:
+        """Put the prepared layer kept in ``path`` (:meth:`_file`) under ``key``; whether there was one to
+        restore."""
         arrays = self.files.load(path) if path is not None else None
         if arrays is None:
             return False
         try:
             prepared = build.restore(arrays)
         except (KeyError, ValueError, TypeError, IndexError) as exc:  # a file of another make: prepared anew
-            log.warning("prepared layer %s in %s is not usable (%s)", info.name, path.name, exc)
+            log.warning("prepared layer %s in %s is not usable (%s)", key[0], path.name, exc)
             self.files.discard(path)
             return False
         self._prepared.put(key, prepared, weight=max(len(prepared), 1))
