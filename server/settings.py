@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         2_000_000, ge=0, description="Layers up to this many rows are answered from memory with a "
                                    "spatial index; larger ones are read from the store per request.")
 
+    request_threads: int | None = Field(
+        None, ge=1, le=1000, description="Threads of each worker process that run request handlers; default: "
+                                         "two per core, at least 4 (Starlette's own default is 40). Handlers "
+                                         "are mostly Python holding the GIL: with 40 of them at once every "
+                                         "request waits behind all the others (see server.app.request_threads).")
     tile_load_wait: float = Field(
         3.0, ge=0, le=60, description="A tile waits for the layers it shows to be loaded into memory while "
                                       "the loads make progress, and reads their rows from the store instead "

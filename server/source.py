@@ -376,13 +376,14 @@ class LayerSource:
             return None
         return self.files.path(info.name, info.version, info.updated_at, repr(view), kind)
 
-    def restore_later(self, view: LayerView, info: LayerInfo, kind: str, build) -> bool:
+    def restore_later(self, view: LayerView, info: LayerInfo, kind: str, build, defer: bool = False) -> bool:
         """Ask the background loader for the layer prepared as ``kind`` for ``view`` if its file is kept
-        (see :meth:`server.tiles.TileService.restore_kept`); whether it was asked."""
+        (see :meth:`server.tiles.TileService.restore_kept`), with ``defer`` once the server is quiet
+        (or someone asks for it); whether it was asked."""
         path = self._file(view, info, build, kind) if info.rows <= self.index_max_rows else None
         if path is None or not path.exists():
             return False
-        self.prepared(view, info, kind, build)
+        self.prepared(view, info, kind, build, defer=defer)
         return True
 
     def _restore(self, key: tuple, path: Path | None, build) -> bool:

@@ -125,17 +125,22 @@ class TileService:
         the public's) and kept in files (:mod:`server.prepared_files`); returns how many were asked.
 
         Restoring is cheap (0.5 s for the 14 layers of scale 10, against 2.3 s to prepare them from
-        the store), so it starts at once rather than with the first combined tile; it is not waited
-        for (restoring before answering delayed the first answer by a second for no gain in the
-        first tiles' times). Layers without a file are prepared on first use, as before.
+        the store), so the first caller's view starts at once rather than with the first combined
+        tile; it is not waited for (restoring before answering delayed the first answer by a second
+        for no gain in the first tiles' times). The other views wait for a quiet server, or for a
+        tile that needs them: restored at once they took another 0.5 s of each worker's GIL in its
+        first seconds under load, when no request had asked for them (100 clients of planners' tiles
+        right after a start: p95 0.78-1.09 s with them deferred, 1.17-1.67 s without). Layers without
+        a file are prepared on first use, as before.
         """
         if self.source.builds_tiles and self.settings.database_tiles:
             return 0  # the database tiles meanwhile; loads wait for a quiet server (LayerSource.prepared)
         asked = 0
         try:
-            for who in callers:
+            for i, who in enumerate(callers):
                 for view, info in self.layers(COMBINED, who, "vector"):
-                    asked += self.source.restore_later(view, info, "tiles", _tile_layer_builder(info.name))
+                    asked += self.source.restore_later(view, info, "tiles", _tile_layer_builder(info.name),
+                                                       defer=i > 0)
         except Exception:  # noqa: BLE001 - the requests prepare the layers themselves
             log.warning("restoring the kept layers failed", exc_info=True)
         return asked

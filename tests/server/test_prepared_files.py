@@ -251,3 +251,34 @@ def test_two_workers_read_each_layer_from_the_store_once_between_them(store_path
     names = [info.name for _, info in a.tiles.layers("all", PLANNER, "vector")]
     assert "roads" not in reads["b"] and not set(reads["a"]) & set(reads["b"])
     assert sorted(reads["a"] + reads["b"]) == sorted(names)  # each layer read by one worker only
+
+
+def test_a_busy_server_restores_the_first_callers_view_and_defers_the_others(store_path, settings, tmp_path,
+                                                                             monkeypatch):
+    """The planner's view is restored at once; the public's waits until the server is quiet or a tile
+    asks for it (restoring both took another 0.5 s of each worker's GIL in its first seconds)."""
+    import time
+
+    first = served(open_store(store_path), settings, tmp_path)
+    for who in (PLANNER, PUBLIC):
+        all_tiles(first, who, tiles_over_plots(range(14, 15))[:2])
+    assert first.source.wait_loaded(60)
+    restored = []
+    from_arrays = TileLayer.from_arrays.__func__
+    monkeypatch.setattr(TileLayer, "from_arrays",
+                        classmethod(lambda cls, arrays, *a: restored.append(1) or from_arrays(cls, arrays, *a)))
+    second = served(open_store(store_path), settings, tmp_path)
+    second.source.quiet = lambda: False
+    planner = len(second.tiles.layers("all", PLANNER, "vector"))
+    public = len(second.tiles.layers("all", PUBLIC, "vector"))
+    assert second.tiles.restore_kept() == planner + public
+    deadline = time.monotonic() + 30
+    while len(restored) < planner and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert len(restored) == planner  # the public's view waits
+    layers = second.tiles.layers("all", PUBLIC, "vector")
+    tile = tiles_over_plots(range(14, 15))[0]
+    assert second.tiles.vector_tile(layers, *tile) == first.tiles.vector_tile(first.tiles.layers("all", PUBLIC, "vector"),
+                                                                             *tile)
+    assert second.source.wait_loaded(30) and len(restored) == planner + public  # asked for: restored, not read

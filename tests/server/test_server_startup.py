@@ -105,3 +105,40 @@ def test_the_middleware_counts_requests_in_flight_even_when_they_fail():
         asyncio.run(middleware({"type": "http", "path": "/fail"}, None, None))
     asyncio.run(middleware({"type": "lifespan"}, None, None))
     assert seen == [1, 1, 0] and activity.in_flight == 0
+
+
+def test_a_worker_runs_at_most_request_threads_handlers_at_once(store_path, settings):
+    """The thread pool of the handlers is bounded by the setting (server.app.request_threads): the
+    requests beyond it wait in the pool's queue, and all are answered."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi import APIRouter
+    from fastapi.testclient import TestClient
+
+    from server.app import ROUTERS, create_app, request_threads
+    from server.settings import Settings
+
+    running, most, guard = [0], [0], threading.Lock()
+
+    def probe_router(services):
+        router = APIRouter()
+
+        @router.get("/probe")
+        def probe():
+            with guard:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+            with guard:
+                running[0] -= 1
+            return {"ok": True}
+
+        return router
+
+    assert request_threads(Settings()) >= 4 and request_threads(Settings(request_threads=3)) == 3
+    app = create_app(store_path, settings.model_copy(update={"request_threads": 3}), routers=(*ROUTERS, probe_router))
+    with TestClient(app) as client, ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: client.get("/probe").status_code, range(24)))
+    assert answers == [200] * 24 and most[0] == 3
