@@ -8,8 +8,11 @@ Every row is measured in this run, riskmap and its baseline one after the other 
   does); riskmap (``riskmap serve`` over that PostGIS store, tiles built in the database, planner's
   full view) and tipg (uvicorn, one worker each) serve the same ``industrial_plots`` table.
   Cold: tiles at zooms 12-16 where the plots are, each asked once, right after the server
-  started (riskmap's tile cache file is new); warm: the same tiles again, round and round. With 1
-  and with 16 concurrent clients (keep-alive connections).
+  started (riskmap's tile cache file is new), in three rounds of other tiles with new servers,
+  taking turns at going first (a single pass of 100 tiles lasts under a second: one such pass
+  gave ratios of 1.0 to 1.8 over the same day); warm: the last round's tiles again, round and
+  round. With 1 and with 16 concurrent clients (keep-alive connections). Start times are the
+  rounds' median.
 * **start to first answer**: from starting the server process to its first answer (over PostGIS against
   tipg; over the GeoPackage with 2 workers against 1, on the mixed load's first start).
 * **mixed load** (tiles, PNG tiles of the risk surface, feature pages, the public shelter map) at
@@ -43,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -59,6 +62,8 @@ TOKEN = "bench-planner-token"
 PLANNER = {"Authorization": f"Bearer {TOKEN}"}
 SCHEMA = "bench"
 LAYER = "industrial_plots"
+#: Rounds of cold tiles against tipg, each with other tiles and new servers.
+COLD_ROUNDS = 3
 
 
 @dataclass
@@ -71,6 +76,19 @@ class Phase:
     p50: float
     p95: float
     p99: float
+    latencies: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # ms
+
+    @classmethod
+    def of(cls, latencies_ms: np.ndarray, seconds: float, errors: int) -> Phase:
+        ms = latencies_ms if len(latencies_ms) else np.zeros(1)
+        return cls(len(latencies_ms), seconds, errors, *(float(np.percentile(ms, q)) for q in (50, 95, 99)),
+                   latencies=latencies_ms)
+
+    @classmethod
+    def combined(cls, phases: list[Phase]) -> Phase:
+        """Phases run one after the other as one: requests over the seconds of all, percentiles of all."""
+        return cls.of(np.concatenate([p.latencies for p in phases]), sum(p.seconds for p in phases),
+                      sum(p.errors for p in phases))
 
     @property
     def rate(self) -> float:
@@ -109,8 +127,7 @@ async def _load(base: str, paths: list[str], clients: int, seconds: float | None
         deadline = None if seconds is None else started + seconds
         await asyncio.gather(*(client_loop(client) for client in pool))
         elapsed = time.perf_counter() - started
-    ms = np.array(latencies) * 1000 if latencies else np.zeros(1)
-    return Phase(len(latencies), elapsed, errors, *(float(np.percentile(ms, q)) for q in (50, 95, 99)))
+    return Phase.of(np.array(latencies) * 1000, elapsed, errors)
 
 
 def load(base, paths, clients, seconds=None, headers=None) -> Phase:
@@ -205,30 +222,39 @@ def tipg_rows(gpkg: Path, work: Path, quick: bool, seconds: float) -> list[Row]:
         address = f"{database}?schema={SCHEMA}"
         copy_store(open_store(gpkg), address)
         plots = open_store(address).info(LAYER).rows
-        tiles = pick_tiles(open_store(gpkg), range(12, 17), 8 if quick else 40)
-        half = len(tiles) // 2
-        ours_paths = [f"/tiles/{LAYER}/{z}/{x}/{y}.mvt" for z, x, y in tiles]
-        theirs_paths = [f"/collections/{SCHEMA}.{LAYER}/tiles/WebMercatorQuad/{z}/{x}/{y}" for z, x, y in tiles]
+        servers = {"riskmap": lambda: riskmap_server(address, work), "tipg": lambda: tipg_server(database)}
+        paths = {"riskmap": lambda tiles: [f"/tiles/{LAYER}/{z}/{x}/{y}.mvt" for z, x, y in tiles],
+                 "tipg": lambda tiles: [f"/collections/{SCHEMA}.{LAYER}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+                                        for z, x, y in tiles]}
         pages = 20 if quick else 100
-        ours_items = [f"/collections/{LAYER}/items?limit=100&offset={100 * k}" for k in range(pages)]
-        theirs_items = [f"/collections/{SCHEMA}.{LAYER}/items?limit=100&offset={100 * k}" for k in range(pages)]
+        items = {"riskmap": [f"/collections/{LAYER}/items?limit=100&offset={100 * k}" for k in range(pages)],
+                 "tipg": [f"/collections/{SCHEMA}.{LAYER}/items?limit=100&offset={100 * k}" for k in range(pages)]}
+        rounds = 1 if quick else COLD_ROUNDS
+        runs = {who: {"start": [], "cpu": [], "cold1": [], "cold16": []} for who in servers}
         measured = {}
-        for who, start, tile_paths, item_paths in (
-                ("riskmap", lambda: riskmap_server(address, work), ours_paths, ours_items),
-                ("tipg", lambda: tipg_server(database), theirs_paths, theirs_items)):
-            server = start()
-            try:
-                m = measured[who] = {"start": server.started, "cpu": server.cpu}
-                m["cold1"] = load(server.base, tile_paths[:half], 1, headers=PLANNER)
-                m["cold16"] = load(server.base, tile_paths[half:], 16, headers=PLANNER)
-                m["warm1"] = load(server.base, tile_paths, 1, seconds, PLANNER)
-                m["warm16"] = load(server.base, tile_paths, 16, seconds, PLANNER)
-                m["items1"] = load(server.base, item_paths, 1, seconds, PLANNER)
-                m["items16"] = load(server.base, item_paths, 16, seconds, PLANNER)
-            finally:
-                server.stop()
+        for round_ in range(rounds):
+            tiles = pick_tiles(open_store(gpkg), range(12, 17), 8 if quick else 40, seed=7 + round_)
+            half = len(tiles) // 2
+            for who in (("riskmap", "tipg") if round_ % 2 == 0 else ("tipg", "riskmap")):
+                server, run, tile_paths = servers[who](), runs[who], paths[who](tiles)
+                try:
+                    run["start"].append(server.started)
+                    run["cpu"].append(server.cpu)
+                    run["cold1"].append(load(server.base, tile_paths[:half], 1, headers=PLANNER))
+                    run["cold16"].append(load(server.base, tile_paths[half:], 16, headers=PLANNER))
+                    if round_ == rounds - 1:  # warm: the tiles this server has just been asked
+                        measured[who] = m = {"start": float(np.median(run["start"])),
+                                             "cpu": float(np.median(run["cpu"]))}
+                        m["warm1"] = load(server.base, tile_paths, 1, seconds, PLANNER)
+                        m["warm16"] = load(server.base, tile_paths, 16, seconds, PLANNER)
+                        m["items1"] = load(server.base, items[who], 1, seconds, PLANNER)
+                        m["items16"] = load(server.base, items[who], 16, seconds, PLANNER)
+                finally:
+                    server.stop()
+        for who, run in runs.items():
+            measured[who].update(cold1=Phase.combined(run["cold1"]), cold16=Phase.combined(run["cold16"]))
         ours, theirs = measured["riskmap"], measured["tipg"]
-        size = f"{plots:,} plots, {len(tiles)} tiles z12-16"
+        size = f"{plots:,} plots, {len(tiles)} tiles z12-16" + (f" × {rounds} rounds" if rounds > 1 else "")
         start = lambda m: f"{m['start']:.1f} s (CPU {m['cpu']:.1f} s)"
         rows = [("start to first answer (PostGIS store)", f"{plots:,} plots", start(ours), start(theirs),
                  theirs["start"] / ours["start"])]

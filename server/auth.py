@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.accounts import is_expired, parse_token, session_digest, verify_secret
@@ -272,12 +273,16 @@ class TokenAuth:
         """A FastAPI dependency giving the request's :class:`Principal` (documented as HTTP bearer)."""
         bearer = self._bearer
 
-        def current_principal(
+        async def current_principal(
             credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         ) -> Principal:
+            # on the event loop, unless an account must be read from the store: a plain dependency
+            # ran in a request thread, a second hand-over for every request (public ones included)
             if credentials is None:
                 return PUBLIC
-            found = self.resolve(credentials.credentials)
+            token = credentials.credentials
+            found = (await run_in_threadpool(self.resolve, token) if parse_token(token) is not None
+                     else self.resolve(token))
             if found.refused:
                 raise AccessDenied(found.refused)
             return found.principal

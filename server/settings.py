@@ -110,6 +110,10 @@ class Settings(BaseSettings):
                                "than they save on a few hundred bytes).")
     gzip_level: int = Field(6, ge=1, le=9, description="gzip compression level.")
     brotli_quality: int = Field(5, ge=0, le=11, description="brotli quality (when brotli is installed).")
+    tile_gzip_level: int = Field(1, ge=1, le=9, description="gzip level of vector tiles (small, compressed once "
+                                                             "per worker: the fastest level).")
+    tile_brotli_quality: int = Field(1, ge=0, le=11, description="brotli quality of vector tiles (1: as small as "
+                                                                  "gzip level 6, six times faster than 5).")
     max_body_bytes: int = Field(
         2_000_000, ge=1024, description="Largest request body of any route, counted while it arrives.")
     max_login_body_bytes: int = Field(

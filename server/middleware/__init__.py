@@ -48,4 +48,5 @@ def install_middleware(app: FastAPI, settings: Settings, auth: TokenAuth, cookie
                        login_paths=SIGN_IN_PATHS[:1])
     app.add_middleware(SecurityHeadersMiddleware, cookie=cookie, basemap_url=s.basemap_url)
     app.add_middleware(CompressionMiddleware, min_size=s.compress_min_bytes, gzip_level=s.gzip_level,
-                       brotli_quality=s.brotli_quality)
+                       brotli_quality=s.brotli_quality, tile_gzip_level=s.tile_gzip_level,
+                       tile_brotli_quality=s.tile_brotli_quality)

@@ -16,6 +16,12 @@ as they are, except to a client that refuses ``identity``. Streamed bodies (stat
 compressed as they stream. Partial content (206), ``HEAD`` and a response that already carries a
 ``Content-Encoding`` are left alone.
 
+Tiles (MVT) are compressed at the fastest settings (brotli quality 1, gzip level 1, by default):
+a tile is small and compressed once per worker and encoding, on the event loop, and at brotli
+quality 5 that took 0.65 ms of an 18 KB tile, 17 % of a cold tile's time from PostGIS, for 20 %
+fewer bytes than quality 1 (which is as small as gzip level 6). Pages and feature collections,
+larger and read once, keep the stronger settings.
+
 Caches and validators
 ---------------------
 Every response whose type could be compressed carries ``Vary: Accept-Encoding``. Its ``ETag`` is
@@ -47,7 +53,7 @@ try:  # optional: pip install brotli (riskmap[speed]); gzip alone without it
 except ImportError:  # pragma: no cover - exercised where brotli is absent
     brotli = None
 
-__all__ = ["CODINGS", "COMPRESSIBLE", "choose_encoding", "etag_matches", "weak", "compress",
+__all__ = ["CODINGS", "COMPRESSIBLE", "TILE_TYPES", "choose_encoding", "etag_matches", "weak", "compress",
            "CompressionMiddleware"]
 
 #: Codings the server can produce, in order of preference on equal q.
@@ -58,6 +64,8 @@ COMPRESSIBLE = frozenset({
     "application/vnd.mapbox-vector-tile", "application/x-protobuf", "application/vnd.oai.openapi+json",
     "image/svg+xml", "application/xml",
 })
+#: Media types of tiles, compressed at the fast levels.
+TILE_TYPES = frozenset({"application/vnd.mapbox-vector-tile", "application/x-protobuf"})
 _IDENTITY_DEFAULT_Q = 0.001  # acceptable, but any coding the client names comes first
 
 
@@ -150,21 +158,23 @@ class CompressionMiddleware:
     """Compress responses as the client accepts (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, min_size: int = 512, gzip_level: int = 6, brotli_quality: int = 5,
-                 cache_bytes: int = 64 * 2**20):
+                 cache_bytes: int = 64 * 2**20, tile_gzip_level: int = 1, tile_brotli_quality: int = 1):
         self.app, self.min_size = app, min_size
-        self.gzip_level, self.brotli_quality = gzip_level, brotli_quality
+        self._levels = {False: {"gzip_level": gzip_level, "brotli_quality": brotli_quality},
+                        True: {"gzip_level": tile_gzip_level, "brotli_quality": tile_brotli_quality}}
         # compressed bodies of responses with an ETag (tiles above all), so a tile served again is not
         # compressed again: brotli was a quarter of a cached tile's time
         self._compressed = LRUCache(100_000, maxweight=cache_bytes)
 
-    def _compress(self, body: bytes, coding: str, etag: str | None) -> bytes:
-        """``body`` in ``coding``, from the cache of compressed bodies when it has an ETag."""
+    def _compress(self, body: bytes, coding: str, etag: str | None, tile: bool = False) -> bytes:
+        """``body`` in ``coding`` (at the tiles' levels for a ``tile``), from the cache of compressed
+        bodies when it has an ETag."""
         if not etag:
-            return compress(body, coding, gzip_level=self.gzip_level, brotli_quality=self.brotli_quality)
+            return compress(body, coding, **self._levels[tile])
         key = (etag, coding, len(body), zlib.crc32(body))  # an ETag and the body's size and checksum
         found = self._compressed.get(key)
         if found is None:
-            found = compress(body, coding, gzip_level=self.gzip_level, brotli_quality=self.brotli_quality)
+            found = compress(body, coding, **self._levels[tile])
             self._compressed.put(key, found, weight=len(found))
         return found
 
@@ -226,14 +236,16 @@ class CompressionMiddleware:
             etag = header(headers, "etag")
             if etag:
                 set_header(headers, "etag", weak(etag))
+            tile = (header(headers, "content-type") or "").split(";")[0].strip().lower() in TILE_TYPES
             if not more:
-                body = self._compress(chunk, coding, etag)
+                body = self._compress(chunk, coding, etag, tile)
                 set_header(headers, "content-length", str(len(body)))
                 state["start"] = None
                 await send(start)
                 return await send({"type": "http.response.body", "body": body, "more_body": False})
             drop_header(headers, "content-length")
-            state["stream"] = _Stream(coding, self.gzip_level, self.brotli_quality)
+            levels = self._levels[tile]
+            state["stream"] = _Stream(coding, levels["gzip_level"], levels["brotli_quality"])
             await send(start)
         out = state["stream"].push(chunk, last=not more)
         await send({"type": "http.response.body", "body": out, "more_body": more})

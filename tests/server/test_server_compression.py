@@ -149,3 +149,17 @@ def test_a_tile_served_again_is_not_compressed_again_and_each_coding_is_kept_apa
     one = middleware._compress(b"a" * 600, "gzip", '"e"')
     two = middleware._compress(b"b" * 600, "gzip", '"e"')
     assert gzip.decompress(one) == b"a" * 600 and gzip.decompress(two) == b"b" * 600
+
+
+def test_tiles_are_compressed_at_the_fast_levels_and_pages_at_the_strong_ones(client):
+    """A tile's brotli and gzip bodies are exactly those of the tile levels (quality 1, level 1), a
+    document's those of the page levels (5 and 6): the bytes on the wire tell the level. (The
+    OpenAPI document: a feature page carries the second it was made, and two requests may differ.)"""
+    for url, quality, level in ((BIG_TILE, 1, 1), ("/openapi.json", 5, 6)):
+        plain = client.get(url, headers={**PLANNER, "Accept-Encoding": "identity"}).content
+        with client.stream("GET", url, headers={**PLANNER, "Accept-Encoding": "br"}) as r:
+            assert r.headers["content-encoding"] == "br"
+            assert b"".join(r.iter_raw()) == brotli.compress(plain, quality=quality), url
+        with client.stream("GET", url, headers={**PLANNER, "Accept-Encoding": "gzip"}) as r:
+            assert r.headers["content-encoding"] == "gzip"
+            assert b"".join(r.iter_raw()) == gzip.compress(plain, compresslevel=level, mtime=0), url
