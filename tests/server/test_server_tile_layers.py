@@ -237,3 +237,21 @@ def test_a_tile_waits_while_the_loads_before_its_own_keep_ending(store_path, set
     start = time.monotonic()
     assert isinstance(source.prepared(view, info, "slow", slow, wait=0.5), TileLayer)
     assert time.monotonic() - start > 1.0  # it did wait for the four loads ahead
+
+
+def test_a_tile_asks_for_the_largest_layers_first_and_keeps_the_layers_order(store_path, settings, monkeypatch):
+    """The loader is asked for the layers of a combined tile by rows, most first (the workers share the
+    loads: the largest begun last kept them all waiting), while the tile's layers stay in their order."""
+    reference = build_services(open_store(store_path), settings.model_copy(update={"tile_load_wait": 0.0}))
+    services = build_services(open_store(store_path), settings.model_copy(update={"tile_load_wait": 0.0}))
+    asked = []
+    prepared = services.source.prepared
+    monkeypatch.setattr(services.source, "prepared",
+                        lambda view, info, *a, **k: asked.append(info.rows) or prepared(view, info, *a, **k))
+    z, x, y = tiles_over_plots(range(14, 15))[0]
+    layers = services.tiles.layers("all", VIEWS["planner"], "vector")
+    rows = [info.rows for _, info in layers]
+    assert len(set(rows)) > 2 and rows != sorted(rows, reverse=True)  # the layers are not in that order
+    tile = services.tiles.vector_tile(layers, z, x, y)
+    assert asked and asked == sorted(asked, reverse=True)
+    assert tile == reference.tiles.vector_tile(reference.tiles.layers("all", VIEWS["planner"], "vector"), z, x, y)
