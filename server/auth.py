@@ -221,6 +221,10 @@ class TokenAuth:
         parsed = parse_token(token)
         if parsed is not None:
             return self._account_token(token, *parsed)
+        return self._development_token(token)
+
+    def _development_token(self, token: str) -> Resolution:
+        """What a development token (``settings.tokens``) names; compared with every one, in constant time."""
         given = token.encode()
         found = _NOBODY
         for expected, principal in self._grants:  # compare with every token: no early exit
@@ -281,8 +285,9 @@ class TokenAuth:
             if credentials is None:
                 return PUBLIC
             token = credentials.credentials
-            found = (await run_in_threadpool(self.resolve, token) if parse_token(token) is not None
-                     else self.resolve(token))
+            parsed = parse_token(token)
+            found = (await run_in_threadpool(self._account_token, token, *parsed) if parsed is not None
+                     else self._development_token(token))
             if found.refused:
                 raise AccessDenied(found.refused)
             return found.principal

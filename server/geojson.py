@@ -81,8 +81,7 @@ def property_records(frame: gpd.GeoDataFrame) -> list[dict]:
     back through ``json.loads`` in 3 ms, most of it pandas' fixed cost per call on Arrow strings.
     """
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    props = _plain_dates(frame[columns]) if any(
-        pd.api.types.is_datetime64_any_dtype(frame[c]) for c in columns) else frame
+    props = _plain_dates(frame)  # the frame itself unless it has dates
     values = [_json_values(props[c]) for c in columns]
     return [dict(zip(columns, row)) for row in zip(*values)] if columns else [{} for _ in range(len(frame))]
 

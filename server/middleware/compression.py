@@ -121,11 +121,14 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(t.strip().removeprefix("W/") == plain for t in if_none_match.split(","))
 
 
+def _media_type(content_type: str | None) -> str:
+    """The part of a ``Content-Type`` before any ``;``, lower case ("" when there is none)."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def _compressible(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    kind = content_type.split(";")[0].strip().lower()
-    return kind in COMPRESSIBLE or kind.startswith("text/") or kind.endswith("+json")
+    kind = _media_type(content_type)
+    return bool(kind) and (kind in COMPRESSIBLE or kind.startswith("text/") or kind.endswith("+json"))
 
 
 def compress(data: bytes, coding: str, *, gzip_level: int = 6, brotli_quality: int = 5) -> bytes:
@@ -236,7 +239,7 @@ class CompressionMiddleware:
             etag = header(headers, "etag")
             if etag:
                 set_header(headers, "etag", weak(etag))
-            tile = (header(headers, "content-type") or "").split(";")[0].strip().lower() in TILE_TYPES
+            tile = _media_type(header(headers, "content-type")) in TILE_TYPES
             if not more:
                 body = self._compress(chunk, coding, etag, tile)
                 set_header(headers, "content-length", str(len(body)))
